@@ -1,0 +1,32 @@
+# One-command set-up: both targets create (or reuse) .venv and install the pinned dependencies first.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+CORES ?= 2
+
+.PHONY: demo test lint format clean-results
+
+$(STAMP): requirements.lock pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	touch $(STAMP)
+
+demo: $(STAMP)  ## the embedded study end to end on this machine
+	$(BIN)/snakemake --workflow-profile profiles/local --cores $(CORES)
+
+test: $(STAMP)  ## lint, format check, unit tests, workflow tests
+	$(BIN)/ruff check src tests benchmarks workflow/scripts
+	$(BIN)/ruff format --check src tests benchmarks workflow/scripts
+	$(BIN)/snakefmt --check Snakefile workflow/rules
+	$(BIN)/python -m pytest -q
+
+format: $(STAMP)
+	$(BIN)/ruff format src tests benchmarks workflow/scripts
+	$(BIN)/ruff check --fix src tests benchmarks workflow/scripts
+	$(BIN)/snakefmt Snakefile workflow/rules
+
+clean-results:
+	rm -rf results .snakemake

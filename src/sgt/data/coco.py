@@ -1,0 +1,222 @@
+"""One loader for COCO 2017 layouts (real COCO and the toy world): images, instances, panoptic, depth.
+
+Malformed annotations (polygons with fewer than 3 points, boxes outside the image, unknown category ids) are
+skipped and counted in ``CocoDataset.skipped``, never raised: one bad annotation must not sink a 20k-image job.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import Counter
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+from pycocotools import mask as mask_utils
+
+from sgt.data.records import Category, Instance, Sample, Segment
+
+logger = logging.getLogger(__name__)
+
+
+class CorruptImageError(ValueError):
+    """An image file that cannot be decoded; callers skip it and draw a replacement."""
+
+
+class LayoutError(FileNotFoundError):
+    """A data root that does not have COCO 2017's layout."""
+
+
+def check_layout(root: str | Path, split: str, *, panoptic: bool = False) -> None:
+    """Raise ``LayoutError`` naming the first missing piece of a COCO 2017 layout under ``root``."""
+    root = Path(root)
+    needed = [root / split, root / "annotations" / f"instances_{split}.json"]
+    if panoptic:
+        needed += [root / "annotations" / f"panoptic_{split}.json", root / "annotations" / f"panoptic_{split}"]
+    for path in needed:
+        if not path.exists():
+            raise LayoutError(
+                f"{path} is missing: {root} does not have the COCO 2017 layout for {split!r} "
+                f"(expected {split}/, annotations/instances_{split}.json"
+                + (f", annotations/panoptic_{split}.json and annotations/panoptic_{split}/" if panoptic else "")
+                + "); point data.coco.root at a complete copy or let the download rules fetch it"
+            )
+
+
+def decode_image(data: bytes, what: str) -> npt.NDArray[np.uint8]:
+    """Decode JPEG/PNG bytes to RGB; ``CorruptImageError`` names ``what`` when it cannot."""
+    arr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR) if data else None
+    if arr is None:
+        raise CorruptImageError(f"{what}: cannot decode image (corrupt or truncated); it is skipped")
+    return np.ascontiguousarray(arr[..., ::-1])
+
+
+def read_image(path: str | Path) -> npt.NDArray[np.uint8]:
+    path = Path(path)
+    if not path.is_file():
+        raise CorruptImageError(f"{path}: image file missing")
+    return decode_image(path.read_bytes(), str(path))
+
+
+class CocoDataset:
+    """Lazy access to one split of a COCO-2017-layout root; ``load(image_id)`` returns a ``Sample``."""
+
+    def __init__(self, root: str | Path, split: str, *, source: str = "coco", panoptic: bool | None = None):
+        self.root = Path(root)
+        self.split = split
+        self.source = source
+        pan_json = self.root / "annotations" / f"panoptic_{split}.json"
+        self.has_panoptic = pan_json.is_file() if panoptic is None else panoptic
+        check_layout(self.root, split, panoptic=self.has_panoptic)
+        self.skipped: Counter[str] = Counter()
+
+    @cached_property
+    def _instances(self) -> dict[str, Any]:
+        path = self.root / "annotations" / f"instances_{self.split}.json"
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as err:
+            raise ValueError(f"{path}: malformed JSON ({err}); re-extract the annotations archive") from err
+        for key in ("images", "annotations", "categories"):
+            if key not in data:
+                raise ValueError(f"{path}: no {key!r} list; is this a COCO instances file?")
+        return data
+
+    @cached_property
+    def _images(self) -> dict[int, dict[str, Any]]:
+        return {int(im["id"]): im for im in self._instances["images"]}
+
+    @cached_property
+    def _anns_by_image(self) -> dict[int, list[dict[str, Any]]]:
+        by_image: dict[int, list[dict[str, Any]]] = {i: [] for i in self._images}
+        for ann in self._instances["annotations"]:
+            by_image.setdefault(int(ann["image_id"]), []).append(ann)
+        return by_image
+
+    @cached_property
+    def categories(self) -> dict[int, Category]:
+        cats = {
+            int(c["id"]): Category(int(c["id"]), c["name"], c.get("supercategory", ""), True)
+            for c in self._instances["categories"]
+        }
+        if self.has_panoptic:
+            for c in self._panoptic["categories"]:
+                cats[int(c["id"])] = Category(
+                    int(c["id"]), c["name"], c.get("supercategory", ""), bool(c.get("isthing", 1))
+                )
+        return cats
+
+    @cached_property
+    def _panoptic(self) -> dict[str, Any]:
+        path = self.root / "annotations" / f"panoptic_{self.split}.json"
+        data = json.loads(path.read_text(encoding="utf-8"))
+        data["by_image"] = {int(a["image_id"]): a for a in data["annotations"]}
+        return data
+
+    @cached_property
+    def _captions(self) -> dict[int, str]:
+        path = self.root / "annotations" / f"captions_{self.split}.json"
+        if not path.is_file():
+            return {}
+        caps: dict[int, str] = {}
+        for a in json.loads(path.read_text(encoding="utf-8"))["annotations"]:
+            caps.setdefault(int(a["image_id"]), a["caption"].strip())
+        return caps
+
+    def image_ids(self) -> list[int]:
+        return sorted(self._images)
+
+    def _instance(self, ann: dict[str, Any], h: int, w: int) -> Instance | None:
+        cat = int(ann.get("category_id", -1))
+        if cat not in self.categories:
+            self.skipped["unknown category id"] += 1
+            return None
+        segm = ann.get("segmentation")
+        if isinstance(segm, list):
+            polys = [p for p in segm if isinstance(p, list) and len(p) >= 6 and len(p) % 2 == 0]
+            if len(polys) < len(segm):
+                self.skipped["polygon with fewer than 3 points"] += len(segm) - len(polys)
+            if not polys:
+                return None
+            rle = mask_utils.merge(mask_utils.frPyObjects(polys, h, w))
+        elif isinstance(segm, dict) and "counts" in segm and "size" in segm:
+            if list(segm["size"]) != [h, w]:
+                self.skipped["RLE size differs from image size"] += 1
+                return None
+            rle = mask_utils.frPyObjects(segm, h, w) if isinstance(segm["counts"], list) else segm
+        else:
+            self.skipped["missing or unreadable segmentation"] += 1
+            return None
+        bbox = ann.get("bbox", [])
+        if len(bbox) != 4 or bbox[2] <= 0 or bbox[3] <= 0 or bbox[0] >= w or bbox[1] >= h:
+            self.skipped["bbox outside the image"] += 1
+            return None
+        if bbox[0] < 0 or bbox[1] < 0 or bbox[0] + bbox[2] > w + 1 or bbox[1] + bbox[3] > h + 1:
+            self.skipped["bbox outside the image"] += 1
+            return None
+        mask = mask_utils.decode(rle).astype(bool)
+        return Instance(
+            ann_id=int(ann["id"]),
+            category_id=cat,
+            bbox=(float(bbox[0]), float(bbox[1]), float(bbox[2]), float(bbox[3])),
+            area=float(ann.get("area", mask.sum())),
+            iscrowd=bool(ann.get("iscrowd", 0)),
+            mask=mask,
+        )
+
+    def _segments(self, image_id: int, h: int, w: int) -> tuple[Segment, ...]:
+        entry = self._panoptic["by_image"].get(image_id)
+        if entry is None:
+            return ()
+        png = self.root / "annotations" / f"panoptic_{self.split}" / entry["file_name"]
+        rgb = read_image(png).astype(np.int64)
+        ids = rgb[..., 0] + 256 * rgb[..., 1] + 65536 * rgb[..., 2]
+        segments = []
+        for info in entry["segments_info"]:
+            cat = int(info["category_id"])
+            if cat not in self.categories:
+                self.skipped["unknown category id"] += 1
+                continue
+            segments.append(
+                Segment(
+                    id=int(info["id"]),
+                    category_id=cat,
+                    isthing=self.categories[cat].isthing,
+                    iscrowd=bool(info.get("iscrowd", 0)),
+                    mask=ids == int(info["id"]),
+                )
+            )
+        return tuple(segments)
+
+    def _depth(self, file_name: str) -> npt.NDArray[np.float32] | None:
+        path = self.root / "depth" / self.split / (Path(file_name).stem + ".png")
+        if not path.is_file():
+            return None
+        mm = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+        return None if mm is None else (mm.astype(np.float32) / 1000.0)
+
+    def load(self, image_id: int) -> Sample:
+        """Decode one image with its annotations; raises ``CorruptImageError`` for an unreadable image."""
+        if image_id not in self._images:
+            raise KeyError(f"image id {image_id} is not in {self.split} of {self.root}")
+        meta = self._images[image_id]
+        image = read_image(self.root / self.split / meta["file_name"])
+        h, w = image.shape[:2]
+        instances = tuple(
+            inst for ann in self._anns_by_image.get(image_id, []) if (inst := self._instance(ann, h, w))
+        )
+        return Sample(
+            image_id=image_id,
+            file_name=meta["file_name"],
+            source=self.source,
+            image=image,
+            instances=instances,
+            segments=self._segments(image_id, h, w) if self.has_panoptic else (),
+            categories=self.categories,
+            depth=self._depth(meta["file_name"]),
+            caption=self._captions.get(image_id, ""),
+        )
