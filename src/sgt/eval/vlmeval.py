@@ -193,7 +193,8 @@ def vlmeval_command(
 
     With a judge, ``--judge`` names it and ``OPENAI_API_BASE`` points VLMEvalKit's OpenAI wrapper at it
     (the key comes from ``judge.api_key_env`` at run time, never from config). Without one,
-    ``--judge exact_matching`` and judge-only datasets are left out. With ``config`` the model and data come from that JSON instead.
+    ``--judge exact_matching`` and judge-only datasets are left out. With ``config`` the model and data
+    come from that JSON instead.
     """
     skipped = {d: r for d in datasets if (r := skip_reason(d, judge)) is not None}
     run = tuple(d for d in datasets if d not in skipped)
