@@ -24,6 +24,7 @@ from sgt.eval.vlmeval import (
     TIDY_COLUMNS,
     JudgeConfig,
     find_result_file,
+    judge_env,
     judge_from_config,
     parse_vlmeval_results,
     read_metrics,
@@ -315,6 +316,15 @@ def test_command_with_judge_and_config(tmp_path):
     assert run.argv[-2:] == ("--judge", "gpt-4o-mini")
     assert run.env["OPENAI_API_BASE"] == "http://127.0.0.1:9/v1/chat/completions"
     assert run.datasets == ("CV-Bench-2D", "MathVista_MINI") and not run.skipped
+
+
+def test_judge_env_reads_key_at_run_time():
+    assert judge_env(JUDGE, {"OPENAI_API_KEY": "k"}) == {
+        "OPENAI_API_BASE": "http://127.0.0.1:9/v1/chat/completions",
+        "OPENAI_API_KEY": "k",
+    }
+    with pytest.raises(KeyError, match="OPENAI_API_KEY"):
+        judge_env(JUDGE, {})
 
 
 def test_judge_from_config():

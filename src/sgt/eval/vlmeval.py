@@ -212,8 +212,18 @@ def vlmeval_command(
     else:
         argv += ["--judge", judge.model]
         env["OPENAI_API_BASE"] = f"{judge.base_url.rstrip('/')}/chat/completions"
-        env["SGT_JUDGE_KEY_ENV"] = judge.api_key_env  # the launcher exports OPENAI_API_KEY from this variable
     return VLMEvalRun(tuple(argv), env, run, skipped)
+
+
+def judge_env(judge: JudgeConfig, environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """OPENAI_API_BASE and OPENAI_API_KEY for run.py, the key read now from ``judge.api_key_env``."""
+    environ = os.environ if environ is None else environ
+    key = environ.get(judge.api_key_env)
+    if not key:
+        raise KeyError(
+            f"judge key variable {judge.api_key_env} is not set; export it (eval.judge.api_key_env)"
+        )
+    return {"OPENAI_API_BASE": f"{judge.base_url.rstrip('/')}/chat/completions", "OPENAI_API_KEY": key}
 
 
 # ---------------------------------------------------------------- result files -> tidy table
