@@ -127,7 +127,7 @@ def _zip_members(archive: Path) -> list[Member]:
                 members.append(Member(name, "dir", 0, index=i))
             elif stat.S_ISLNK(mode):
                 members.append(Member(name, "symlink", 0, zf.read(info).decode("utf-8", "replace"), i))
-            elif mode and not stat.S_ISREG(mode):
+            elif stat.S_IFMT(mode) not in (0, stat.S_IFREG):  # 0: no type bits recorded
                 raise _unsafe(archive, info.filename, "is a device file, fifo or socket")
             else:
                 members.append(Member(name, "file", info.file_size, index=i))
@@ -228,23 +228,15 @@ def _fingerprint(archive: Path) -> dict[str, int]:
     return {"size": st.st_size, "mtime_ns": st.st_mtime_ns}
 
 
-def _already_done(archive: Path, dest: Path, recheck: bool) -> dict[str, object] | None:
+def _previous(archive: Path, dest: Path) -> dict[str, dict[str, object]]:
+    """Members recorded by an earlier finished extraction of this very archive file (else empty)."""
     record_path = _record_path(archive, dest)
     if not record_path.is_file():
-        return None
+        return {}
     record = read_json(record_path)
     if record.get("archive") != _fingerprint(archive):
-        return None
-    for name, info in record["members"].items():
-        path = dest / name
-        if "link" in info:
-            if not path.is_symlink() or os.readlink(path) != info["link"]:
-                return None
-        elif not path.is_file() or path.stat().st_size != info["size"]:
-            return None
-        elif recheck and _sha256(path) != info["sha256"]:
-            return None
-    return record
+        return {}  # the archive was replaced: its members must be written again
+    return {name: {"name": name, **info} for name, info in record["members"].items()}
 
 
 def extract(
@@ -254,11 +246,10 @@ def extract(
     archive, dest = Path(archive), Path(dest)
     if not archive.is_file():
         raise FileNotFoundError(f"{archive}: archive not found; run its download rule first")
-    record = _already_done(archive, dest, recheck)
-    if record is not None:
-        n = len(record["members"])  # type: ignore[arg-type]
-        logger.info("%s: already extracted into %s (%d members)", archive.name, dest, n)
-        return ExtractResult(_record_path(archive, dest), n, n, 0)
+    previous = _previous(archive, dest)
+    if previous and all(_still_there(e, None, dest / n, recheck) for n, e in previous.items()):
+        logger.info("%s: already extracted into %s (%d members)", archive.name, dest, len(previous))
+        return ExtractResult(_record_path(archive, dest), len(previous), len(previous), 0)
 
     members = list_members(archive)  # raises before anything is written
     work = dest / WORK_DIR / archive.name
@@ -266,7 +257,7 @@ def extract(
     tree.mkdir(parents=True, exist_ok=True)
     tree_real = os.path.realpath(tree)
     progress_path = work / "progress.jsonl"
-    done = _read_progress(progress_path)
+    done = {**previous, **_read_progress(progress_path)}
     reader = _Reader(archive)
     entries: dict[str, dict[str, object]] = {}
     n_skipped = n_bytes = 0
@@ -281,7 +272,7 @@ def extract(
                 if not _inside(tree_real, target.parent):
                     raise _unsafe(archive, m.name, "would be written through a symlink leading outside")
                 prev = done.get(m.name)
-                if prev is not None and _still_there(prev, m, target, dest / m.name, recheck):
+                if prev is not None and _still_there(prev, target, dest / m.name, recheck):
                     entries[m.name] = prev
                     n_skipped += 1
                     continue
@@ -330,14 +321,16 @@ def extract(
     return ExtractResult(record_path, len(entries), n_skipped, n_bytes)
 
 
-def _still_there(prev: dict[str, object], m: Member, tmp: Path, final: Path, recheck: bool) -> bool:
-    """Whether a member written by an interrupted run is intact (in the work tree, or already moved)."""
+def _still_there(prev: dict[str, object], tmp: Path | None, final: Path, recheck: bool) -> bool:
+    """Whether a member written before (by an interrupted or finished run) is intact, in the work tree
+    or already moved to its final place."""
     for path in (tmp, final):
-        if m.kind == "symlink":
-            if path.is_symlink() and os.readlink(path) == prev.get("link"):
-                return True
+        if path is None:
             continue
-        if path.is_file() and not path.is_symlink() and path.stat().st_size == prev.get("size"):
+        if "link" in prev:
+            if path.is_symlink() and os.readlink(path) == prev["link"]:
+                return True
+        elif path.is_file() and not path.is_symlink() and path.stat().st_size == prev.get("size"):
             if not recheck or _sha256(path) == prev.get("sha256"):
                 return True
     return False
