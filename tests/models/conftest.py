@@ -42,14 +42,18 @@ def vqa_jsonl(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for i in range(3):
         image = np.full((24, 32, 3), 40 * (i + 1), np.uint8)
         cv2.imwrite(str(root / "img" / f"{i}.png"), image)
-        lines.append(json.dumps({"image": f"img/{i}.png", "question": f"What shade is {i}?", "answer": f"grey {i}"}))
+        lines.append(
+            json.dumps({"image": f"img/{i}.png", "question": f"What shade is {i}?", "answer": f"grey {i}"})
+        )
     (root / "vqa.jsonl").write_text("\n".join(lines) + "\n")
     return root / "vqa.jsonl"
 
 
 def paper_recipe(**overrides: object) -> Recipe:
     """Table 8 BAGEL settings with the paper's 1:2 VQA:segmentation mix."""
-    base = dict(variant="sgt", mix={"vqa": 1, "semantic": 2}, steps=10000, lr=1e-4, warmup=1000, batch_size=60, seed=0)
+    base = dict(
+        variant="sgt", mix={"vqa": 1, "semantic": 2}, steps=10000, lr=1e-4, warmup=1000, batch_size=60, seed=0
+    )
     return Recipe(**{**base, **overrides})  # type: ignore[arg-type]
 
 

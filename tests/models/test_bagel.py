@@ -1,4 +1,4 @@
-"""BAGEL export read back the way upstream's unified_edit / vlm_sft readers read it, and its launch command."""
+"""BAGEL export read back the way upstream's unified_edit / vlm_sft readers read it; its launch command."""
 
 from __future__ import annotations
 
@@ -21,7 +21,9 @@ from sgt.models.backends.bagel import ENTRY_SCRIPT, BagelBackend, group_weights
 
 @pytest.fixture
 def backend(tmp_path: Path) -> BagelBackend:
-    return BagelBackend(checkout=tmp_path / "Bagel", model_path=tmp_path / "BAGEL-7B-MoT", gpus=8, num_workers=1)
+    return BagelBackend(
+        checkout=tmp_path / "Bagel", model_path=tmp_path / "BAGEL-7B-MoT", gpus=8, num_workers=1
+    )
 
 
 def upstream_parquet_paths(data_dir: str) -> list[str]:
@@ -105,7 +107,8 @@ def test_yaml_weights_give_the_per_batch_mix(backend, toy_shards, vqa_jsonl, tmp
     root = backend.export(toy_shards, vqa_jsonl, recipe, tmp_path / "export")
     cfg = yaml.safe_load(backend.write_config(root, recipe, tmp_path / "data.yaml").read_text())
     assert set(cfg) == {"unified_edit", "vlm_sft"} and all(g["is_mandatory"] for g in cfg.values())
-    assert cfg["unified_edit"]["dataset_names"] == ["sgt_pairs"] and cfg["vlm_sft"]["dataset_names"] == ["sgt_vqa"]
+    names = {k: g["dataset_names"] for k, g in cfg.items()}
+    assert names == {"unified_edit": ["sgt_pairs"], "vlm_sft": ["sgt_vqa"]}
     weights = {k: g["weight"] for k, g in cfg.items()}
     shares = simulate_batches(weights, n=8, batches=5000)
     assert shares["unified_edit"] == pytest.approx(2 / 3, abs=0.01)
