@@ -1,9 +1,8 @@
-"""Toy-world shards, a small VQA set and snapshot comparison shared by the backend tests."""
+"""Toy-world shards and a small VQA set shared by the backend tests."""
 
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import cv2
@@ -11,10 +10,8 @@ import numpy as np
 import pytest
 
 from sgt.data.toyworld import ToyWorldSpec, write_toyworld
-from sgt.models.backend import Launch, Recipe
 from sgt.targets.shards import build_shard
 
-SNAPSHOTS = Path(__file__).parent / "snapshots"
 TASKS = ("edge", "semantic")
 
 
@@ -47,26 +44,3 @@ def vqa_jsonl(tmp_path_factory: pytest.TempPathFactory) -> Path:
         )
     (root / "vqa.jsonl").write_text("\n".join(lines) + "\n")
     return root / "vqa.jsonl"
-
-
-def paper_recipe(**overrides: object) -> Recipe:
-    """Table 8 BAGEL settings with the paper's 1:2 VQA:segmentation mix."""
-    base = dict(
-        variant="sgt", mix={"vqa": 1, "semantic": 2}, steps=10000, lr=1e-4, warmup=1000, batch_size=60, seed=0
-    )
-    return Recipe(**{**base, **overrides})  # type: ignore[arg-type]
-
-
-def assert_snapshot(name: str, launch: Launch, tmp: Path) -> None:
-    """Compare a launch with ``snapshots/<name>.json``; temp paths become ``<tmp>``.
-
-    Set SGT_UPDATE_SNAPSHOTS=1 to (re)write a snapshot after an intended change, and review the diff.
-    """
-    text = json.dumps(
-        {"argv": list(launch.argv), "env": dict(sorted(launch.env.items())), "cwd": str(launch.cwd)}, indent=1
-    ).replace(str(tmp), "<tmp>")
-    path = SNAPSHOTS / f"{name}.json"
-    if os.environ.get("SGT_UPDATE_SNAPSHOTS") == "1":
-        path.write_text(text + "\n")
-    assert path.is_file(), f"{path} missing; run with SGT_UPDATE_SNAPSHOTS=1 and review it"
-    assert text + "\n" == path.read_text(), f"launch differs from {path}"

@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import yaml
-from conftest import assert_snapshot, paper_recipe
+from backend_helpers import assert_snapshot, paper_recipe
 from PIL import Image
 
 from sgt.io import sha256_bytes

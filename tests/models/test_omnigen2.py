@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import assert_snapshot, paper_recipe
+from backend_helpers import assert_snapshot, paper_recipe
 from PIL import Image
 
 from sgt.io import sha256_file
