@@ -34,6 +34,7 @@ wildcard_constraints:
     seed=r"\d+",
     stage="targets|eval_targets",
     bench="|".join(BENCHMARKS),
+    split=f"{TRAIN_SPLIT}|{EVAL_SPLIT}",
 
 
 def data_ready():

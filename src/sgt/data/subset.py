@@ -204,3 +204,31 @@ def shard_image_ids(manifest: str | Path, task: str, shard: int) -> list[int]:
     if not 0 <= shard < len(shards):
         raise IndexError(f"{manifest}: task {task!r} has shards 0..{len(shards) - 1}, not {shard}")
     return list(shards[shard])
+
+
+def select_from_root(
+    root: str | Path,
+    split: str,
+    sizes: Mapping[str, int],
+    *,
+    seed: int,
+    shard_size: int,
+    out: str | Path,
+    min_overlap: float | None = None,
+) -> Selection:
+    """Select every task's images from one split of a COCO-layout root and write the manifest."""
+    from sgt.data.coco import CocoDataset, read_image
+
+    dataset = CocoDataset(root, split)
+    images = {i: Path(root) / split / dataset._images[i]["file_name"] for i in dataset.image_ids()}
+    selection = select(
+        dataset.image_ids(),
+        sizes,
+        seed=seed,
+        shard_size=shard_size,
+        readable=lambda image_id: read_image(images[image_id]),
+        min_overlap=min_overlap,
+        pool_name=split,
+    )
+    write_manifest(selection, out)
+    return selection

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -45,11 +45,17 @@ def generation_table(tidy: pd.DataFrame, variant_order: Sequence[str]) -> pd.Dat
     return table.loc[order].round(4)
 
 
+def _cell(v: object) -> str:
+    if isinstance(v, str):
+        return v
+    return "" if pd.isna(v) else f"{v:g}"
+
+
 def to_markdown(table: pd.DataFrame, title: str) -> str:
     cols = [table.index.name or "variant", *map(str, table.columns)]
     lines = [f"# {title}", "", "| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     for idx, row in table.iterrows():
-        cells = [str(idx)] + ["" if pd.isna(v) else f"{v:g}" for v in row.tolist()]
+        cells = [str(idx)] + [_cell(v) for v in row.tolist()]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
@@ -57,3 +63,19 @@ def to_markdown(table: pd.DataFrame, title: str) -> str:
 def write_table(table: pd.DataFrame, csv_path: str | Path, md_path: str | Path, title: str) -> None:
     atomic_write_text(csv_path, table.to_csv(lineterminator="\n"))
     atomic_write_text(md_path, to_markdown(table, title))
+
+
+def build_tables(
+    eval_csvs: Sequence[str | Path],
+    outputs: Mapping[str, str | Path],
+    variant_order: Sequence[str],
+    labels: Mapping[str, str],
+) -> None:
+    """Write the understanding and generation tables (CSV + Markdown) from every tidy eval CSV."""
+    tidy = read_tidy(eval_csvs)
+    und = understanding_table(tidy, variant_order)
+    gen = generation_table(tidy, variant_order)
+    for table in (und, gen):
+        table.insert(0, "label", [labels.get(v, v) for v in table.index])
+    write_table(und, outputs["understanding"], outputs["understanding_md"], "Understanding (embedded benchmarks)")
+    write_table(gen, outputs["generation"], outputs["generation_md"], "Generation checks")
