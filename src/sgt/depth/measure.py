@@ -95,13 +95,19 @@ def measure_filter(
     n_needed: int | None = None,
     seed: int = 0,
     plot: str | Path | None = None,
+    toy_root: str | Path | None = None,
 ) -> dict[str, Any]:
     """Run the toy-world experiment in ``workdir``; return discard precision/recall and filter stats."""
+    from sgt.data.coco import CocoDataset
     from sgt.data.toyworld import ToyWorldSpec, write_toyworld
 
     work = Path(workdir)
-    root = write_toyworld(ToyWorldSpec(n_train=n_images, n_val=0, seed=seed), work / "toyworld")
-    ids = list(range(1, n_images + 1))  # toy-world train ids
+    if toy_root is None:  # else reuse a toy world (its first n_images train images)
+        toy_root = write_toyworld(ToyWorldSpec(n_train=n_images, n_val=0, seed=seed), work / "toyworld")
+    root = Path(toy_root)
+    ids = CocoDataset(root, "train2017").image_ids()[:n_images]
+    if len(ids) < n_images:
+        raise ValueError(f"{root}: has {len(ids)} train images, fewer than n_images={n_images}")
     a, b_clean, b = work / "a.npz", work / "b_clean.npz", work / "b.npz"
     estimate_shard(
         "ground_truth_noise",
