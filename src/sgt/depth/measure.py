@@ -16,7 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from sgt.depth.estimate import estimate_shard
-from sgt.depth.filter import filter_depth, judge, read_filter_table
+from sgt.depth.filter import PoolExhaustedError, filter_depth, judge, read_filter_table
 from sgt.depth.store import DepthStore, StoreWriter
 from sgt.seeding import rng_for
 
@@ -145,8 +145,16 @@ def measure_filter(
         "discrepancy_clean_p50": float(np.median([judged[i][1].discrepancy for i in ids if i not in truth])),
         "discrepancy_clean_max": float(max(judged[i][1].discrepancy for i in ids if i not in truth)),
     }
+    if plot is not None:
+        values = np.array([judged[i][1].discrepancy for i in ids])
+        plot_discrepancy_histogram(values, threshold, plot, corrupted=np.array([i in truth for i in ids]))
     need = n_needed if n_needed is not None else n_images // 2
-    summary = filter_depth([a], [b], ids, need, threshold, seed, work / "filter.parquet")
+    try:
+        summary = filter_depth([a], [b], ids, need, threshold, seed, work / "filter.parquet")
+    except PoolExhaustedError as err:  # a result here, not a crash: the threshold rejects too much
+        result["filter"] = {"n_needed": need, "error": str(err)}
+        logger.info("depth filter on the toy world: %s", result)
+        return result
     table = read_filter_table(work / "filter.parquet").to_pandas()
     kept = set(table.loc[table["kept"], "image_id"].astype(int))
     result["filter"] = {
@@ -160,9 +168,6 @@ def measure_filter(
             {int(i) for i in table.loc[~table["kept"], "image_id"]}, set(truth) & set(table["image_id"])
         ),
     }
-    if plot is not None:
-        values = np.array([judged[i][1].discrepancy for i in ids])
-        plot_discrepancy_histogram(values, threshold, plot, corrupted=np.array([i in truth for i in ids]))
     logger.info("depth filter on the toy world: %s", result)
     return result
 
