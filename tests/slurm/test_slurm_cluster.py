@@ -14,6 +14,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +26,7 @@ from sgt.testing.slurm_cluster import CPU_PARTITION, GPU_PARTITION, SlurmCluster
 
 REPO = Path(__file__).resolve().parents[2]
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
-RUN_TIMEOUT_S = 420  # the workflow run; snakemake ignores SIGTERM while it polls, hence `timeout -k`
+RUN_TIMEOUT_S = 600  # the workflow run; snakemake ignores SIGTERM while it polls, hence `timeout -k`
 # Cluster-only overrides: without slurmdbd, sacct cannot report job states, so ask squeue (the test
 # cluster keeps finished jobs for MinJobAge=600 s), and poll from 2 s instead of the plugin's 40 s.
 TEST_CLUSTER_ARGS = ["--slurm-status-command", "squeue", "--slurm-init-seconds-before-status-checks", "2"]
@@ -80,12 +81,13 @@ WORKFLOW_CASES = [
 
 
 @pytest.fixture(scope="module")
-def slurm_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SlurmCluster]:
+def slurm_cluster() -> Iterator[SlurmCluster]:
     """A one-node cluster (4 CPUs, 2 dummy GPUs, partitions cpu and gpu), stopped and removed afterwards."""
     reason = ensure_slurm(install=os.environ.get("SGT_SLURM_INSTALL", "1") != "0")
     if reason:
         pytest.skip(f"no local SLURM cluster: {reason}")
-    cluster = start_cluster(tmp_path_factory.mktemp("slurm-state"))
+    # not tmp_path: pytest makes it 0700, and munged wants every folder above its socket open to all
+    cluster = start_cluster(Path(tempfile.mkdtemp(prefix="sgt-slurm-")))
     try:
         yield cluster
     finally:
@@ -156,7 +158,7 @@ def test_local_profile_runs_gpu_rules_on_cpu(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(900)
+@pytest.mark.timeout(1200)  # apt-get install (up to 7 min) + the run
 @pytest.mark.parametrize("case", WORKFLOW_CASES, ids=lambda c: c.name)
 def test_workflow_runs_through_real_slurm(
     slurm_cluster: SlurmCluster, case: WorkflowCase, tmp_path: Path

@@ -204,12 +204,26 @@ def _spawn(name: str, cmd: list[str], state: Path, env: dict[str, str]) -> int:
 
 
 def _wait_for(predicate, timeout: float, what: str, cluster: SlurmCluster) -> None:
+    """Poll ``predicate``; fail early, with the daemon logs, when a daemon died or time ran out."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():
             return
+        dead = [name for name, pid in cluster.pids.items() if not _alive(pid)]
+        if dead:
+            raise RuntimeError(f"test SLURM cluster: {', '.join(dead)} exited\n{cluster.logs_tail()}")
         time.sleep(0.3)
     raise RuntimeError(f"test SLURM cluster: timed out waiting for {what}\n{cluster.logs_tail()}")
+
+
+def _check_traversable(state: Path) -> None:
+    """munged refuses a socket below a folder that others cannot enter (pytest's tmp_path is 0700)."""
+    for folder in state.parents:
+        if not folder.stat().st_mode & 0o001:
+            raise RuntimeError(
+                f"test SLURM cluster: {folder} is not executable for all, so munged would refuse its socket "
+                f"under {state}; use a state folder from tempfile.mkdtemp() or chmod o+x {folder}"
+            )
 
 
 def start_cluster(state: Path, *, gpus: int = 2, cpus: int = 4, timeout: float = 60) -> SlurmCluster:
@@ -220,6 +234,7 @@ def start_cluster(state: Path, *, gpus: int = 2, cpus: int = 4, timeout: float =
     stopped before the error propagates.
     """
     state = Path(state).resolve()
+    _check_traversable(state)
     state.mkdir(parents=True, exist_ok=True)
     state.chmod(0o755)  # munged refuses a socket folder the clients cannot traverse (mktemp gives 0700)
     for sub in ("munge", "ctld", "spool", "log", "dev", "bin"):
