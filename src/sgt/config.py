@@ -49,5 +49,29 @@ def check_config(config: Mapping[str, Any]) -> None:
             raise ConfigError(
                 f"models.{name}.backend: unknown backend {spec['backend']!r}; known: {', '.join(KNOWN_BACKENDS)}"
             )
+        _check_backend_options(name, spec)
     if config["targets"]["shard_size"] > config["targets"]["n_per_task"]:
         raise ConfigError("targets.shard_size is larger than targets.n_per_task: one shard would be partly empty")
+
+
+TINY_KEYS = frozenset({"backend", "architecture", "pretrain", "finetune"})
+
+
+def _check_backend_options(name: str, spec: Mapping[str, Any]) -> None:
+    """Every key of ``models.<name>`` must mean something to its backend."""
+    import dataclasses
+
+    if spec["backend"] == "tiny":
+        allowed = set(TINY_KEYS)
+    else:
+        from sgt.models.backends import BACKENDS
+        from sgt.models.backends.run import NOT_OPTIONS
+
+        fields = {f.name for f in dataclasses.fields(BACKENDS[spec["backend"]])}
+        allowed = fields | {"backend", "upstream", "recipe"}
+        allowed -= NOT_OPTIONS - {"backend", "upstream", "recipe"}
+        if "upstream" not in spec or "recipe" not in spec:
+            raise ConfigError(f"models.{name}: backend {spec['backend']!r} needs 'upstream' and 'recipe' entries")
+    unknown = sorted(set(spec) - allowed)
+    if unknown:
+        raise ConfigError(f"models.{name}: unknown key(s) {unknown} for backend {spec['backend']!r}; known: {sorted(allowed)}")

@@ -1,5 +1,6 @@
 # The only place with Python logic: config validation, registry checks, shard lists and input functions.
 import math
+import re
 
 from snakemake.utils import validate
 
@@ -9,20 +10,28 @@ validate(config, schema="../schemas/config.schema.yaml")
 check_config(config)
 
 DATA_ROOT = config["data"]["root"]
+DOWNLOAD_DIR = config["data"]["download_dir"]
+LLAVA_FILES = config["data"]["llava"]["files"]
 TRAIN_SPLIT = config["data"]["train_split"]
 EVAL_SPLIT = config["data"]["eval_split"]
 TASKS = sorted(config["targets"]["tasks"])
 MODELS = config["study"]["models"]
+TINY_MODELS = [m for m in MODELS if config["models"][m]["backend"] == "tiny"]
+CLUSTER_MODELS = [m for m in MODELS if config["models"][m]["backend"] != "tiny"]
 SEEDS = config["study"]["seeds"]
 VARIANTS = list(config["study"]["variants"])
 BENCHMARKS = config["vqa"]["benchmarks"]
 TRAIN_SHARDS = [
     f"{i:03d}"
-    for i in range(math.ceil(config["targets"]["n_per_task"] / config["targets"]["shard_size"]))
+    for i in range(
+        math.ceil(config["targets"]["n_per_task"] / config["targets"]["shard_size"])
+    )
 ]
 EVAL_SHARDS = [
     f"{i:03d}"
-    for i in range(math.ceil(config["targets"]["eval_n"] / config["targets"]["shard_size"]))
+    for i in range(
+        math.ceil(config["targets"]["eval_n"] / config["targets"]["shard_size"])
+    )
 ]
 
 
@@ -35,6 +44,44 @@ wildcard_constraints:
     stage="targets|eval_targets",
     bench="|".join(BENCHMARKS),
     split=f"{TRAIN_SPLIT}|{EVAL_SPLIT}",
+
+
+def coco_archives():
+    from sgt.data.sources import COCO_2017, COCO_SPLIT_ARCHIVES
+
+    keys = sorted({a for sp in (TRAIN_SPLIT, EVAL_SPLIT) for a in COCO_SPLIT_ARCHIVES[sp]})
+    return {COCO_2017[k].name.removesuffix(".zip"): k for k in keys}
+
+
+def coco_source(wildcards):
+    from sgt.data.sources import coco_sources
+
+    coco = config["data"]["coco"]
+    key = coco_archives()[wildcards.archive]
+    return coco_sources(coco["archives"], base_url=coco["base_url"])[key]
+
+
+def llava_source(wildcards):
+    from sgt.data.sources import llava_onevision_sources
+
+    llava = config["data"]["llava"]
+    sources = llava_onevision_sources(
+        [wildcards.path], repo=llava["repo"], revision=llava["revision"]
+    )
+    return sources[0]
+
+
+def data_root_inputs(wildcards):
+    """The toy world's folder, the COCO extraction records, or nothing for an offline COCO root."""
+    if config["data"]["source"] == "toyworld":
+        return {"root": DATA_ROOT}
+    if config["data"]["coco"]["download"]:
+        return {
+            "extracted": expand(
+                f"{DATA_ROOT}/.extracted/{{archive}}.zip.json", archive=coco_archives()
+            )
+        }
+    return {}
 
 
 def data_ready():
@@ -73,6 +120,13 @@ def finetune_inputs(wildcards):
     return inputs
 
 
+def backend_train_inputs(wildcards):
+    inputs = finetune_inputs(wildcards)
+    del inputs["base"]
+    inputs["checkout"] = f"results/upstream/{wildcards.model}"
+    return inputs
+
+
 def task_shard_map(wildcards, input):
     return {t: list(input[f"task_{t}"]) for t in variant_tasks(wildcards)}
 
@@ -94,9 +148,7 @@ def eval_inputs(wildcards):
 
 
 def gen_shard_map(input):
-    return {
-        t: list(input[f"gen_{t}"]) for t in config["eval"]["generation_tasks"]
-    }
+    return {t: list(input[f"gen_{t}"]) for t in config["eval"]["generation_tasks"]}
 
 
 def bench_map(input):

@@ -194,11 +194,21 @@ def read_tsv(path: str | Path) -> list[dict[str, str]]:
 
 
 def write_jsonl(rows: list[QA], out: str | Path) -> None:
+    """One record a line with ``image`` (absolute path), ``question`` and ``answer``: the VQA format every
+    backend reads (``sgt.models.backend.read_vqa``), plus our ``image_id`` and ``category``."""
     with atomic_path(out, suffix=".jsonl") as tmp, open(tmp, "w", encoding="utf-8") as fh:
         for r in rows:
-            fh.write(json.dumps(asdict(r), sort_keys=True) + "\n")
+            record = asdict(r)
+            record["image"] = str(Path(record.pop("image_path")).resolve())
+            fh.write(json.dumps(record, sort_keys=True) + "\n")
 
 
 def read_jsonl(path: str | Path) -> list[QA]:
+    """Read our VQA JSONL or a converted LLaVA-OneVision one (records without image_id or category)."""
+    rows = []
     with open(path, encoding="utf-8") as fh:
-        return [QA(**json.loads(line)) for line in fh if line.strip()]
+        for line in fh:
+            if line.strip():
+                r = json.loads(line)
+                rows.append(QA(int(r.get("image_id", -1)), r["image"], r["question"], r["answer"], r.get("category", "")))
+    return rows
