@@ -1,6 +1,6 @@
 """``sgt synth``: make a few pairs of one task for inspection, outside the workflow.
 
-    sgt synth --task edge --coco-root data/toyworld --split train2017 --out /tmp/edge --limit 8 --seed 0 --export-png
+    sgt synth --task edge --coco-root data/toyworld --out /tmp/edge --limit 8 --seed 0 --export-png
 
 writes ``OUT/pairs.parquet`` (the shard format of the workflow), ``OUT/manifest.parquet`` and, with
 ``--export-png``, ``OUT/png/<image_id>_cond.png`` and ``OUT/png/<image_id>_target.png``.
@@ -45,7 +45,9 @@ def add_synth_parser(subparsers: argparse._SubParsersAction) -> argparse.Argumen
     """Add the ``synth`` subcommand to the ``sgt`` CLI."""
     p = subparsers.add_parser("synth", help="make proxy-task pairs for inspection", description=__doc__)
     p.add_argument("--task", required=True, help="registered task name, e.g. semantic, edge, mixed")
-    p.add_argument("--coco-root", required=True, help="a folder with COCO 2017's layout (COCO or the toy world)")
+    p.add_argument(
+        "--coco-root", required=True, help="a folder with COCO 2017's layout (COCO or the toy world)"
+    )
     p.add_argument("--split", default="train2017")
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--limit", type=int, default=16, help="use the first N image ids of the split (0 = all)")
@@ -69,7 +71,9 @@ def run_synth(args: argparse.Namespace) -> int:
     shard = out / "pairs.parquet"
     stats = build_shard(args.coco_root, args.split, ids, args.task, entry, args.seed, shard)
     write_manifest([shard], out / "manifest.parquet")
-    atomic_write_json(out / "summary.json", {"task": args.task, "written": stats.written, "skipped": stats.skipped})
+    atomic_write_json(
+        out / "summary.json", {"task": args.task, "written": stats.written, "skipped": stats.skipped}
+    )
     if args.export_png:
         table = pq.read_table(shard, columns=["image_id", "condition_png", "target_png"]).to_pylist()
         for row in table:
