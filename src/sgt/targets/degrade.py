@@ -71,8 +71,9 @@ def rain_layer(
 ) -> FloatImage:
     """Rain streaks: random drops (``density`` of the pixels) smeared along ``angle`` degrees from vertical
     into ``length``-pixel streaks, scaled so the brightest streak is 1."""
-    drops = (rng.random((h, w), dtype=np.float32) < density).astype(np.float32)
-    drops *= rng.uniform(0.5, 1.0, size=(h, w)).astype(np.float32)
+    drops = np.zeros((h, w), np.float32)
+    where = rng.random((h, w), dtype=np.float32) < density
+    drops[where] = rng.uniform(0.5, 1.0, size=int(where.sum()))
     streaks = cv2.filter2D(drops, -1, motion_kernel(length, 90.0 + angle), borderType=cv2.BORDER_CONSTANT)
     top = float(streaks.max())
     return streaks / np.float32(top) if top > 0 else streaks
@@ -89,8 +90,11 @@ def add_rain(image: Image, layer: FloatImage, intensity: float) -> Image:
 
 def gaussian_noise(image: Image, rng: np.random.Generator, sigma: float) -> Image:
     """Additive white Gaussian noise, ``sigma`` in 0-255 grey levels."""
-    noise = rng.normal(0.0, sigma, size=image.shape).astype(np.float32)
-    return np.clip(image.astype(np.float32) + noise + 0.5, 0, 255).astype(np.uint8)
+    noise = rng.standard_normal(image.shape, dtype=np.float32)
+    noise *= np.float32(sigma)
+    noise += image
+    noise += np.float32(0.5)
+    return np.clip(noise, 0, 255).astype(np.uint8)
 
 
 def poisson_noise(image: Image, rng: np.random.Generator, peak: float) -> Image:
@@ -118,6 +122,7 @@ def jpeg(image: Image, quality: int) -> Image:
 
 def low_light(image: Image, rng: np.random.Generator, brightness: float, noise_sigma: float) -> Image:
     """Under-exposure: intensities x ``brightness`` plus Gaussian noise of ``noise_sigma`` (0-1 scale)."""
-    dark = to_float(image) * np.float32(brightness)
-    noise = rng.normal(0.0, noise_sigma, size=image.shape).astype(np.float32)
-    return to_uint8(dark + noise)
+    noise = rng.standard_normal(image.shape, dtype=np.float32)
+    noise *= np.float32(noise_sigma)
+    noise += to_float(image) * np.float32(brightness)
+    return to_uint8(noise)

@@ -16,25 +16,28 @@ from sgt.targets.palette import BACKGROUND, category_color, category_lut, instan
 from sgt.targets.registry import register
 
 
-def _label_map(shape: tuple[int, int], masks: list[Mask], order: list[int]) -> npt.NDArray[np.int32]:
-    """Label ``k + 1`` where mask ``k`` is set, masks painted in ``order`` (later on top); 0 elsewhere."""
+def _label_map(
+    shape: tuple[int, int], masks: list[Mask], order: list[int], values: list[int] | None = None
+) -> npt.NDArray[np.int32]:
+    """``values[k]`` (default ``k + 1``) where mask ``k`` is set, painted in ``order`` (later on top)."""
     labels = np.zeros(shape, np.int32)
     for k in order:
-        np.copyto(labels, np.int32(k + 1), where=masks[k])
+        np.copyto(labels, np.int32(k + 1 if values is None else values[k]), where=masks[k])
     return labels
 
 
 def semantic_map(sample: Sample) -> npt.NDArray[np.int32]:
     """Per-pixel category id (0 = unlabelled): panoptic segments (things and stuff) when present, else the
     instance masks, small objects painted last so they stay visible."""
+    shape = (sample.height, sample.width)
     if sample.segments:
-        masks = [s.mask for s in sample.segments]
-        cats = np.array([0] + [s.category_id for s in sample.segments], np.int32)
-        return cats[_label_map((sample.height, sample.width), masks, list(range(len(masks))))]
+        segs = sample.segments
+        return _label_map(
+            shape, [s.mask for s in segs], list(range(len(segs))), [s.category_id for s in segs]
+        )
     insts = sample.instances
     order = sorted(range(len(insts)), key=lambda k: -insts[k].area)
-    cats = np.array([0] + [i.category_id for i in insts], np.int32)
-    return cats[_label_map((sample.height, sample.width), [i.mask for i in insts], order)]
+    return _label_map(shape, [i.mask for i in insts], order, [i.category_id for i in insts])
 
 
 @register("semantic", level="high", needs=("instances", "panoptic"))
