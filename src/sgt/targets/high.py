@@ -1,33 +1,96 @@
-"""High-level proxy tasks: segmentation rendered as pseudo-colour images (appendix 7.1)."""
+"""High-level proxy tasks: segmentation rendered as 3-channel pseudo-colour images (appendix 7.1).
+
+Each recipe first builds one integer label map (an index per pixel), then colours it with a single lookup
+``lut[labels]``: one vectorised gather instead of a masked assignment per category and channel.
+"""
 
 from __future__ import annotations
 
-import numpy as np
+from typing import Any
 
-from sgt.data.records import Image, Sample
-from sgt.targets.palette import BACKGROUND, category_color
+import numpy as np
+import numpy.typing as npt
+
+from sgt.data.records import Image, Mask, Sample
+from sgt.targets.palette import BACKGROUND, category_color, category_lut, instance_colors
 from sgt.targets.registry import register
 
 
-def semantic_map(sample: Sample) -> np.ndarray:
-    """Per-pixel category id (0 = unlabelled): panoptic segments when present, else instance masks."""
-    ids = np.zeros((sample.height, sample.width), np.int32)
+def _label_map(
+    shape: tuple[int, int], masks: list[Mask], order: list[int], values: list[int] | None = None
+) -> npt.NDArray[np.int32]:
+    """``values[k]`` (default ``k + 1``) where mask ``k`` is set, painted in ``order`` (later on top)."""
+    labels = np.zeros(shape, np.int32)
+    for k in order:
+        np.copyto(labels, np.int32(k + 1 if values is None else values[k]), where=masks[k])
+    return labels
+
+
+def semantic_map(sample: Sample) -> npt.NDArray[np.int32]:
+    """Per-pixel category id (0 = unlabelled): panoptic segments (things and stuff) when present, else the
+    instance masks, small objects painted last so they stay visible."""
+    shape = (sample.height, sample.width)
     if sample.segments:
-        for seg in sample.segments:
-            ids[seg.mask] = seg.category_id
-        return ids
-    for inst in sorted(sample.instances, key=lambda i: -i.area):  # small objects stay on top
-        ids[inst.mask] = inst.category_id
-    return ids
+        segs = sample.segments
+        return _label_map(
+            shape, [s.mask for s in segs], list(range(len(segs))), [s.category_id for s in segs]
+        )
+    insts = sample.instances
+    order = sorted(range(len(insts)), key=lambda k: -insts[k].area)
+    return _label_map(shape, [i.mask for i in insts], order, [i.category_id for i in insts])
 
 
-@register("semantic", level="high", needs=("instances",))
+@register("semantic", level="high", needs=("instances", "panoptic"))
 def semantic(sample: Sample, rng: np.random.Generator) -> tuple[Image, Image]:
     """Each pixel coloured by its category's fixed palette colour; no instance distinction."""
-    ids = semantic_map(sample)
-    target = np.zeros((*ids.shape, 3), np.uint8)
-    target[:] = BACKGROUND
-    for cat in np.unique(ids):
-        if cat:
-            target[ids == cat] = category_color(int(cat))
-    return sample.image, target
+    return sample.image, category_lut()[semantic_map(sample)]
+
+
+def _hex(rgb: npt.NDArray[np.uint8]) -> str:
+    return "#{:02x}{:02x}{:02x}".format(*(int(v) for v in rgb))
+
+
+@register("instance", level="high", needs=("instances",))
+def instance(
+    sample: Sample, rng: np.random.Generator, *, include_crowd: bool = True
+) -> tuple[Image, Image, dict[str, Any]]:
+    """Each instance in its own random colour (drawn per image); larger instances first so small ones stay
+    on top. Crowd regions count as one instance each unless ``include_crowd`` is false."""
+    insts = [i for i in sample.instances if include_crowd or not i.iscrowd]
+    colors = instance_colors(len(insts), rng)
+    order = sorted(range(len(insts)), key=lambda k: -insts[k].area)
+    lut = np.vstack([np.array([BACKGROUND], np.uint8), colors])
+    target = lut[_label_map((sample.height, sample.width), [i.mask for i in insts], order)]
+    drawn = {"colors": {str(i.ann_id): _hex(c) for i, c in zip(insts, colors, strict=True)}}
+    return sample.image, target, drawn
+
+
+@register("panoptic", level="high", needs=("instances", "panoptic"))
+def panoptic(sample: Sample, rng: np.random.Generator) -> tuple[Image, Image, dict[str, Any]]:
+    """Things get a random colour per instance, stuff the fixed colour of its class; thing colours avoid every
+    stuff-class colour so the two never look alike. Without panoptic segments the instances are the things."""
+    if sample.segments:
+        masks = [s.mask for s in sample.segments]
+        ids = [s.id for s in sample.segments]
+        is_thing = [s.isthing for s in sample.segments]
+        cats = [s.category_id for s in sample.segments]
+        order = list(range(len(masks)))
+    else:
+        masks = [i.mask for i in sample.instances]
+        ids = [i.ann_id for i in sample.instances]
+        is_thing = [True] * len(masks)
+        cats = [i.category_id for i in sample.instances]
+        order = sorted(range(len(masks)), key=lambda k: -sample.instances[k].area)
+    stuff_colors = [category_color(c.id) for c in sample.categories.values() if not c.isthing]
+    things = [k for k, t in enumerate(is_thing) if t]
+    thing_colors = instance_colors(len(things), rng, exclude=stuff_colors)
+    lut = np.zeros((len(masks) + 1, 3), np.uint8)
+    lut[0] = BACKGROUND
+    for k, cat in enumerate(cats):
+        if not is_thing[k]:
+            lut[k + 1] = category_color(cat)
+    for k, color in zip(things, thing_colors, strict=True):
+        lut[k + 1] = color
+    target = lut[_label_map((sample.height, sample.width), masks, order)]
+    drawn = {"colors": {str(ids[k]): _hex(thing_colors[j]) for j, k in enumerate(things)}}
+    return sample.image, target, drawn

@@ -1,4 +1,8 @@
-"""The proxy-task registry: a task is one decorated function ``(sample, rng, **params) -> (condition, target)``.
+"""The proxy-task registry: a task is a decorated function ``(sample, rng, **params) -> (condition, target)``.
+
+A task whose recipe draws random values (a blur angle, a down-sampling factor) returns them as a third value,
+``(condition, target, drawn)``, so every shard row records the recipe actually applied; ``Task.pair`` turns
+either form into a ``Pair``.
 
 Adding a task takes that function and one config entry under ``targets.tasks``; a task may also live outside
 this package and be named by module path (``mypkg.tasks:saliency``) in its config entry's ``function`` key.
@@ -9,7 +13,7 @@ from __future__ import annotations
 import importlib
 import inspect
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
@@ -17,10 +21,21 @@ import numpy as np
 from sgt.data.records import Image, Sample
 
 Level = Literal["high", "mid", "low", "mixed"]
-MakeFn = Callable[..., tuple[Image, Image]]
+MakeFn = Callable[..., "tuple[Image, Image] | tuple[Image, Image, Mapping[str, Any]] | Pair"]
 LEVELS: tuple[str, ...] = ("high", "mid", "low", "mixed")
 # Config keys of a task entry that are ours, not the function's keyword arguments.
 RESERVED_KEYS = frozenset({"function", "level", "instructions", "needs"})
+
+
+@dataclass(frozen=True, slots=True)
+class Pair:
+    """One made pair: ``drawn`` holds the random recipe values (JSON-able); ``made_by`` the task that made it
+    when it is not the task that was asked for (a ``mixed`` task delegates to one of its members)."""
+
+    condition: Image = field(repr=False)
+    target: Image = field(repr=False)
+    drawn: Mapping[str, Any] = field(default_factory=dict)
+    made_by: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,8 +45,23 @@ class Task:
     make: MakeFn
     needs: tuple[str, ...] = ()  # annotations the recipe reads: "instances", "panoptic", "depth"
 
-    def __call__(self, sample: Sample, rng: np.random.Generator, **params: Any) -> tuple[Image, Image]:
+    def __call__(self, sample: Sample, rng: np.random.Generator, **params: Any) -> Any:
+        """The function's own result (two or three values, or a ``Pair``); see ``pair`` for one type."""
         return self.make(sample, rng, **params)
+
+    def pair(self, sample: Sample, rng: np.random.Generator, **params: Any) -> Pair:
+        """Run the recipe and return a ``Pair`` whatever form the function returned."""
+        out = self.make(sample, rng, **params)
+        if isinstance(out, Pair):
+            return out
+        if isinstance(out, tuple) and len(out) == 2:
+            return Pair(out[0], out[1])
+        if isinstance(out, tuple) and len(out) == 3 and isinstance(out[2], Mapping):
+            return Pair(out[0], out[1], dict(out[2]))
+        raise TypeError(
+            f"task {self.name!r} returned {type(out).__name__}; return (condition, target), "
+            "(condition, target, drawn) or a Pair"
+        )
 
 
 TASKS: dict[str, Task] = {}
@@ -83,6 +113,18 @@ def resolve_task(name: str, entry: Mapping[str, Any] | None = None) -> Task:
             f"(or give the entry a 'function: package.module:function')"
         )
     return TASKS[name]
+
+
+def effective_params(task: Task, params: Mapping[str, Any]) -> dict[str, Any]:
+    """``params`` completed with the function's keyword defaults: what the recipe really ran with."""
+    sig = inspect.signature(task.make)
+    full = {
+        n: p.default
+        for n, p in sig.parameters.items()
+        if p.kind is p.KEYWORD_ONLY and p.default is not p.empty
+    }
+    full.update(params)
+    return full
 
 
 def task_params(task: Task, entry: Mapping[str, Any] | None) -> dict[str, Any]:

@@ -2,6 +2,10 @@
 
 Parquet (one row per pair, PNG bytes in binary columns) keeps a shard one file that pandas, pyarrow and the
 backend exporters read without unpacking, and its row metadata (params, hashes) is queryable.
+
+Row columns: ``proxy_task`` is the configured task (the shard's), ``task``/``level`` the task that really made
+the pair (they differ only for ``mixed``), and ``params`` is JSON of the parameters the recipe ran with
+(config over defaults) plus ``drawn``, the random values it drew for this pair.
 """
 
 from __future__ import annotations
@@ -24,7 +28,8 @@ from sgt.data.coco import CocoDataset, CorruptImageError
 from sgt.data.records import Image
 from sgt.io import atomic_path, sha256_bytes
 from sgt.seeding import rng_for
-from sgt.targets.registry import resolve_task, task_params
+from sgt.targets.instructions import instructions_for
+from sgt.targets.registry import effective_params, resolve_task, task_params
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +37,7 @@ SHARD_SCHEMA = pa.schema(
     [
         ("image_id", pa.int64()),
         ("source", pa.string()),
+        ("proxy_task", pa.string()),
         ("task", pa.string()),
         ("level", pa.string()),
         ("instruction", pa.string()),
@@ -43,12 +49,17 @@ SHARD_SCHEMA = pa.schema(
     ]
 )
 MANIFEST_COLUMNS = [f.name for f in SHARD_SCHEMA if not f.name.endswith("_png")]
+# zlib level 1: 2-3x faster than level 3-6 for a few percent more bytes (benchmarks/synth.py); fixed here, not
+# left to OpenCV's default, so the bytes (and their hashes) do not change with the OpenCV version's default.
+PNG_COMPRESSION = 1
 
 
-def encode_png(image: Image) -> bytes:
+def encode_png(image: Image, level: int = PNG_COMPRESSION) -> bytes:
     if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
         raise ValueError(f"a task must return uint8 HxWx3 images, got {image.dtype} {image.shape}")
-    ok, buf = cv2.imencode(".png", np.ascontiguousarray(image[..., ::-1]))
+    ok, buf = cv2.imencode(
+        ".png", np.ascontiguousarray(image[..., ::-1]), [cv2.IMWRITE_PNG_COMPRESSION, level]
+    )
     if not ok:  # pragma: no cover
         raise RuntimeError("PNG encoding failed")
     return buf.tobytes()
@@ -77,12 +88,16 @@ def build_shard(
 ) -> ShardStats:
     """Make the pairs of ``task_name`` for ``image_ids`` and write them as one parquet shard (atomically).
 
-    Randomness for image ``i`` comes from (seed, task, i) alone, so shard boundaries never change a pair.
+    Randomness for image ``i`` comes from (seed, task, i) alone, so shard boundaries never change a pair: the
+    recipe gets ``rng_for(seed, task, i)`` and the instruction is drawn from ``rng_for(seed, task, i,
+    "instruction")``. Malformed annotations are skipped by the loader and counted in ``ShardStats.skipped``.
     """
     task = resolve_task(task_name, task_entry)
     params = task_params(task, task_entry)
-    instructions = list((task_entry or {}).get("instructions") or [f"Generate the {task_name} map of the image."])
-    dataset = CocoDataset(root, split, source=source)
+    base_params = effective_params(task, params)
+    member_entries = dict((task_entry or {}).get("member_params") or {})
+    panoptic = None if "panoptic" in task.needs else False  # skip decoding panoptic PNGs nobody reads
+    dataset = CocoDataset(root, split, source=source, panoptic=panoptic)
     rows: dict[str, list[Any]] = {f.name: [] for f in SHARD_SCHEMA}
     skipped: Counter[str] = Counter()
     for image_id in tqdm(image_ids, desc=f"{task_name} pairs", disable=None):
@@ -92,17 +107,24 @@ def build_shard(
             logger.warning("%s", err)
             skipped["corrupt image"] += 1
             continue
-        rng = rng_for(seed, task_name, int(image_id))
-        instruction = instructions[int(rng.integers(len(instructions)))]
-        condition, target = task(sample, rng, **params)
-        cond_png, target_png = encode_png(condition), encode_png(target)
+        pair = task.pair(sample, rng_for(seed, task_name, int(image_id)), **params)
+        made_by = pair.made_by or task_name
+        made_level = (
+            task.level if made_by == task_name else resolve_task(made_by, member_entries.get(made_by)).level
+        )
+        entry = task_entry if made_by == task_name else member_entries.get(made_by)
+        texts = instructions_for(made_by, entry)
+        instruction = texts[int(rng_for(seed, task_name, int(image_id), "instruction").integers(len(texts)))]
+        cond_png = encode_png(pair.condition)
+        target_png = cond_png if pair.target is pair.condition else encode_png(pair.target)
         for key, value in (
             ("image_id", int(image_id)),
             ("source", source),
-            ("task", task_name),
-            ("level", task.level),
+            ("proxy_task", task_name),
+            ("task", made_by),
+            ("level", made_level),
             ("instruction", instruction),
-            ("params", _jsonable(params)),
+            ("params", _jsonable({**base_params, "drawn": dict(pair.drawn)})),
             ("condition_sha256", sha256_bytes(cond_png)),
             ("target_sha256", sha256_bytes(target_png)),
             ("condition_png", cond_png),
@@ -114,16 +136,19 @@ def build_shard(
     with atomic_path(out, suffix=".parquet") as tmp:
         pq.write_table(table, tmp, compression="zstd")
     logger.info("%s: wrote %d pairs, skipped %s", out, table.num_rows, dict(skipped) or "none")
-    return ShardStats(table.num_rows, dict(skipped))
+    return ShardStats(table.num_rows, dict(sorted(skipped.items())))
 
 
 def write_manifest(shards: Sequence[str | Path], out: str | Path) -> int:
-    """One manifest row per pair (no image bytes), with the shard each pair lives in."""
-    tables = []
-    for shard in shards:
-        t = pq.read_table(shard, columns=MANIFEST_COLUMNS)
-        tables.append(t.append_column("shard", pa.array([Path(shard).name] * t.num_rows, pa.string())))
-    table = pa.concat_tables(tables) if tables else pa.table({c: [] for c in [*MANIFEST_COLUMNS, "shard"]})
+    """One manifest row per pair (no image bytes), sorted by image id.
+
+    It names no shard file, so the same seed gives a byte-identical manifest however the images were sharded;
+    find a pair's bytes by its ``image_id`` in the task's shards.
+    """
+    tables = [pq.read_table(shard, columns=MANIFEST_COLUMNS) for shard in shards]
+    schema = pa.schema([SHARD_SCHEMA.field(c) for c in MANIFEST_COLUMNS])
+    table = pa.concat_tables(tables) if tables else schema.empty_table()
+    table = table.sort_by([("image_id", "ascending"), ("proxy_task", "ascending")])
     with atomic_path(out, suffix=".parquet") as tmp:
         pq.write_table(table, tmp, compression="zstd")
     return table.num_rows

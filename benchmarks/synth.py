@@ -1,0 +1,163 @@
+"""Pairs per second per core for every proxy task at COCO resolution, beside the floor and a naive baseline.
+
+    PYTHONPATH=src python benchmarks/synth.py [--images 24] [--repeats 3] [--out bench.json]
+
+One process, OpenCV pinned to one thread, toy-world images at 640x480 (COCO's typical size) with up to 8
+objects. Time is process CPU time (per core, and far less sensitive to busy neighbours than wall time).
+Each method runs over the same images; repeats are interleaved across methods and the best repeat counts.
+
+End to end (what one pair costs):
+- task:   what ``build_shard`` does per pair: load (JPEG + annotations + panoptic PNG when the task reads it +
+          depth), the recipe, PNG-encode condition and target.
+- floor:  JPEG decode + PNG encode of the image twice (a pair is two PNGs): no recipe can do less.
+- naive:  JPEG decode, pycocotools ``annToMask`` per annotation in a Python loop colouring one boolean mask
+          per annotation (semantic colours), then the same two PNG encodes.
+Render only (segmentation, from annotations to the colour image, no image I/O):
+- naive_render: the ``annToMask`` loop above alone; ours: the recipe on a loaded ``Sample``.
+
+Targets: every task within 2x of the floor; segmentation at least 3x faster than the naive loop.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from sgt.data.coco import CocoDataset, decode_image
+from sgt.data.toyworld import ToyWorldSpec, write_toyworld
+from sgt.seeding import rng_for
+from sgt.targets import TASKS, detection, inpaint, mixed, restore  # noqa: F401  (registers these tasks)
+from sgt.targets.palette import category_color
+from sgt.targets.shards import encode_png
+
+logger = logging.getLogger("benchmarks.synth")
+SEGMENTATION = ("semantic", "instance", "panoptic")
+
+
+def _time(fn: Callable[[int], object], ids: list[int]) -> float:
+    start = time.process_time()
+    for image_id in ids:
+        fn(image_id)
+    return time.process_time() - start
+
+
+def _task_fn(root: Path, name: str) -> Callable[[int], object]:
+    task = TASKS[name]
+    dataset = CocoDataset(root, "train2017", panoptic=None if "panoptic" in task.needs else False)
+
+    def run(image_id: int) -> object:
+        pair = task.pair(dataset.load(image_id), rng_for(0, name, image_id))
+        cond = encode_png(pair.condition)
+        return cond if pair.target is pair.condition else encode_png(pair.target)
+
+    return run
+
+
+def _floor_fn(root: Path, files: dict[int, str]) -> Callable[[int], object]:
+    def run(image_id: int) -> object:
+        image = decode_image((root / "train2017" / files[image_id]).read_bytes(), files[image_id])
+        encode_png(image)
+        return encode_png(image)
+
+    return run
+
+
+def _naive_fns(root: Path, files: dict[int, str]) -> tuple[Callable[[int], object], Callable[[int], object]]:
+    from pycocotools.coco import COCO
+
+    coco = COCO(str(root / "annotations" / "instances_train2017.json"))
+
+    def render(image_id: int) -> np.ndarray:
+        meta = coco.imgs[image_id]
+        target = np.zeros((meta["height"], meta["width"], 3), np.uint8)
+        for ann in coco.loadAnns(coco.getAnnIds(imgIds=[image_id])):
+            target[coco.annToMask(ann) == 1] = category_color(ann["category_id"])
+        return target
+
+    def run(image_id: int) -> object:
+        image = decode_image((root / "train2017" / files[image_id]).read_bytes(), files[image_id])
+        encode_png(image)
+        return encode_png(render(image_id))
+
+    return run, render
+
+
+def _render_fn(root: Path, name: str) -> Callable[[int], object]:
+    task = TASKS[name]
+    dataset = CocoDataset(root, "train2017")
+    samples = {}
+
+    def run(image_id: int) -> object:
+        if image_id not in samples:
+            samples[image_id] = dataset.load(image_id)
+        return task.pair(samples[image_id], rng_for(0, name, image_id))
+
+    return run
+
+
+def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--images", type=int, default=24)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--root", type=Path, help="reuse a 640x480 toy world here (made if missing)")
+    parser.add_argument("--out", type=Path, help="write the results as JSON here")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    cv2.setNumThreads(1)
+    root = args.root or Path(tempfile.mkdtemp(prefix="synth-bench-")) / "toyworld"
+    if not (root / "annotations").is_dir():
+        logger.info("writing %d toy-world images at 640x480 to %s", args.images, root)
+        write_toyworld(ToyWorldSpec(n_train=args.images, n_val=1, width=640, height=480, max_objects=8), root)
+    dataset = CocoDataset(root, "train2017")
+    ids = dataset.image_ids()[: args.images]
+    files = {i: f"{i:012d}.jpg" for i in ids}
+    naive, naive_render = _naive_fns(root, files)
+    methods: dict[str, Callable[[int], object]] = {"floor": _floor_fn(root, files), "naive": naive}
+    methods.update({name: _task_fn(root, name) for name in sorted(TASKS)})
+    methods["naive_render"] = naive_render
+    methods.update({f"{name}_render": _render_fn(root, name) for name in SEGMENTATION})
+    for name in SEGMENTATION:  # samples decoded once, outside the timing
+        for image_id in ids:
+            methods[f"{name}_render"](image_id)
+    for fn in methods.values():  # warm caches (annotation JSON, palettes) outside the timing
+        fn(ids[0])
+    best = {name: float("inf") for name in methods}
+    for _ in range(args.repeats):
+        for name, fn in methods.items():
+            best[name] = min(best[name], _time(fn, ids))
+    rate = {name: len(ids) / seconds for name, seconds in best.items()}
+    results = {}
+    for name in methods:
+        r = {"pairs_per_s": round(rate[name], 2), "ms_per_pair": round(1000 / rate[name], 2)}
+        if name.endswith("_render"):
+            r["x_faster_than_naive"] = round(rate[name] / rate["naive_render"], 2)
+        else:
+            r["x_floor_time"] = round(rate["floor"] / rate[name], 2)
+            if name in SEGMENTATION:
+                r["x_faster_than_naive"] = round(rate[name] / rate["naive"], 2)
+        results[name] = r
+    print(f"{'method':<24}{'pairs/s/core':>14}{'ms/pair':>10}{'x floor':>9}{'vs naive':>10}")
+    for name, r in results.items():
+        vs = f"{r['x_faster_than_naive']:.2f}x" if "x_faster_than_naive" in r else ""
+        floor = f"{r['x_floor_time']:.2f}" if "x_floor_time" in r else ""
+        print(f"{name:<24}{r['pairs_per_s']:>14.1f}{r['ms_per_pair']:>10.1f}{floor:>9}{vs:>10}")
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(
+            json.dumps({"images": len(ids), "results": results}, indent=1, sort_keys=True) + "\n"
+        )
+    return results
+
+
+if __name__ == "__main__":
+    main()

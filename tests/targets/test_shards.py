@@ -1,0 +1,104 @@
+"""Shards end to end: determinism across shard counts, recorded params, malformed annotations skipped."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+
+from sgt.data.coco import CocoDataset
+from sgt.seeding import rng_for
+from sgt.targets import TASKS
+from sgt.targets.instructions import DEFAULT_INSTRUCTIONS
+from sgt.targets.shards import build_shard, read_pairs, write_manifest
+
+
+@pytest.mark.parametrize("task", ["mixed", "denoise_deblur_enhance"])
+def test_same_seed_same_bytes_whatever_the_shard_count(toyworld: Path, tmp_path: Path, task: str) -> None:
+    ids = CocoDataset(toyworld, "train2017").image_ids()
+    one = tmp_path / "one" / "000.parquet"
+    build_shard(toyworld, "train2017", ids, task, {}, 7, one)
+    three = [tmp_path / "three" / f"{k:03d}.parquet" for k in range(3)]
+    for k, shard in enumerate(three):
+        build_shard(toyworld, "train2017", ids[k::3], task, {}, 7, shard)  # interleaved: order changes too
+    write_manifest([one], tmp_path / "one.parquet")
+    write_manifest(list(reversed(three)), tmp_path / "three.parquet")
+    assert (tmp_path / "one.parquet").read_bytes() == (tmp_path / "three.parquet").read_bytes()
+    rows = {r["image_id"]: r for r in read_pairs(one).to_pylist()}
+    for shard in three:
+        for r in read_pairs(shard).to_pylist():
+            assert r == rows[r["image_id"]]
+    again = tmp_path / "again.parquet"
+    build_shard(toyworld, "train2017", ids, task, {}, 7, again)
+    assert again.read_bytes() == one.read_bytes()
+    other = tmp_path / "other.parquet"
+    build_shard(toyworld, "train2017", ids, task, {}, 8, other)
+    assert read_pairs(other).column("params").to_pylist() != read_pairs(one).column("params").to_pylist()
+
+
+def test_rows_record_the_real_task_params_and_drawn_values(toyworld: Path, tmp_path: Path) -> None:
+    dataset = CocoDataset(toyworld, "train2017")
+    ids = dataset.image_ids()
+    shard = tmp_path / "mixed.parquet"
+    stats = build_shard(
+        toyworld, "train2017", ids, "mixed", {"member_params": {"edge": {"low": 50}}}, 1, shard
+    )
+    assert stats.written == len(ids)
+    for row in read_pairs(shard).to_pylist():
+        params = json.loads(row["params"])
+        assert row["proxy_task"] == "mixed" and row["task"] == params["drawn"]["member"]
+        assert row["level"] == TASKS[row["task"]].level
+        assert row["instruction"] in DEFAULT_INSTRUCTIONS[row["task"]]
+        assert params["members"] == ["panoptic", "reconstruction", "edge"]
+        sample = dataset.load(row["image_id"])
+        pair = TASKS["mixed"].pair(
+            sample, rng_for(1, "mixed", row["image_id"]), member_params={"edge": {"low": 50}}
+        )
+        target = cv2.imdecode(np.frombuffer(row["target_png"], np.uint8), cv2.IMREAD_COLOR)[..., ::-1]
+        assert np.array_equal(target, pair.target)
+        if row["task"] == "edge":
+            assert params["drawn"]["member_params"] == {"low": 50, "high": 200}
+
+
+def test_isr_rows_record_factor_and_config_instructions(toyworld: Path, tmp_path: Path) -> None:
+    ids = CocoDataset(toyworld, "train2017").image_ids()
+    entry = {"factors": [2, 8], "instructions": ["Sharpen it.", "Upscale it."]}
+    build_shard(toyworld, "train2017", ids, "isr", entry, 0, tmp_path / "isr.parquet")
+    table = pq.read_table(tmp_path / "isr.parquet", columns=["task", "params", "instruction"]).to_pylist()
+    assert {json.loads(r["params"])["drawn"]["factor"] for r in table} <= {2, 8}
+    assert all(json.loads(r["params"])["factors"] == [2, 8] for r in table)
+    assert {r["instruction"] for r in table} <= {"Sharpen it.", "Upscale it."}
+    assert all(r["task"] == "isr" for r in table)
+
+
+def test_malformed_annotations_are_counted_and_skipped(toyworld: Path, tmp_path: Path) -> None:
+    root = tmp_path / "bad"
+    shutil.copytree(toyworld, root)
+    path = root / "annotations" / "instances_train2017.json"
+    data = json.loads(path.read_text())
+    polys = [a for a in data["annotations"] if isinstance(a["segmentation"], list)]
+    polys[0]["segmentation"] = [[1.0, 1.0, 5.0, 5.0]]  # two points
+    polys[1]["bbox"] = [500.0, 500.0, 10.0, 10.0]  # outside a 160x120 image
+    polys[2]["category_id"] = 999  # unknown
+    path.write_text(json.dumps(data))
+    ids = CocoDataset(root, "train2017").image_ids()
+    for task in ("semantic", "detection", "instance"):
+        stats = build_shard(root, "train2017", ids, task, {}, 0, tmp_path / f"{task}.parquet")
+        assert stats.written == len(ids)
+        assert stats.skipped["polygon with fewer than 3 points"] == 1
+        assert stats.skipped["bbox outside the image"] == 1
+        assert stats.skipped["unknown category id"] == 1
+
+
+def test_corrupt_image_is_skipped_not_fatal(toyworld: Path, tmp_path: Path) -> None:
+    root = tmp_path / "corrupt"
+    shutil.copytree(toyworld, root)
+    ids = CocoDataset(root, "train2017").image_ids()
+    (root / "train2017" / f"{ids[0]:012d}.jpg").write_bytes(b"not a jpeg")
+    stats = build_shard(root, "train2017", ids, "edge", {}, 0, tmp_path / "edge.parquet")
+    assert stats.written == len(ids) - 1 and stats.skipped == {"corrupt image": 1}
