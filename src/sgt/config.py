@@ -35,7 +35,9 @@ def check_config(config: Mapping[str, Any]) -> None:
                     f"use 'vqa' or a task from targets.tasks ({', '.join(sorted(tasks))})"
                 )
         if spec.get("mix") is not None and sum(spec["mix"].values()) <= 0:
-            raise ConfigError(f"study.variants.{variant}.mix: weights sum to 0; drop 'mix' for the base model")
+            raise ConfigError(
+                f"study.variants.{variant}.mix: weights sum to 0; drop 'mix' for the base model"
+            )
     if not config["study"]["variants"]:
         raise ConfigError("study.variants is empty: define at least one variant (e.g. base: {})")
     for task in config["eval"]["generation_tasks"]:
@@ -51,7 +53,9 @@ def check_config(config: Mapping[str, Any]) -> None:
             )
         _check_backend_options(name, spec)
     if config["targets"]["shard_size"] > config["targets"]["n_per_task"]:
-        raise ConfigError("targets.shard_size is larger than targets.n_per_task: one shard would be partly empty")
+        raise ConfigError(
+            "targets.shard_size is larger than targets.n_per_task: one shard would be partly empty"
+        )
 
 
 TINY_KEYS = frozenset({"backend", "architecture", "pretrain", "finetune"})
@@ -71,7 +75,11 @@ def _check_backend_options(name: str, spec: Mapping[str, Any]) -> None:
         allowed = fields | {"backend", "upstream", "recipe"}
         allowed -= NOT_OPTIONS - {"backend", "upstream", "recipe"}
         if "upstream" not in spec or "recipe" not in spec:
-            raise ConfigError(f"models.{name}: backend {spec['backend']!r} needs 'upstream' and 'recipe' entries")
+            raise ConfigError(
+                f"models.{name}: backend {spec['backend']!r} needs 'upstream' and 'recipe' entries"
+            )
     unknown = sorted(set(spec) - allowed)
     if unknown:
-        raise ConfigError(f"models.{name}: unknown key(s) {unknown} for backend {spec['backend']!r}; known: {sorted(allowed)}")
+        raise ConfigError(
+            f"models.{name}: unknown key(s) {unknown} for backend {spec['backend']!r}; known: {sorted(allowed)}"
+        )

@@ -92,7 +92,9 @@ def test_depth_is_exact_for_objects(toyworld_root: Path) -> None:
     for obj in scene["objects"]:
         mask = by_id[obj["ann_id"]].mask
         # the polygon annotation may differ from the pixel mask at the boundary: use its interior
-        interior = mask & np.roll(mask, 1, 0) & np.roll(mask, -1, 0) & np.roll(mask, 1, 1) & np.roll(mask, -1, 1)
+        interior = (
+            mask & np.roll(mask, 1, 0) & np.roll(mask, -1, 0) & np.roll(mask, 1, 1) & np.roll(mask, -1, 1)
+        )
         if interior.any():
             assert np.allclose(sample.depth[interior], obj["depth"], atol=1e-3)
     assert float(sample.depth.max()) <= 60.0 and float(sample.depth.min()) > 0

@@ -12,7 +12,14 @@ from sgt.train.datasets import PairSet, VQASet
 from sgt.train.loop import TrainConfig, batch_composition, lr_at, train
 
 TINY = TinyUMMConfig(
-    image_size=16, patch_size=8, vit_hidden=16, vit_layers=1, vit_heads=2, lm_hidden=32, lm_layers=1, lm_heads=2,
+    image_size=16,
+    patch_size=8,
+    vit_hidden=16,
+    vit_layers=1,
+    vit_heads=2,
+    lm_hidden=32,
+    lm_layers=1,
+    lm_heads=2,
     lm_kv_heads=1,
 )
 

@@ -22,7 +22,12 @@ SNAKEMAKE = str(BIN / "snakemake")
 def snakemake(*args: str, cwd: Path | None = None, timeout: int = 900) -> subprocess.CompletedProcess[str]:
     cmd = [SNAKEMAKE, "--snakefile", str(REPO / "Snakefile"), *args]
     return subprocess.run(
-        cmd, cwd=cwd or REPO, capture_output=True, text=True, timeout=timeout, env={**os.environ, "PYTHONHASHSEED": "0"}
+        cmd,
+        cwd=cwd or REPO,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, "PYTHONHASHSEED": "0"},
     )
 
 
@@ -48,7 +53,10 @@ def test_lint_is_clean() -> None:
 
 def test_snakefmt_check_passes() -> None:
     result = subprocess.run(
-        [str(BIN / "snakefmt"), "--check", "Snakefile", "workflow/rules"], cwd=REPO, capture_output=True, text=True
+        [str(BIN / "snakefmt"), "--check", "Snakefile", "workflow/rules"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 0, result.stdout + result.stderr
 
@@ -83,7 +91,14 @@ def test_bad_config_stops_before_any_job_naming_the_key(tmp_path: Path, override
 def test_paper_config_plans_quickly_with_sharded_jobs(tmp_path: Path) -> None:
     started = time.perf_counter()
     result = snakemake(
-        "-n", "--cores", "1", "-d", str(tmp_path), "--configfile", str(REPO / "config" / "paper.yaml"), timeout=300
+        "-n",
+        "--cores",
+        "1",
+        "-d",
+        str(tmp_path),
+        "--configfile",
+        str(REPO / "config" / "paper.yaml"),
+        timeout=300,
     )
     elapsed = time.perf_counter() - started
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
@@ -120,7 +135,9 @@ def test_kill_mid_training_then_rerun_redoes_only_unfinished_jobs(tmp_path: Path
     workdir = tmp_path / "run"
     cmd = [SNAKEMAKE, "--snakefile", str(REPO / "Snakefile"), "--cores", "2", "-d", str(workdir)]
     cmd += ["--configfile", str(cfg_path)]
-    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    proc = subprocess.Popen(
+        cmd, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
     ckpt = workdir / "results" / "work" / "tiny" / "sft_semantic" / "seed0" / "ckpt" / "state.json"
     deadline = time.time() + 600
     try:
@@ -134,13 +151,17 @@ def test_kill_mid_training_then_rerun_redoes_only_unfinished_jobs(tmp_path: Path
         proc.wait()
     assert not (workdir / "results" / "models" / "tiny" / "sft_semantic" / "seed0").exists()
     # the rerun must finish quickly, so it gets the short schedule; the checkpoint is still ahead of it
-    plan = snakemake("-n", "--cores", "2", "-d", str(workdir), "--configfile", str(cfg_path), "--rerun-incomplete")
+    plan = snakemake(
+        "-n", "--cores", "2", "-d", str(workdir), "--configfile", str(cfg_path), "--rerun-incomplete"
+    )
     assert plan.returncode == 0, plan.stderr[-3000:]
     todo = job_counts(plan.stdout)
     assert "finetune" in todo and "evaluate" in todo
     for done in ("toyworld", "validate_data", "subset", "make_targets", "pretrain", "vqa_train"):
         assert done not in todo, (done, todo)
-    resumed = snakemake("--cores", "2", "-d", str(workdir), "--configfile", str(cfg_path), "--rerun-incomplete")
+    resumed = snakemake(
+        "--cores", "2", "-d", str(workdir), "--configfile", str(cfg_path), "--rerun-incomplete"
+    )
     assert resumed.returncode == 0, resumed.stderr[-5000:]
     log = (workdir / "results" / "logs" / "train" / "tiny" / "sft_semantic" / "seed0.log").read_text()
     assert "resuming from" in log

@@ -49,7 +49,9 @@ wildcard_constraints:
 def coco_archives():
     from sgt.data.sources import COCO_2017, COCO_SPLIT_ARCHIVES
 
-    keys = sorted({a for sp in (TRAIN_SPLIT, EVAL_SPLIT) for a in COCO_SPLIT_ARCHIVES[sp]})
+    keys = sorted(
+        {a for sp in (TRAIN_SPLIT, EVAL_SPLIT) for a in COCO_SPLIT_ARCHIVES[sp]}
+    )
     return {COCO_2017[k].name.removesuffix(".zip"): k for k in keys}
 
 

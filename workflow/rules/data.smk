@@ -157,6 +157,8 @@ else:
             "results/logs/data/download_llava/{path}.log",
         benchmark:
             "results/benchmarks/data/download_llava/{path}.tsv"
+        wildcard_constraints:
+            path="|".join(re.escape(p) for p in LLAVA_FILES) or "^$",
         conda:
             "../../envs/sgt.yaml"
         threads: 1
@@ -168,8 +170,6 @@ else:
             source=llava_source,
             manifest=f"{config['data']['checksums_dir']}/llava_onevision.sha256.json",
             retry=lookup(dpath="data/retry", within=config),
-        wildcard_constraints:
-            path="|".join(re.escape(p) for p in LLAVA_FILES) or "^$",
         script:
             "../scripts/download.py"
 

@@ -35,6 +35,8 @@ rule evaluate:
         "results/logs/eval/{model}/{variant}/seed{seed}.log",
     benchmark:
         "results/benchmarks/eval/{model}/{variant}/seed{seed}.tsv"
+    wildcard_constraints:
+        model="|".join(TINY_MODELS) or "^$",
     conda:
         "../../envs/sgt.yaml"
     threads: lookup(dpath="resources/eval/threads", within=config)
@@ -46,8 +48,6 @@ rule evaluate:
         benchmarks=lambda w, input: bench_map(input),
         gen_shards=lambda w, input: gen_shard_map(input),
         eval_cfg=lookup(dpath="eval", within=config),
-    wildcard_constraints:
-        model="|".join(TINY_MODELS) or "^$",
     script:
         "../scripts/evaluate.py"
 
@@ -83,6 +83,8 @@ rule vlmeval:
         "results/logs/eval/{model}/{variant}/seed{seed}.log",
     benchmark:
         "results/benchmarks/eval/{model}/{variant}/seed{seed}.tsv"
+    wildcard_constraints:
+        model="|".join(CLUSTER_MODELS) or "^$",
     conda:
         "../../envs/sgt.yaml"
     threads: lookup(dpath="resources/eval/threads", within=config)
@@ -93,7 +95,5 @@ rule vlmeval:
     params:
         cfg=lookup(dpath="eval/vlmeval", within=config),
         workdir=lambda w: f"results/work/vlmeval/{w.model}/{w.variant}/seed{w.seed}",
-    wildcard_constraints:
-        model="|".join(CLUSTER_MODELS) or "^$",
     script:
         "../scripts/vlmeval.py"

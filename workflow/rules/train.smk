@@ -11,6 +11,8 @@ rule pretrain:
         "results/logs/train/{model}/base.log",
     benchmark:
         "results/benchmarks/train/{model}/base.tsv"
+    wildcard_constraints:
+        model="|".join(TINY_MODELS) or "^$",
     conda:
         "../../envs/sgt.yaml"
     threads: lookup(dpath="resources/train/threads", within=config)
@@ -24,8 +26,6 @@ rule pretrain:
         model_cfg=lambda w: config["models"][w.model],
         workdir=lambda w: f"results/work/{w.model}/base",
         seed=config["seed"],
-    wildcard_constraints:
-        model="|".join(TINY_MODELS) or "^$",
     script:
         "../scripts/pretrain.py"
 
@@ -39,6 +39,8 @@ rule finetune:
         "results/logs/train/{model}/{variant}/seed{seed}.log",
     benchmark:
         "results/benchmarks/train/{model}/{variant}/seed{seed}.tsv"
+    wildcard_constraints:
+        model="|".join(TINY_MODELS) or "^$",
     conda:
         "../../envs/sgt.yaml"
     threads: lookup(dpath="resources/train/threads", within=config)
@@ -52,8 +54,6 @@ rule finetune:
         task_levels=lambda w: task_levels(),
         train_cfg=lambda w: config["models"][w.model].get("finetune", {}),
         workdir=lambda w: f"results/work/{w.model}/{w.variant}/seed{w.seed}",
-    wildcard_constraints:
-        model="|".join(TINY_MODELS) or "^$",
     script:
         "../scripts/finetune.py"
 
@@ -88,6 +88,8 @@ rule backend_train:
         "results/logs/train/{model}/{variant}/seed{seed}.log",
     benchmark:
         "results/benchmarks/train/{model}/{variant}/seed{seed}.tsv"
+    wildcard_constraints:
+        model="|".join(CLUSTER_MODELS) or "^$",
     conda:
         "../../envs/sgt.yaml"
     threads: lookup(dpath="resources/cluster_train/threads", within=config)
@@ -100,7 +102,5 @@ rule backend_train:
         mix=variant_mix,
         task_shards=lambda w, input: task_shard_map(w, input),
         workdir=lambda w: f"results/work/{w.model}/{w.variant}/seed{w.seed}",
-    wildcard_constraints:
-        model="|".join(CLUSTER_MODELS) or "^$",
     script:
         "../scripts/backend_train.py"

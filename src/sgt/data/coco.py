@@ -36,13 +36,20 @@ def check_layout(root: str | Path, split: str, *, panoptic: bool = False) -> Non
     root = Path(root)
     needed = [root / split, root / "annotations" / f"instances_{split}.json"]
     if panoptic:
-        needed += [root / "annotations" / f"panoptic_{split}.json", root / "annotations" / f"panoptic_{split}"]
+        needed += [
+            root / "annotations" / f"panoptic_{split}.json",
+            root / "annotations" / f"panoptic_{split}",
+        ]
     for path in needed:
         if not path.exists():
             raise LayoutError(
                 f"{path} is missing: {root} does not have the COCO 2017 layout for {split!r} "
                 f"(expected {split}/, annotations/instances_{split}.json"
-                + (f", annotations/panoptic_{split}.json and annotations/panoptic_{split}/" if panoptic else "")
+                + (
+                    f", annotations/panoptic_{split}.json and annotations/panoptic_{split}/"
+                    if panoptic
+                    else ""
+                )
                 + "); point data.coco.root at a complete copy or let the download rules fetch it"
             )
 

@@ -373,7 +373,9 @@ def write_toyworld(spec: ToyWorldSpec, out: str | Path) -> Path:
                     }
                 )
                 instances.extend(r.instances)
-                panoptic.append({"image_id": image_id, "file_name": f"{stem}.png", "segments_info": r.segments})
+                panoptic.append(
+                    {"image_id": image_id, "file_name": f"{stem}.png", "segments_info": r.segments}
+                )
                 captions.append({"id": image_id, "image_id": image_id, "caption": r.caption})
                 scenes.append(
                     {"image_id": image_id, "objects": r.objects, "upper": r.stuff[0], "lower": r.stuff[1]}

@@ -71,7 +71,9 @@ def counting(scene: Scene, rng: np.random.Generator, stats: PoolStats) -> Iterat
     yield f"how many {shape}s are there?", str(counts.get(shape, 0)), "count"
 
 
-def relative_depth(scene: Scene, rng: np.random.Generator, stats: PoolStats) -> Iterator[tuple[str, str, str]]:
+def relative_depth(
+    scene: Scene, rng: np.random.Generator, stats: PoolStats
+) -> Iterator[tuple[str, str, str]]:
     objs = _unique(scene["objects"])
     if len(objs) < 2:
         return
@@ -148,7 +150,12 @@ def load_scenes(root: str | Path, split: str) -> list[Scene]:
 
 
 def make_qa(
-    root: str | Path, split: str, benchmarks: list[str], per_image: int, seed: int, image_ids: list[int] | None = None
+    root: str | Path,
+    split: str,
+    benchmarks: list[str],
+    per_image: int,
+    seed: int,
+    image_ids: list[int] | None = None,
 ) -> list[QA]:
     """Up to ``per_image`` questions per (image, benchmark), seeded by (seed, split, benchmark, image id)."""
     scenes = load_scenes(root, split)
@@ -210,5 +217,13 @@ def read_jsonl(path: str | Path) -> list[QA]:
         for line in fh:
             if line.strip():
                 r = json.loads(line)
-                rows.append(QA(int(r.get("image_id", -1)), r["image"], r["question"], r["answer"], r.get("category", "")))
+                rows.append(
+                    QA(
+                        int(r.get("image_id", -1)),
+                        r["image"],
+                        r["question"],
+                        r["answer"],
+                        r.get("category", ""),
+                    )
+                )
     return rows

@@ -112,7 +112,8 @@ def generation_rows(
     }
     logger.info("generation %s: %s", task, {k: round(v, 4) for k, v in metrics.items()})
     return [
-        {**ident, "benchmark": f"gen_{task}", "metric": k, "value": round(float(v), 6)} for k, v in metrics.items()
+        {**ident, "benchmark": f"gen_{task}", "metric": k, "value": round(float(v), 6)}
+        for k, v in metrics.items()
     ]
 
 

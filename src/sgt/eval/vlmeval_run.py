@@ -14,7 +14,13 @@ from pathlib import Path
 from typing import Any
 
 from sgt.eval.embedded import write_tidy
-from sgt.eval.vlmeval import judge_env, judge_from_config, parse_vlmeval_results, vlmeval_command, write_vlmeval_config
+from sgt.eval.vlmeval import (
+    judge_env,
+    judge_from_config,
+    parse_vlmeval_results,
+    vlmeval_command,
+    write_vlmeval_config,
+)
 from sgt.models.backend import Launch
 from sgt.models.backends import run_launch
 
@@ -41,8 +47,9 @@ def run_vlmeval(
     judge = judge_from_config(vlmeval_cfg.get("judge"))
     run_name = f"{model}-{variant}-seed{seed}"
     workdir = Path(workdir)
-    config = write_vlmeval_config(workdir / "vlmeval.json", run_name, classes[model], {"model_path": checkpoint},
-                                  datasets)
+    config = write_vlmeval_config(
+        workdir / "vlmeval.json", run_name, classes[model], {"model_path": checkpoint}, datasets
+    )
     run = vlmeval_command(run_name, datasets, workdir / "results", judge, config=config)
     env = {**run.env, **(judge_env(judge) if judge else {})}
     run_launch(Launch(run.argv, env, cwd=Path(vlmeval_checkout)), log)
@@ -50,6 +57,14 @@ def run_vlmeval(
     rows = []
     for r in table.to_dict("records"):
         metric = "accuracy" if r["headline"] else r["metric"]
-        rows.append({"model": model, "variant": variant, "seed": seed, "benchmark": r["benchmark"],
-                     "metric": metric, "value": r["value"]})
+        rows.append(
+            {
+                "model": model,
+                "variant": variant,
+                "seed": seed,
+                "benchmark": r["benchmark"],
+                "metric": metric,
+                "value": r["value"],
+            }
+        )
     write_tidy(rows, out)

@@ -133,7 +133,9 @@ class TinyUMM(nn.Module):
         out = []
         for t in texts:
             ids = self.tokenizer.encode(t)[: self.cfg.max_text_len]
-            out.append(([self.tokenizer.bos_id] if bos else []) + ids + ([self.tokenizer.eos_id] if eos else []))
+            out.append(
+                ([self.tokenizer.bos_id] if bos else []) + ids + ([self.tokenizer.eos_id] if eos else [])
+            )
         return out
 
     @staticmethod
@@ -174,7 +176,9 @@ class TinyUMM(nn.Module):
         allowed |= torch.eye(total, dtype=torch.bool)[None]  # padding rows attend to themselves: no NaNs
         return embeds, allowed, labels, last
 
-    def understanding_loss(self, images: torch.Tensor, questions: list[str], answers: list[str]) -> torch.Tensor:
+    def understanding_loss(
+        self, images: torch.Tensor, questions: list[str], answers: list[str]
+    ) -> torch.Tensor:
         q_ids = self._text(questions, bos=True, eos=False)
         a_ids = self._text(answers, bos=False, eos=True)
         embeds, allowed, labels, _ = self._understanding_inputs(self.vit_tokens(images), q_ids, a_ids)
@@ -235,7 +239,9 @@ class TinyUMM(nn.Module):
         """Predicted velocity (noise - data) for patch tokens ``x_t`` at times ``t``."""
         embeds, valid = prefix if prefix is not None else self._generation_prefix(prompts, cond_tokens)
         n = self.cfg.n_patches
-        noise = self.gen_in(x_t) + self.gen_pos + self.time_mlp(timestep_embedding(t))[:, None] + self.noise_type
+        noise = (
+            self.gen_in(x_t) + self.gen_pos + self.time_mlp(timestep_embedding(t))[:, None] + self.noise_type
+        )
         if cond_tokens is not None:
             noise = noise + self.cond_align(cond_tokens)
         seq = torch.cat([embeds, noise], dim=1)
@@ -313,5 +319,7 @@ def load_model(model_dir: str | Path) -> TinyUMM:
     missing, unexpected = model.load_state_dict(load_file(str(weights)), strict=False)
     missing = [k for k in missing if k != "lm_head.weight"]
     if missing or unexpected:
-        raise ValueError(f"{weights}: weights do not match the config (missing {missing}, unexpected {unexpected})")
+        raise ValueError(
+            f"{weights}: weights do not match the config (missing {missing}, unexpected {unexpected})"
+        )
     return model

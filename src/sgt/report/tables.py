@@ -77,5 +77,7 @@ def build_tables(
     gen = generation_table(tidy, variant_order)
     for table in (und, gen):
         table.insert(0, "label", [labels.get(v, v) for v in table.index])
-    write_table(und, outputs["understanding"], outputs["understanding_md"], "Understanding (embedded benchmarks)")
+    write_table(
+        und, outputs["understanding"], outputs["understanding_md"], "Understanding (embedded benchmarks)"
+    )
     write_table(gen, outputs["generation"], outputs["generation_md"], "Generation checks")

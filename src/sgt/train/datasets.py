@@ -85,4 +85,6 @@ def flip_pairs(image_paths: Sequence[str], size: int) -> PairSet:
     """Generic image-to-image (mirror the image): teaches the generation path to read ViT tokens without
     any of the study's proxy tasks."""
     images = to_tensor([read_image(p) for p in image_paths], size)
-    return PairSet("flip", images, torch.flip(images, dims=[3]), ["mirror the image left to right."] * len(images))
+    return PairSet(
+        "flip", images, torch.flip(images, dims=[3]), ["mirror the image left to right."] * len(images)
+    )

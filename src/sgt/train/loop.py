@@ -193,7 +193,12 @@ def train(
             state.step += 1
             dt = time.perf_counter() - t0
             state.metrics.append(
-                {"step": state.step, "loss": float(total.detach()), "lr": lr, "samples_per_s": cfg.batch_size / dt}
+                {
+                    "step": state.step,
+                    "loss": float(total.detach()),
+                    "lr": lr,
+                    "samples_per_s": cfg.batch_size / dt,
+                }
                 | losses
             )
             bar.update(1)
@@ -202,7 +207,9 @@ def train(
             if finished or interrupted or state.step % cfg.checkpoint_every == 0:
                 _save_checkpoint(model, opt, state, ckpt)
             if state.step % 25 == 0 or finished:
-                logger.info("step %d/%d loss %.4f %s", state.step, cfg.steps, state.metrics[-1]["loss"], losses)
+                logger.info(
+                    "step %d/%d loss %.4f %s", state.step, cfg.steps, state.metrics[-1]["loss"], losses
+                )
             if stop.requested:
                 raise Preempted(f"stopped at step {state.step}; checkpoint in {ckpt}; rerun to resume")
             if interrupted:

@@ -57,7 +57,14 @@ class _Heads(nn.Module):
 
 
 def pretrain_vit(
-    vit: nn.Module, images: torch.Tensor, labels: GlobalLabels, *, steps: int, batch_size: int, lr: float, seed: int
+    vit: nn.Module,
+    images: torch.Tensor,
+    labels: GlobalLabels,
+    *,
+    steps: int,
+    batch_size: int,
+    lr: float,
+    seed: int,
 ) -> list[float]:
     """Train ``vit`` (a SiglipVisionModel) with pooled linear heads; the heads are thrown away after."""
     hidden = vit.config.hidden_size

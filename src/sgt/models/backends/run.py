@@ -28,8 +28,16 @@ def recipe_for(model_cfg: Mapping[str, Any], variant: str, mix: Mapping[str, flo
     if missing:
         raise KeyError(f"models.<model>.recipe lacks {missing} (Table 8: lr, warmup, steps, batch_size)")
     extra = {k: v for k, v in r.items() if k not in {"lr", "warmup", "steps", "batch_size"}}
-    return Recipe(variant, dict(mix), int(r["steps"]), float(r["lr"]), int(r["warmup"]), int(r["batch_size"]),
-                  seed, extra)
+    return Recipe(
+        variant,
+        dict(mix),
+        int(r["steps"]),
+        float(r["lr"]),
+        int(r["warmup"]),
+        int(r["batch_size"]),
+        seed,
+        extra,
+    )
 
 
 def backend_options(model_cfg: Mapping[str, Any], checkout: str | Path) -> dict[str, Any]:
@@ -54,8 +62,12 @@ def train_with_backend(
     data = workdir / "data"
     if not (data / ".complete").is_file():
         with atomic_dir(data) as tmp:
-            backend.export({t: [Path(s) for s in v] for t, v in task_shards.items()},
-                           Path(vqa) if vqa else None, recipe, tmp)
+            backend.export(
+                {t: [Path(s) for s in v] for t, v in task_shards.items()},
+                Path(vqa) if vqa else None,
+                recipe,
+                tmp,
+            )
             (tmp / ".complete").write_text("ok\n")
     config = backend.write_config(data, recipe, workdir / "train_config.yaml")
     backend.prepare(config, workdir)
@@ -64,6 +76,8 @@ def train_with_backend(
     if ckpt is None:
         raise RuntimeError(f"{model_cfg['backend']}: training ended but no complete checkpoint in {workdir}")
     with atomic_dir(out) as tmp:
-        (tmp / "checkpoint.json").write_text(json.dumps({"checkpoint": str(ckpt), "backend": model_cfg["backend"]}))
+        (tmp / "checkpoint.json").write_text(
+            json.dumps({"checkpoint": str(ckpt), "backend": model_cfg["backend"]})
+        )
     logger.info("checkpoint %s", ckpt)
     return ckpt
