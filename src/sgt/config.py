@@ -49,7 +49,8 @@ def check_config(config: Mapping[str, Any]) -> None:
     for name, spec in config["models"].items():
         if spec["backend"] not in KNOWN_BACKENDS:
             raise ConfigError(
-                f"models.{name}.backend: unknown backend {spec['backend']!r}; known: {', '.join(KNOWN_BACKENDS)}"
+                f"models.{name}.backend: unknown backend {spec['backend']!r}; "
+                f"known: {', '.join(KNOWN_BACKENDS)}"
             )
         _check_backend_options(name, spec)
     if config["targets"]["shard_size"] > config["targets"]["n_per_task"]:
@@ -81,5 +82,6 @@ def _check_backend_options(name: str, spec: Mapping[str, Any]) -> None:
     unknown = sorted(set(spec) - allowed)
     if unknown:
         raise ConfigError(
-            f"models.{name}: unknown key(s) {unknown} for backend {spec['backend']!r}; known: {sorted(allowed)}"
+            f"models.{name}: unknown key(s) {unknown} for backend {spec['backend']!r}; "
+            f"known: {sorted(allowed)}"
         )

@@ -1,4 +1,4 @@
-"""The workflow itself: lint, format, config validation, paper-scale planning, real runs, rerun, kill and resume."""
+"""The workflow itself: lint, format, config checks, paper-scale planning, runs, rerun, kill and resume."""
 
 from __future__ import annotations
 

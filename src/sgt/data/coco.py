@@ -1,7 +1,8 @@
 """One loader for COCO 2017 layouts (real COCO and the toy world): images, instances, panoptic, depth.
 
 Malformed annotations (polygons with fewer than 3 points, boxes outside the image, unknown category ids) are
-skipped and counted in ``CocoDataset.skipped``, never raised: one bad annotation must not sink a 20k-image job.
+skipped and counted in ``CocoDataset.skipped``, never raised: one bad annotation must not sink a
+20k-image job.
 """
 
 from __future__ import annotations

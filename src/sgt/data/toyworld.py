@@ -1,9 +1,9 @@
 """The toy world: procedurally composed scenes written in COCO 2017's exact layout, with exact ground truth.
 
 Scenes stand on a ground plane seen by a pinhole camera: a stuff background (sky or wall above the horizon,
-grass or floor below), and thing objects whose size and vertical position follow from their distance, drawn far
-to near so nearer objects occlude farther ones. Every pixel's depth is known exactly. Image ``k`` of a split
-depends only on (seed, split, k), never on how many images are made.
+grass or floor below), and thing objects whose size and vertical position follow from their distance,
+drawn far to near so nearer objects occlude farther ones. Every pixel's depth is known exactly. Image ``k``
+of a split depends only on (seed, split, k), never on how many images are made.
 """
 
 from __future__ import annotations

@@ -156,7 +156,7 @@ class TinyUMM(nn.Module):
     def _understanding_inputs(
         self, img_tokens: torch.Tensor, q_ids: list[list[int]], a_ids: list[list[int]]
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-        """[image tokens][bos question answer] right-padded; returns embeds, may-attend, labels, last index."""
+        """[image tokens][bos question answer], right-padded: embeds, may-attend, labels, last index."""
         b, n = img_tokens.shape[0], self.cfg.n_patches
         length = max(len(q) + len(a) for q, a in zip(q_ids, a_ids, strict=True))
         ids = torch.full((b, length), self.tokenizer.pad_id, dtype=torch.long)
