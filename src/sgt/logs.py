@@ -21,9 +21,7 @@ def setup_logging(log_file: str | Path | None = None, level: int = logging.INFO)
         force=True,
     )
 
-    def _excepthook(
-        kind: type[BaseException], value: BaseException, tb: TracebackType | None
-    ) -> None:
+    def _excepthook(kind: type[BaseException], value: BaseException, tb: TracebackType | None) -> None:
         logging.getLogger("sgt").error("uncaught exception", exc_info=(kind, value, tb))
 
     sys.excepthook = _excepthook

@@ -1,7 +1,8 @@
 """One loader for COCO 2017 layouts (real COCO and the toy world): images, instances, panoptic, depth.
 
 Malformed annotations (polygons with fewer than 3 points, boxes outside the image, unknown category ids) are
-skipped and counted in ``CocoDataset.skipped``, never raised: one bad annotation must not sink a 20k-image job.
+skipped and counted in ``CocoDataset.skipped``, never raised: one bad annotation must not sink a
+20k-image job.
 """
 
 from __future__ import annotations
@@ -36,13 +37,20 @@ def check_layout(root: str | Path, split: str, *, panoptic: bool = False) -> Non
     root = Path(root)
     needed = [root / split, root / "annotations" / f"instances_{split}.json"]
     if panoptic:
-        needed += [root / "annotations" / f"panoptic_{split}.json", root / "annotations" / f"panoptic_{split}"]
+        needed += [
+            root / "annotations" / f"panoptic_{split}.json",
+            root / "annotations" / f"panoptic_{split}",
+        ]
     for path in needed:
         if not path.exists():
             raise LayoutError(
                 f"{path} is missing: {root} does not have the COCO 2017 layout for {split!r} "
                 f"(expected {split}/, annotations/instances_{split}.json"
-                + (f", annotations/panoptic_{split}.json and annotations/panoptic_{split}/" if panoptic else "")
+                + (
+                    f", annotations/panoptic_{split}.json and annotations/panoptic_{split}/"
+                    if panoptic
+                    else ""
+                )
                 + "); point data.coco.root at a complete copy or let the download rules fetch it"
             )
 

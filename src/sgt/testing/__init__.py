@@ -1,0 +1,1 @@
+"""Test helpers that are useful outside pytest too (e.g. a throw-away one-node SLURM cluster)."""

@@ -1,0 +1,167 @@
+"""The workflow itself: lint, format, config checks, paper-scale planning, runs, rerun, kill and resume."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+SNAKEMAKE = str(BIN / "snakemake")
+
+
+def snakemake(*args: str, cwd: Path | None = None, timeout: int = 900) -> subprocess.CompletedProcess[str]:
+    cmd = [SNAKEMAKE, "--snakefile", str(REPO / "Snakefile"), *args]
+    return subprocess.run(
+        cmd,
+        cwd=cwd or REPO,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, "PYTHONHASHSEED": "0"},
+    )
+
+
+def job_counts(output: str) -> dict[str, int]:
+    """Parse Snakemake's "Job stats" table."""
+    counts: dict[str, int] = {}
+    block = output.split("Job stats:", 1)[1] if "Job stats:" in output else ""
+    for line in block.splitlines()[3:]:
+        m = re.match(r"^(\w+)\s+(\d+)$", line.strip())
+        if not m:
+            if counts:
+                break
+            continue
+        if m.group(1) != "total":
+            counts[m.group(1)] = int(m.group(2))
+    return counts
+
+
+def test_lint_is_clean() -> None:
+    result = snakemake("--lint", timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_snakefmt_check_passes() -> None:
+    result = subprocess.run(
+        [str(BIN / "snakefmt"), "--check", "Snakefile", "workflow/rules"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_configs_validate_against_the_schema() -> None:
+    from snakemake.utils import validate
+
+    from sgt.config import check_config
+
+    for name in ("config.yaml", "test.yaml", "paper.yaml"):
+        cfg = yaml.safe_load((REPO / "config" / name).read_text())
+        validate(cfg, str(REPO / "workflow" / "schemas" / "config.schema.yaml"))
+        check_config(cfg)
+
+
+@pytest.mark.parametrize(
+    ("override", "named"),
+    [
+        ("bogus_key=1", "bogus_key"),
+        ("seed=-3", "seed"),
+        ("targets={'n_per_task': 10, 'shard_sise': 5}", "shard_sise"),
+        ("study={'variants': {'x': {'mix': {'vqa': 1, 'segm': 2}}}}", "segm"),
+    ],
+)
+def test_bad_config_stops_before_any_job_naming_the_key(tmp_path: Path, override: str, named: str) -> None:
+    result = snakemake("-n", "--cores", "1", "-d", str(tmp_path), "--config", override, timeout=300)
+    assert result.returncode != 0
+    assert named in result.stdout + result.stderr
+    assert not (tmp_path / "results").exists()
+
+
+def test_paper_config_plans_quickly_with_sharded_jobs(tmp_path: Path) -> None:
+    started = time.perf_counter()
+    result = snakemake(
+        "-n",
+        "--cores",
+        "1",
+        "-d",
+        str(tmp_path),
+        "--configfile",
+        str(REPO / "config" / "paper.yaml"),
+        timeout=300,
+    )
+    elapsed = time.perf_counter() - started
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    counts = job_counts(result.stdout)
+    total = sum(counts.values())
+    assert 300 <= total <= 5000, counts
+    assert counts["make_targets"] >= 200  # 20k pairs per task, sharded
+    print(f"paper plan: {total} jobs in {elapsed:.1f} s")
+
+
+@pytest.mark.slow
+def test_test_config_runs_end_to_end_then_has_nothing_to_do(tmp_path: Path) -> None:
+    cfg = str(REPO / "config" / "test.yaml")
+    first = snakemake("--cores", "2", "-d", str(tmp_path), "--configfile", cfg)
+    assert first.returncode == 0, first.stderr[-5000:]
+    table = pd.read_csv(tmp_path / "results" / "tables" / "understanding.csv", index_col=0)
+    assert list(table.index) == ["base", "sft_semantic"]
+    assert {"toy_cvbench", "toy_vsr", "toy_pope", "toy_attribute", "Overall"} <= set(table.columns)
+    assert table["Overall"].between(0, 100).all()
+    gen = pd.read_csv(tmp_path / "results" / "tables" / "generation.csv", index_col=0)
+    assert "semantic/condition_gap" in gen.columns
+    second = snakemake("--cores", "2", "-d", str(tmp_path), "--configfile", cfg)
+    assert second.returncode == 0
+    assert "Nothing to be done" in second.stdout + second.stderr
+
+
+@pytest.mark.slow
+def test_kill_mid_training_then_rerun_redoes_only_unfinished_jobs(tmp_path: Path) -> None:
+    cfg = yaml.safe_load((REPO / "config" / "test.yaml").read_text())
+    cfg["models"]["tiny"]["finetune"].update(steps=400, checkpoint_every=2)
+    cfg["study"]["variants"] = {"base": {}, "sft_semantic": {"mix": {"vqa": 1, "semantic": 2}}}
+    cfg_path = tmp_path / "kill.yaml"
+    cfg_path.write_text(yaml.safe_dump(cfg))
+    workdir = tmp_path / "run"
+    cmd = [SNAKEMAKE, "--snakefile", str(REPO / "Snakefile"), "--cores", "2", "-d", str(workdir)]
+    cmd += ["--configfile", str(cfg_path)]
+    proc = subprocess.Popen(
+        cmd, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
+    ckpt = workdir / "results" / "work" / "tiny" / "sft_semantic" / "seed0" / "ckpt" / "state.json"
+    deadline = time.time() + 600
+    try:
+        while not ckpt.is_file():
+            assert proc.poll() is None, "the run ended before training started"
+            assert time.time() < deadline, "no checkpoint within 10 minutes"
+            time.sleep(0.5)
+        time.sleep(1.0)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)  # a hard kill: no clean-up handlers run
+        proc.wait()
+    assert not (workdir / "results" / "models" / "tiny" / "sft_semantic" / "seed0").exists()
+    # the rerun must finish quickly, so it gets the short schedule; the checkpoint is still ahead of it
+    plan = snakemake(
+        "-n", "--cores", "2", "-d", str(workdir), "--configfile", str(cfg_path), "--rerun-incomplete"
+    )
+    assert plan.returncode == 0, plan.stderr[-3000:]
+    todo = job_counts(plan.stdout)
+    assert "finetune" in todo and "evaluate" in todo
+    for done in ("toyworld", "validate_data", "subset", "make_targets", "pretrain", "vqa_train"):
+        assert done not in todo, (done, todo)
+    resumed = snakemake(
+        "--cores", "2", "-d", str(workdir), "--configfile", str(cfg_path), "--rerun-incomplete"
+    )
+    assert resumed.returncode == 0, resumed.stderr[-5000:]
+    log = (workdir / "results" / "logs" / "train" / "tiny" / "sft_semantic" / "seed0.log").read_text()
+    assert "resuming from" in log

@@ -1,0 +1,195 @@
+# Data: the embedded toy world (or a COCO 2017 root), its validation, image subsets and VQA data.
+
+
+if config["data"]["source"] == "toyworld":
+
+    rule toyworld:
+        output:
+            directory(DATA_ROOT),
+        log:
+            "results/logs/data/toyworld.log",
+        benchmark:
+            "results/benchmarks/data/toyworld.tsv"
+        conda:
+            "../../envs/sgt.yaml"
+        threads: lookup(dpath="resources/data/threads", within=config)
+        resources:
+            mem_mb=lookup(dpath="resources/data/mem_mb", within=config),
+            runtime=lookup(dpath="resources/data/runtime", within=config),
+            gpu=lookup(dpath="resources/data/gpu", within=config),
+        params:
+            spec=lookup(dpath="data/toyworld", within=config),
+            seed=config["seed"],
+        script:
+            "../scripts/toyworld.py"
+
+
+if config["data"]["source"] == "coco" and config["data"]["coco"]["download"]:
+
+    rule download_coco:
+        output:
+            f"{DOWNLOAD_DIR}/coco/{{archive}}.zip",
+        log:
+            "results/logs/data/download_coco/{archive}.log",
+        benchmark:
+            "results/benchmarks/data/download_coco/{archive}.tsv"
+        conda:
+            "../../envs/sgt.yaml"
+        threads: 1
+        resources:
+            mem_mb=lookup(dpath="resources/data/mem_mb", within=config),
+            runtime=lookup(dpath="resources/download/runtime", within=config),
+            gpu=0,
+        params:
+            source=coco_source,
+            manifest=f"{config['data']['checksums_dir']}/coco2017.sha256.json",
+            retry=lookup(dpath="data/retry", within=config),
+        script:
+            "../scripts/download.py"
+
+    rule extract_coco:
+        input:
+            ancient(f"{DOWNLOAD_DIR}/coco/{{archive}}.zip"),
+        output:
+            f"{DATA_ROOT}/.extracted/{{archive}}.zip.json",
+        log:
+            "results/logs/data/extract_coco/{archive}.log",
+        benchmark:
+            "results/benchmarks/data/extract_coco/{archive}.tsv"
+        conda:
+            "../../envs/sgt.yaml"
+        threads: 1
+        resources:
+            mem_mb=lookup(dpath="resources/data/mem_mb", within=config),
+            runtime=lookup(dpath="resources/download/runtime", within=config),
+            gpu=0,
+        params:
+            root=DATA_ROOT,
+        script:
+            "../scripts/extract.py"
+
+
+rule validate_data:
+    input:
+        unpack(data_root_inputs),
+    output:
+        "results/data/validated.json",
+    log:
+        "results/logs/data/validate_data.log",
+    benchmark:
+        "results/benchmarks/data/validate_data.tsv"
+    conda:
+        "../../envs/sgt.yaml"
+    threads: lookup(dpath="resources/data/threads", within=config)
+    resources:
+        mem_mb=lookup(dpath="resources/data/mem_mb", within=config),
+        runtime=lookup(dpath="resources/data/runtime", within=config),
+        gpu=lookup(dpath="resources/data/gpu", within=config),
+    params:
+        root=DATA_ROOT,
+        source=config["data"]["source"],
+        splits=[TRAIN_SPLIT, EVAL_SPLIT],
+    script:
+        "../scripts/validate_data.py"
+
+
+rule subset:
+    input:
+        ready=data_ready(),
+    output:
+        "results/subsets/{split}.json",
+    log:
+        "results/logs/data/subset_{split}.log",
+    benchmark:
+        "results/benchmarks/data/subset_{split}.tsv"
+    conda:
+        "../../envs/sgt.yaml"
+    threads: lookup(dpath="resources/data/threads", within=config)
+    resources:
+        mem_mb=lookup(dpath="resources/data/mem_mb", within=config),
+        runtime=lookup(dpath="resources/data/runtime", within=config),
+        gpu=lookup(dpath="resources/data/gpu", within=config),
+    params:
+        root=DATA_ROOT,
+        n=lambda w: config["targets"][
+            "n_per_task" if w.split == TRAIN_SPLIT else "eval_n"
+        ],
+        shard_size=lookup(dpath="targets/shard_size", within=config),
+        tasks=TASKS,
+        seed=config["seed"],
+    script:
+        "../scripts/subset.py"
+
+
+if config["data"]["source"] == "toyworld":
+
+    rule vqa_train:
+        input:
+            ready=data_ready(),
+        output:
+            "results/vqa/train.jsonl",
+        log:
+            "results/logs/data/vqa_train.log",
+        benchmark:
+            "results/benchmarks/data/vqa_train.tsv"
+        conda:
+            "../../envs/sgt.yaml"
+        threads: lookup(dpath="resources/data/threads", within=config)
+        resources:
+            mem_mb=lookup(dpath="resources/data/mem_mb", within=config),
+            runtime=lookup(dpath="resources/data/runtime", within=config),
+            gpu=lookup(dpath="resources/data/gpu", within=config),
+        params:
+            root=DATA_ROOT,
+            split=TRAIN_SPLIT,
+            benchmarks=BENCHMARKS,
+            per_image=lookup(dpath="vqa/train_per_image", within=config),
+            seed=config["seed"],
+        script:
+            "../scripts/vqa_train.py"
+
+else:
+
+    rule download_llava:
+        output:
+            f"{DOWNLOAD_DIR}/llava/{{path}}",
+        log:
+            "results/logs/data/download_llava/{path}.log",
+        benchmark:
+            "results/benchmarks/data/download_llava/{path}.tsv"
+        wildcard_constraints:
+            path="|".join(re.escape(p) for p in LLAVA_FILES) or "^$",
+        conda:
+            "../../envs/sgt.yaml"
+        threads: 1
+        resources:
+            mem_mb=lookup(dpath="resources/data/mem_mb", within=config),
+            runtime=lookup(dpath="resources/download/runtime", within=config),
+            gpu=0,
+        params:
+            source=llava_source,
+            manifest=f"{config['data']['checksums_dir']}/llava_onevision.sha256.json",
+            retry=lookup(dpath="data/retry", within=config),
+        script:
+            "../scripts/download.py"
+
+    rule vqa_train:
+        input:
+            ancient(expand(f"{DOWNLOAD_DIR}/llava/{{path}}", path=LLAVA_FILES)),
+        output:
+            "results/vqa/train.jsonl",
+        log:
+            "results/logs/data/vqa_train.log",
+        benchmark:
+            "results/benchmarks/data/vqa_train.tsv"
+        conda:
+            "../../envs/sgt.yaml"
+        threads: lookup(dpath="resources/data/threads", within=config)
+        resources:
+            mem_mb=lookup(dpath="resources/data/mem_mb", within=config),
+            runtime=lookup(dpath="resources/download/runtime", within=config),
+            gpu=0,
+        params:
+            image_dir="results/vqa/images",
+        script:
+            "../scripts/convert_llava.py"

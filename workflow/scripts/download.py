@@ -1,0 +1,6 @@
+from sgt.data.download import RetryPolicy, download
+from sgt.logs import setup_logging
+
+setup_logging(snakemake.log[0])
+p = snakemake.params
+download(p.source, snakemake.output[0], manifest=p.manifest, policy=RetryPolicy(**p.retry), hint="data.coco")

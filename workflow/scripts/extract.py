@@ -1,0 +1,5 @@
+from sgt.data.archive import extract
+from sgt.logs import setup_logging
+
+setup_logging(snakemake.log[0])
+extract(snakemake.input[0], snakemake.params.root)
