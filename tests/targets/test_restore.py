@@ -123,3 +123,13 @@ def test_noise_ops_respect_zero_probabilities(small: Sample) -> None:
 def test_unknown_mode_is_a_config_error(small: Sample) -> None:
     with pytest.raises(ValueError, match="modes"):
         TASKS["denoise_deblur_enhance"](small, rng_for(0, "x", 1), modes=["sharpen"])
+
+
+def test_poisson_noise_has_shot_noise_statistics() -> None:
+    rng = np.random.default_rng(0)
+    for level, peak in ((10, 50.0), (200, 50.0), (128, 200.0)):  # exact (dark) and approximated counts
+        flat = np.full((200, 200, 3), level, np.uint8)
+        out = degrade.poisson_noise(flat, rng, peak).astype(np.float64) / 255
+        lam = level / 255 * peak
+        assert abs(out.mean() - level / 255) < 0.01
+        assert abs(out.var() * peak**2 / lam - 1) < 0.15  # variance equals the mean count

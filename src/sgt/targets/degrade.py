@@ -97,9 +97,21 @@ def gaussian_noise(image: Image, rng: np.random.Generator, sigma: float) -> Imag
     return np.clip(noise, 0, 255).astype(np.uint8)
 
 
+POISSON_EXACT_BELOW = 16.0  # photon counts below this are drawn exactly; above, N(lam, lam) is as good
+
+
 def poisson_noise(image: Image, rng: np.random.Generator, peak: float) -> Image:
-    """Shot noise: pixel values as photon counts, ``peak`` photons at white (fewer photons, more noise)."""
-    counts = rng.poisson(to_float(image) * np.float32(peak)).astype(np.float32)
+    """Shot noise: pixel values as photon counts, ``peak`` photons at white (fewer photons, more noise).
+
+    Counts of 16 and more use the normal approximation N(lam, lam) (float32, several times faster than
+    numpy's exact sampler on a 640x480 image); darker pixels, where the count's skew shows, are exact.
+    """
+    lam = to_float(image) * np.float32(peak)
+    counts = rng.standard_normal(lam.shape, dtype=np.float32)
+    counts *= np.sqrt(lam)
+    counts += lam
+    dark = lam < POISSON_EXACT_BELOW
+    counts[dark] = rng.poisson(lam[dark])
     return to_uint8(counts / np.float32(peak))
 
 
