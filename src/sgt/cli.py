@@ -34,7 +34,13 @@ def _add_toyworld(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_toyworld)
 
 
-SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_toyworld]
+def _add_synth(sub: argparse._SubParsersAction) -> None:
+    from sgt.targets.cli import add_synth_parser
+
+    add_synth_parser(sub)
+
+
+SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_toyworld, _add_synth]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
