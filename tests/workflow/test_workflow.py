@@ -78,14 +78,24 @@ def test_configs_validate_against_the_schema() -> None:
         ("bogus_key=1", "bogus_key"),
         ("seed=-3", "seed"),
         ("targets={'n_per_task': 10, 'shard_sise': 5}", "shard_sise"),
-        ("study={'variants': {'x': {'mix': {'vqa': 1, 'segm': 2}}}}", "segm"),
     ],
 )
 def test_bad_config_stops_before_any_job_naming_the_key(tmp_path: Path, override: str, named: str) -> None:
-    result = snakemake("-n", "--cores", "1", "-d", str(tmp_path), "--config", override, timeout=300)
+    cfg = str(REPO / "config" / "config.yaml")
+    result = snakemake("-n", "--cores", "1", "-d", str(tmp_path), "--configfile", cfg, "--config", override, timeout=300)
     assert result.returncode != 0
     assert named in result.stdout + result.stderr
     assert not (tmp_path / "results").exists()
+
+
+def test_unknown_mix_source_stops_naming_it(tmp_path: Path) -> None:
+    cfg = yaml.safe_load((REPO / "config" / "test.yaml").read_text())
+    cfg["study"]["variants"]["typo"] = {"mix": {"vqa": 1, "segm": 2}}
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    result = snakemake("-n", "--cores", "1", "-d", str(tmp_path), "--configfile", str(path), timeout=300)
+    assert result.returncode != 0
+    assert "study.variants.typo.mix: unknown source 'segm'" in result.stdout + result.stderr
 
 
 def test_paper_config_plans_quickly_with_sharded_jobs(tmp_path: Path) -> None:
@@ -157,8 +167,9 @@ def test_kill_mid_training_then_rerun_redoes_only_unfinished_jobs(tmp_path: Path
     assert plan.returncode == 0, plan.stderr[-3000:]
     todo = job_counts(plan.stdout)
     assert "finetune" in todo and "evaluate" in todo
-    for done in ("toyworld", "validate_data", "subset", "make_targets", "pretrain", "vqa_train"):
+    for done in ("toyworld", "validate_data", "pretrain", "vqa_train"):
         assert done not in todo, (done, todo)
+    assert "output: results/targets/semantic/" not in plan.stdout  # training shards were finished
     resumed = snakemake(
         "--cores", "2", "-d", str(workdir), "--configfile", str(cfg_path), "--rerun-incomplete"
     )
