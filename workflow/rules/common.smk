@@ -15,6 +15,7 @@ LLAVA_FILES = config["data"]["llava"]["files"]
 TRAIN_SPLIT = config["data"]["train_split"]
 EVAL_SPLIT = config["data"]["eval_split"]
 TASKS = sorted(config["targets"]["tasks"])
+SHARED_SUBSET = "shared"  # the subset group of every task without an image filter
 MODELS = config["study"]["models"]
 TINY_MODELS = [m for m in MODELS if config["models"][m]["backend"] == "tiny"]
 CLUSTER_MODELS = [m for m in MODELS if config["models"][m]["backend"] != "tiny"]

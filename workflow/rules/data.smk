@@ -115,7 +115,7 @@ rule subset:
             "n_per_task" if w.split == TRAIN_SPLIT else "eval_n"
         ],
         shard_size=lookup(dpath="targets/shard_size", within=config),
-        tasks=TASKS,
+        group=SHARED_SUBSET,
         seed=config["seed"],
     script:
         "../scripts/subset.py"

@@ -22,6 +22,7 @@ rule make_targets:
         split=shard_split,
         task_cfg=lambda w: config["targets"]["tasks"][w.task],
         seed=config["seed"],
+        subset_group=SHARED_SUBSET,
         version=lookup(dpath="targets/version", within=config),
     script:
         "../scripts/make_targets.py"
