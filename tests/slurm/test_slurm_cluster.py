@@ -178,7 +178,8 @@ def test_workflow_runs_through_real_slurm(
     # A fresh clone's layout: `slurm` beside the working directory points at our real profile.
     (workdir / "slurm").symlink_to(REPO / "profiles/slurm")
     args = ["--profile", "slurm", "--snakefile", str(snakefile), *extra, *TEST_CLUSTER_ARGS, *case.targets]
-    out = _snakemake(args, cwd=workdir, env=_site_env(**slurm_cluster.env), timeout=RUN_TIMEOUT_S)
+    env = _site_env(**slurm_cluster.env, SGT_SLURM_ACCOUNT="sgt-ci")  # slurmctld accepts any account
+    out = _snakemake(args, cwd=workdir, env=env, timeout=RUN_TIMEOUT_S)
     log = out.stdout
     (tmp_path / "snakemake.log").write_text(log)
     context = f"snakemake rc={out.returncode}\n{log[-4000:]}\n{slurm_cluster.logs_tail(15)}"
@@ -201,6 +202,7 @@ def test_workflow_runs_through_real_slurm(
         by_rule.setdefault(rule_of[jobid], []).append(jobs[jobid])
     assert set(by_rule) >= set(case.gpu_rules) | set(case.cpu_rules), by_rule
     assert not set(by_rule) & set(case.local_rules), f"local rules were submitted: {sorted(by_rule)}"
+    assert all(jobs[jobid]["Account"] == "sgt-ci" for jobid in submitted), "the profile must pass -A"
     for rule, gpus in case.gpu_rules.items():
         for job in by_rule[rule]:
             assert job["Partition"] == GPU_PARTITION, (rule, job)

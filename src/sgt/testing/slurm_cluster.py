@@ -111,6 +111,7 @@ class SlurmCluster:
         fields = (
             "JobID",
             "Partition",
+            "Account",
             "State",
             "Comment",
             "MinMemory",
