@@ -131,8 +131,8 @@ def _place_objects(
     for _ in range(n):
         cat = int(rng.choice(list(THINGS)))
         color = str(rng.choice(list(COLORS)))
-        depth = float(rng.uniform(2.5, 11.0))
-        size = focal * float(rng.uniform(0.6, 1.0)) / depth  # a ~0.6-1 m object
+        depth = float(rng.uniform(3.0, 10.0))
+        size = focal * float(rng.uniform(1.0, 1.6)) / depth  # a 1-1.6 m object
         cx = float(rng.uniform(0.1, 0.9) * w)
         ground_y = horizon + focal * CAMERA_HEIGHT / depth
         cy = min(ground_y - size / 2, h - 2)
@@ -173,10 +173,24 @@ def _uncompressed_rle(mask: npt.NDArray[np.bool_]) -> dict[str, Any]:
     return {"counts": [int(c) for c in counts], "size": [int(mask.shape[0]), int(mask.shape[1])]}
 
 
+def _unique_ids(rng: np.random.Generator, n: int) -> list[int]:
+    """``n`` distinct panoptic segment ids in [1, 2^24), as COCO's RGB id encoding allows."""
+    ids: list[int] = []
+    while len(ids) < n:
+        candidate = int(rng.integers(1, 1 << 24))
+        if candidate not in ids:
+            ids.append(candidate)
+    return ids
+
+
+def _article(word: str) -> str:
+    return "an" if word[0] in "aeiou" else "a"
+
+
 def _caption(objects: list[tuple[str, str]], upper: str, lower: str) -> str:
     if not objects:
         return f"{lower} under {upper}"
-    parts = [f"a {color} {shape}" for color, shape in objects]
+    parts = [f"{_article(color)} {color} {shape}" for color, shape in objects]
     things = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
     return f"{things} on {lower} under {upper}"
 
@@ -190,6 +204,7 @@ class _Rendered:
     segments: list[dict[str, Any]]
     caption: str
     objects: list[dict[str, Any]]
+    stuff: tuple[str, str]  # (upper, lower)
 
 
 def render_image(spec: ToyWorldSpec, split: str, index: int) -> _Rendered:
@@ -214,7 +229,7 @@ def render_image(spec: ToyWorldSpec, split: str, index: int) -> _Rendered:
     if not ok:  # pragma: no cover - OpenCV always encodes a uint8 image
         raise RuntimeError("JPEG encoding failed")
 
-    ids = rng.choice(np.arange(1, 1 << 24), size=len(layers) + len(STUFF), replace=False)
+    ids = _unique_ids(rng, len(layers) + len(STUFF))
     image_id = SPLIT_ID_OFFSET[split] + index + 1
     pan = np.zeros((h, w), np.int64)
     instances, segments, described = [], [], []
@@ -302,7 +317,14 @@ def render_image(spec: ToyWorldSpec, split: str, index: int) -> _Rendered:
     near_first = sorted(described, key=lambda d: d["centroid"][0])
     caption = _caption([(d["color"], d["category"]) for d in near_first], upper, lower)
     return _Rendered(
-        jpeg.tobytes(), pan_png.tobytes(), depth_png.tobytes(), instances, segments, caption, described
+        jpeg.tobytes(),
+        pan_png.tobytes(),
+        depth_png.tobytes(),
+        instances,
+        segments,
+        caption,
+        described,
+        (upper, lower),
     )
 
 
@@ -353,7 +375,9 @@ def write_toyworld(spec: ToyWorldSpec, out: str | Path) -> Path:
                 instances.extend(r.instances)
                 panoptic.append({"image_id": image_id, "file_name": f"{stem}.png", "segments_info": r.segments})
                 captions.append({"id": image_id, "image_id": image_id, "caption": r.caption})
-                scenes.append({"image_id": image_id, "objects": r.objects})
+                scenes.append(
+                    {"image_id": image_id, "objects": r.objects, "upper": r.stuff[0], "lower": r.stuff[1]}
+                )
             base = {"info": info, "licenses": licenses, "images": images}
             (ann_dir / f"instances_{split}.json").write_bytes(
                 _dump({**base, "annotations": instances, "categories": inst_cats})

@@ -1,0 +1,53 @@
+"""Cross-key config checks the JSON schema cannot express; run at workflow start, before any job.
+
+Each error names the config key and the fix, e.g. ``study.variants.sft_segm.mix: unknown source 'segm'``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sgt.targets.registry import resolve_task, task_params
+
+KNOWN_BACKENDS = ("tiny", "bagel", "omnigen2")
+
+
+class ConfigError(ValueError):
+    """A config value that is well-formed but inconsistent with the rest of the config."""
+
+
+def check_config(config: Mapping[str, Any]) -> None:
+    tasks = config["targets"]["tasks"]
+    if not tasks:
+        raise ConfigError("targets.tasks is empty: name at least one proxy task (e.g. semantic: {})")
+    for name, entry in tasks.items():
+        try:
+            task_params(resolve_task(name, entry), entry)
+        except (KeyError, ValueError) as err:
+            raise ConfigError(f"targets.tasks.{name}: {err.args[0]}") from None
+    sources = {"vqa", *tasks}
+    for variant, spec in config["study"]["variants"].items():
+        for source in spec.get("mix", {}):
+            if source not in sources:
+                raise ConfigError(
+                    f"study.variants.{variant}.mix: unknown source {source!r}; "
+                    f"use 'vqa' or a task from targets.tasks ({', '.join(sorted(tasks))})"
+                )
+        if spec.get("mix") is not None and sum(spec["mix"].values()) <= 0:
+            raise ConfigError(f"study.variants.{variant}.mix: weights sum to 0; drop 'mix' for the base model")
+    if not config["study"]["variants"]:
+        raise ConfigError("study.variants is empty: define at least one variant (e.g. base: {})")
+    for task in config["eval"]["generation_tasks"]:
+        if task not in tasks:
+            raise ConfigError(f"eval.generation_tasks: {task!r} is not in targets.tasks")
+    for model in config["study"]["models"]:
+        if model not in config["models"]:
+            raise ConfigError(f"study.models: {model!r} has no entry under models")
+    for name, spec in config["models"].items():
+        if spec["backend"] not in KNOWN_BACKENDS:
+            raise ConfigError(
+                f"models.{name}.backend: unknown backend {spec['backend']!r}; known: {', '.join(KNOWN_BACKENDS)}"
+            )
+    if config["targets"]["shard_size"] > config["targets"]["n_per_task"]:
+        raise ConfigError("targets.shard_size is larger than targets.n_per_task: one shard would be partly empty")

@@ -1,0 +1,208 @@
+"""SA-1B images with their SAM masks, as the same ``Sample`` record the COCO loader returns.
+
+Each image ``sa_<id>.jpg`` has a ``sa_<id>.json``: ``{"image": {image_id, width, height, file_name},
+"annotations": [{id, segmentation: {size: [h, w], counts: <compressed RLE>}, area, bbox, predicted_iou,
+stability_score, point_coords, crop_box}]}``. Masks are decoded with pycocotools.
+
+SAM masks have no classes, so every mask gets category 1, ``"object"`` (class-agnostic), and they overlap:
+SAM returns wholes, parts and sub-parts of the same thing. How target synthesis should treat them:
+
+- Instance targets use ``Sample.instances``: one per SAM mask, overlapping, each its own colour.
+- Panoptic targets use ``Sample.segments``: the masks painted largest first, so every pixel belongs to the
+  smallest mask covering it (parts stay visible on top of wholes); masks left with no visible pixel are
+  dropped, and pixels no mask covers stay unlabeled. Colour them per segment, distinct colours in
+  order of area (largest first), as for COCO things.
+- Semantic targets: with one class a per-class colouring would paint every mask the same colour, so for
+  SA-1B the semantic target is the same per-segment colouring as panoptic (the paper trains SGT on
+  SAM segmentation data; class names are not available).
+- Detection boxes come from each instance's ``bbox`` with the label ``object``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections import Counter
+from collections.abc import Sequence
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+from pycocotools import mask as mask_utils
+
+from sgt.data.coco import CorruptImageError, read_image
+from sgt.data.records import Category, Image, Instance, Mask, Sample, Segment
+from sgt.io import atomic_write_bytes, atomic_write_json
+
+logger = logging.getLogger(__name__)
+
+OBJECT = Category(id=1, name="object", supercategory="object", isthing=True)
+CATEGORIES: dict[int, Category] = {OBJECT.id: OBJECT}
+_NAME = re.compile(r"^sa_(\d+)\.json$")
+
+
+def _decode(segm: dict[str, Any], h: int, w: int) -> Mask | None:
+    if not isinstance(segm, dict) or "counts" not in segm or list(segm.get("size", [])) != [h, w]:
+        return None
+    counts = segm["counts"]
+    rle = {"size": [h, w], "counts": counts.encode("ascii") if isinstance(counts, str) else counts}
+    if isinstance(counts, list):
+        rle = mask_utils.frPyObjects(rle, h, w)
+    return mask_utils.decode(rle).astype(bool)
+
+
+def segments_from_masks(ids: Sequence[int], masks: Sequence[Mask]) -> tuple[Segment, ...]:
+    """Non-overlapping segments: paint largest first so each pixel goes to the smallest covering mask."""
+    if not masks:
+        return ()
+    owner = np.full(masks[0].shape, -1, np.int32)
+    order = sorted(range(len(masks)), key=lambda k: (-int(masks[k].sum()), ids[k]))
+    for k in order:
+        owner[masks[k]] = k
+    return tuple(
+        Segment(id=int(ids[k]), category_id=OBJECT.id, isthing=True, iscrowd=False, mask=owner == k)
+        for k in order
+        if (owner == k).any()
+    )
+
+
+def load_sample(
+    json_path: str | Path, image_path: str | Path | None = None, *, source: str = "sa1b"
+) -> Sample:
+    """Load one SA-1B image and its masks; ``CorruptImageError`` if the image or its JSON is unreadable."""
+    json_path = Path(json_path)
+    try:
+        meta = json.loads(json_path.read_text(encoding="utf-8"))
+        info, anns = meta["image"], meta["annotations"]
+        image_id, file_name = int(info["image_id"]), str(info["file_name"])
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, ValueError) as err:
+        raise CorruptImageError(
+            f"{json_path}: unreadable SA-1B annotation file ({err}); it is skipped"
+        ) from err
+    image = read_image(Path(image_path) if image_path else json_path.with_name(file_name))
+    h, w = image.shape[:2]
+    if (int(info.get("height", h)), int(info.get("width", w))) != (h, w):
+        raise CorruptImageError(
+            f"{json_path}: image is {h}x{w} but the JSON says "
+            f"{info.get('height')}x{info.get('width')}; it is skipped"
+        )
+    instances = []
+    skipped = 0
+    for ann in anns:
+        mask = _decode(ann.get("segmentation"), h, w)
+        if mask is None or not mask.any():
+            skipped += 1
+            continue
+        ys, xs = np.nonzero(mask)
+        bbox = ann.get("bbox") or [xs.min(), ys.min(), xs.max() - xs.min() + 1, ys.max() - ys.min() + 1]
+        instances.append(
+            Instance(
+                ann_id=int(ann["id"]),
+                category_id=OBJECT.id,
+                bbox=(float(bbox[0]), float(bbox[1]), float(bbox[2]), float(bbox[3])),
+                area=float(ann.get("area", mask.sum())),
+                iscrowd=False,
+                mask=mask,
+            )
+        )
+    if skipped:
+        logger.warning("%s: skipped %d masks with a missing, empty or wrongly sized RLE", json_path, skipped)
+    segments = segments_from_masks([i.ann_id for i in instances], [i.mask for i in instances])
+    return Sample(
+        image_id=image_id,
+        file_name=file_name,
+        source=source,
+        image=image,
+        instances=tuple(instances),
+        segments=segments,
+        categories=dict(CATEGORIES),
+    )
+
+
+class SA1BDataset:
+    """Every ``sa_<id>.json`` under ``root`` (extracted shards, any depth); the COCO loader's interface."""
+
+    def __init__(self, root: str | Path, *, source: str = "sa1b"):
+        self.root = Path(root)
+        self.source = source
+        self.skipped: Counter[str] = Counter()
+        if not self.root.is_dir():
+            raise FileNotFoundError(
+                f"{self.root}: SA-1B root not found; extract the shards there or set data.sa1b.root"
+            )
+
+    @cached_property
+    def _index(self) -> dict[int, Path]:
+        index: dict[int, Path] = {}
+        for path in sorted(self.root.rglob("sa_*.json")):
+            m = _NAME.match(path.name)
+            if m and path.with_suffix(".jpg").is_file():
+                index[int(m.group(1))] = path
+        if not index:
+            raise FileNotFoundError(
+                f"{self.root}: no sa_<id>.json with a sa_<id>.jpg beside it; extract the shards"
+            )
+        return index
+
+    @property
+    def categories(self) -> dict[int, Category]:
+        return dict(CATEGORIES)
+
+    def image_ids(self) -> list[int]:
+        return sorted(self._index)
+
+    def load(self, image_id: int) -> Sample:
+        if image_id not in self._index:
+            raise KeyError(f"SA-1B image id {image_id} is not under {self.root}")
+        path = self._index[image_id]
+        return load_sample(path, path.with_suffix(".jpg"), source=self.source)
+
+
+def write_sample(
+    folder: str | Path,
+    image_id: int,
+    image: Image,
+    masks: Sequence[npt.NDArray[np.bool_]],
+    *,
+    jpeg_quality: int = 95,
+    predicted_iou: Sequence[float] | None = None,
+    stability_score: Sequence[float] | None = None,
+) -> tuple[Path, Path]:
+    """Write ``sa_<id>.jpg`` and ``sa_<id>.json`` in SA-1B's format (for tests and the toy world)."""
+    folder = Path(folder)
+    h, w = image.shape[:2]
+    ok, jpeg = cv2.imencode(
+        ".jpg", np.ascontiguousarray(image[..., ::-1]), [cv2.IMWRITE_JPEG_QUALITY, jpeg_quality]
+    )
+    if not ok:  # pragma: no cover - OpenCV always encodes a uint8 image
+        raise RuntimeError("JPEG encoding failed")
+    anns = []
+    for k, mask in enumerate(masks):
+        if mask.shape != (h, w):
+            raise ValueError(
+                f"mask {k} is {mask.shape}, image is {(h, w)}: SA-1B masks have the image's size"
+            )
+        rle = mask_utils.encode(np.asfortranarray(mask.astype(np.uint8)))
+        ys, xs = np.nonzero(mask)
+        anns.append(
+            {
+                "id": image_id * 1000 + k,
+                "segmentation": {"size": [h, w], "counts": rle["counts"].decode("ascii")},
+                "area": int(mask_utils.area(rle)),
+                "bbox": [float(v) for v in mask_utils.toBbox(rle)],
+                "predicted_iou": float(predicted_iou[k]) if predicted_iou is not None else 1.0,
+                "stability_score": float(stability_score[k]) if stability_score is not None else 1.0,
+                "point_coords": [[float(xs.mean()), float(ys.mean())]] if len(xs) else [[0.0, 0.0]],
+                "crop_box": [0.0, 0.0, float(w), float(h)],
+            }
+        )
+    stem = f"sa_{image_id}"
+    info = {"image_id": image_id, "width": w, "height": h, "file_name": f"{stem}.jpg"}
+    jpg, js = folder / f"{stem}.jpg", folder / f"{stem}.json"
+    atomic_write_bytes(jpg, jpeg.tobytes())
+    atomic_write_json(js, {"image": info, "annotations": anns})
+    return jpg, js

@@ -1,0 +1,221 @@
+"""Where the study's data comes from: default URLs and checksums, overridable from config.
+
+COCO does not publish checksums. The MD5s and sizes below are the values that many independent download
+scripts have pinned for years (PaddleDetection, GluonCV-era scripts, LVIS tooling); they are community
+records, not COCO's word. If upstream ever re-packs an archive, the download fails with a message naming
+the config key to override. Every download is also recorded in a sha256 manifest (see ``sgt.data.download``),
+so later copies are checked against the first one.
+
+SA-1B links are personal and expire (Meta's CDN URLs carry an ``oe=`` expiry), so they come from the links
+file each user downloads from https://ai.meta.com/datasets/segment-anything-downloads/ .
+LLaVA-OneVision's SFT data is a Hugging Face dataset repository of parquet shards; which shards make up a
+recipe is a list of repository paths given in config.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path, PurePosixPath
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+COCO_BASE_URL = "http://images.cocodataset.org/"
+HF_BASE_URL = "https://huggingface.co/"
+LLAVA_ONEVISION_REPO = "lmms-lab/LLaVA-OneVision-Data"
+SA1B_HEADER = ("file_name", "cdn_link")
+
+_SAFE_PART = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._()+,=@ -]*$")
+_HEX = {"md5": 32, "sha1": 40, "sha256": 64}
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """One remote file: where to get it, the relative path to store it under, and what it must match."""
+
+    name: str  # relative POSIX path under the download folder
+    url: str
+    size: int | None = None
+    md5: str | None = None
+    sha256: str | None = None
+    headers: tuple[tuple[str, str], ...] = field(default=(), repr=False)  # may hold a token: never logged
+
+    def __post_init__(self) -> None:
+        check_relative_name(self.name, what=f"download name for {self.url}")
+        for algo in ("md5", "sha256"):
+            digest = getattr(self, algo)
+            if digest is not None and not re.fullmatch(rf"[0-9a-f]{{{_HEX[algo]}}}", digest):
+                raise ValueError(
+                    f"{self.name}: {algo} {digest!r} is not {_HEX[algo]} lowercase hex digits; "
+                    "fix it in config"
+                )
+        if self.size is not None and self.size < 0:
+            raise ValueError(f"{self.name}: size must be non-negative, got {self.size}")
+
+
+def check_relative_name(name: str, *, what: str) -> PurePosixPath:
+    """A relative path of plain parts: no absolute paths, ``..``, empty parts or odd characters."""
+    path = PurePosixPath(name)
+    if not name or path.is_absolute() or "\\" in name:
+        raise ValueError(f"{what}: {name!r} must be a relative POSIX path")
+    for part in path.parts:
+        if part in (".", "..") or not _SAFE_PART.match(part):
+            raise ValueError(f"{what}: {name!r} has an unsafe path part {part!r}")
+    return path
+
+
+# Archive id -> Source. Sizes in bytes; md5s are community records (see module docstring).
+COCO_2017: dict[str, Source] = {
+    "train2017": Source(
+        "train2017.zip",
+        COCO_BASE_URL + "zips/train2017.zip",
+        size=19_336_861_798,
+        md5="cced6f7f71b7629ddf16f17bbcfab6b2",
+    ),
+    "val2017": Source(
+        "val2017.zip",
+        COCO_BASE_URL + "zips/val2017.zip",
+        size=815_585_330,
+        md5="442b8da7639aecaf257c1dceb8ba8c80",
+    ),
+    "annotations": Source(
+        "annotations_trainval2017.zip",
+        COCO_BASE_URL + "annotations/annotations_trainval2017.zip",
+        size=252_907_541,
+        md5="f4bbac642086de4f52a3fdda2de5fa2c",
+    ),
+    "panoptic_annotations": Source(
+        "panoptic_annotations_trainval2017.zip",
+        COCO_BASE_URL + "annotations/panoptic_annotations_trainval2017.zip",
+        size=860_725_834,
+        md5="4170db65fc022c9c296af880dbca6055",
+    ),
+}
+
+# Which archives each split needs; panoptic PNGs sit in nested zips inside the panoptic archive.
+COCO_SPLIT_ARCHIVES: dict[str, tuple[str, ...]] = {
+    "train2017": ("train2017", "annotations", "panoptic_annotations"),
+    "val2017": ("val2017", "annotations", "panoptic_annotations"),
+}
+
+_OVERRIDABLE = ("url", "size", "md5", "sha256")
+
+
+def coco_sources(
+    overrides: Mapping[str, Mapping[str, Any]] | None = None, *, base_url: str | None = None
+) -> dict[str, Source]:
+    """COCO 2017 archives, with ``base_url`` swapping the host (a mirror, ``file:///mirror/``) and
+    per-archive ``overrides`` (``{"train2017": {"url": ..., "md5": null}}``) taking precedence."""
+    out: dict[str, Source] = {}
+    overrides = overrides or {}
+    unknown = set(overrides) - set(COCO_2017)
+    if unknown:
+        raise KeyError(
+            f"data.coco.archives: unknown archive(s) {sorted(unknown)}; known: {sorted(COCO_2017)}"
+        )
+    for key, src in COCO_2017.items():
+        if base_url:
+            src = replace(src, url=base_url.rstrip("/") + "/" + src.url.removeprefix(COCO_BASE_URL))
+        extra = dict(overrides.get(key, {}))
+        bad = set(extra) - set(_OVERRIDABLE)
+        if bad:
+            raise KeyError(f"data.coco.archives.{key}: unknown key(s) {sorted(bad)}; allowed: {_OVERRIDABLE}")
+        out[key] = replace(src, **extra)
+    return out
+
+
+def read_sa1b_links(path: str | Path, *, n_shards: int | None = None, first: int = 0) -> list[Source]:
+    """Parse Meta's SA-1B links file (``file_name<TAB>cdn_link`` with that header line).
+
+    Shards are taken in file order from index ``first``; ``n_shards=None`` takes all of them.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"{path}: SA-1B links file not found; download it from "
+            "https://ai.meta.com/datasets/segment-anything-downloads/ and set data.sa1b.links_file"
+        )
+    lines = [ln.rstrip("\r\n") for ln in path.read_text(encoding="utf-8").splitlines()]
+    if not lines or tuple(lines[0].split("\t")) != SA1B_HEADER:
+        raise ValueError(
+            f"{path}:1: expected the header 'file_name<TAB>cdn_link' of Meta's SA-1B links file, "
+            f"got {lines[0] if lines else ''!r}; is this the right file?"
+        )
+    sources: list[Source] = []
+    seen: set[str] = set()
+    for lineno, line in enumerate(lines[1:], start=2):
+        if not line.strip():
+            continue
+        fields = line.split("\t")
+        if len(fields) != 2 or not fields[1].startswith(("http://", "https://", "file://")):
+            raise ValueError(f"{path}:{lineno}: expected 'file_name<TAB>url', got {line[:120]!r}")
+        name, url = fields
+        if "/" in name or name in seen:
+            raise ValueError(f"{path}:{lineno}: file name {name!r} is nested or repeated")
+        seen.add(name)
+        sources.append(Source(name, url))
+    tars = [s for s in sources if s.name.endswith(".tar")]
+    if first < 0 or (n_shards is not None and n_shards < 0):
+        raise ValueError(f"data.sa1b: first ({first}) and n_shards ({n_shards}) must be non-negative")
+    end = len(tars) if n_shards is None else first + n_shards
+    if end > len(tars):
+        raise ValueError(
+            f"{path}: asked for SA-1B shards {first}..{end - 1} but the links file lists {len(tars)} tar "
+            "files; lower data.sa1b.n_shards"
+        )
+    return tars[first:end]
+
+
+def hf_file_url(repo: str, path: str, *, revision: str = "main", base_url: str = HF_BASE_URL) -> str:
+    """The resolve URL of one file in a Hugging Face dataset repository."""
+    rev, quoted = quote(revision, safe=""), quote(path, safe="/()")
+    return f"{base_url.rstrip('/')}/datasets/{repo}/resolve/{rev}/{quoted}"
+
+
+def read_file_list(path: str | Path) -> list[tuple[str, str | None, int | None]]:
+    """Read ``path[<TAB>sha256[<TAB>size]]`` lines; ``#`` starts a comment. Returns (path, sha256, size)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: file list not found; set data.llava.files_list to a list of shards")
+    rows = []
+    for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        fields = [f.strip() for f in line.split("\t")] + ["", ""]
+        if len(fields) > 5 or (fields[2] and not fields[2].isdigit()):
+            raise ValueError(f"{path}:{lineno}: expected 'path[<TAB>sha256[<TAB>size]]', got {line[:120]!r}")
+        rows.append((fields[0], fields[1].lower() or None, int(fields[2]) if fields[2] else None))
+    return rows
+
+
+def llava_onevision_sources(
+    files: Iterable[str | tuple[str, str | None, int | None]],
+    *,
+    repo: str = LLAVA_ONEVISION_REPO,
+    revision: str = "main",
+    base_url: str = HF_BASE_URL,
+    token_env: str | None = "HF_TOKEN",
+) -> list[Source]:
+    """Sources for parquet shards of a Hugging Face dataset repo, stored under their repository paths.
+
+    ``files`` holds repository paths (``"CLEVR-Math(MathV360K)/train-00000-of-00002.parquet"``) or
+    (path, sha256, size) rows from ``read_file_list``; full ``http(s)://``/``file://`` URLs are kept as given
+    and stored under their last two path parts. The LFS sha256 shown on the Hub is the file's sha256.
+    If ``token_env`` names a set environment variable, its value is sent as a bearer token.
+    """
+    token = os.environ.get(token_env) if token_env else None
+    headers = (("Authorization", f"Bearer {token}"),) if token else ()
+    out = []
+    for item in files:
+        path, sha, size = (item, None, None) if isinstance(item, str) else item
+        if "://" in path:
+            url, name = path, "/".join(PurePosixPath(urlsplit(path).path).parts[-2:])
+        else:
+            url, name = hf_file_url(repo, path, revision=revision, base_url=base_url), path
+        same_host = urlsplit(url).netloc == urlsplit(base_url).netloc
+        out.append(Source(name, url, size=size, sha256=sha, headers=headers if same_host else ()))
+    if not out:
+        raise ValueError("data.llava: the file list is empty; list the parquet shards of the SFT recipe")
+    return out

@@ -1,0 +1,204 @@
+"""Question-answer pairs from toy-world ground truth: SFT data and the embedded understanding benchmarks.
+
+Each generator covers one capability group of the paper's Table 5 that the toy world can express:
+vision-centric (counting, relative depth: CV-Bench-like), spatial relations (VSR-style true/false),
+hallucination (POPE-style yes/no with random, popular and adversarial negatives) and general attributes
+(colour). Benchmarks are written as VLMEvalKit-style TSVs (index, image_path, question, answer, category).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from sgt.data.toyworld import THINGS
+from sgt.io import atomic_path
+from sgt.seeding import rng_for
+
+
+@dataclass(frozen=True, slots=True)
+class QA:
+    image_id: int
+    image_path: str
+    question: str
+    answer: str
+    category: str  # the sub-skill (count, depth, spatial, pope_random, ...)
+
+
+Scene = dict[str, Any]
+Generator = Callable[[Scene, np.random.Generator, "PoolStats"], Iterator[tuple[str, str, str]]]
+
+
+@dataclass(frozen=True, slots=True)
+class PoolStats:
+    """Data-set-wide statistics the POPE-style negatives need."""
+
+    frequency: dict[str, int]
+    cooccurrence: dict[str, dict[str, int]]
+
+
+def pool_stats(scenes: list[Scene]) -> PoolStats:
+    freq: Counter[str] = Counter()
+    co: dict[str, Counter[str]] = {name: Counter() for name in THINGS.values()}
+    for scene in scenes:
+        present = {o["category"] for o in scene["objects"]}
+        freq.update(present)
+        for a in present:
+            co[a].update(present - {a})
+    return PoolStats(dict(freq), {k: dict(v) for k, v in co.items()})
+
+
+def _name(obj: dict[str, Any]) -> str:
+    return f"{obj['color']} {obj['category']}"
+
+
+def _unique(objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Objects whose colour+shape name is unique in the scene, so a question can name them."""
+    names = Counter(_name(o) for o in objects)
+    return [o for o in objects if names[_name(o)] == 1]
+
+
+def counting(scene: Scene, rng: np.random.Generator, stats: PoolStats) -> Iterator[tuple[str, str, str]]:
+    counts = Counter(o["category"] for o in scene["objects"])
+    shape = str(rng.choice(sorted(THINGS.values())))
+    yield f"how many {shape}s are there?", str(counts.get(shape, 0)), "count"
+
+
+def relative_depth(scene: Scene, rng: np.random.Generator, stats: PoolStats) -> Iterator[tuple[str, str, str]]:
+    objs = _unique(scene["objects"])
+    if len(objs) < 2:
+        return
+    a, b = (objs[i] for i in rng.choice(len(objs), 2, replace=False))
+    if abs(a["depth"] - b["depth"]) < 0.5:
+        return
+    closer = a if a["depth"] < b["depth"] else b
+    yield f"which is closer, the {_name(a)} or the {_name(b)}?", _name(closer), "depth"
+
+
+def spatial(scene: Scene, rng: np.random.Generator, stats: PoolStats) -> Iterator[tuple[str, str, str]]:
+    objs = _unique(scene["objects"])
+    if len(objs) < 2:
+        return
+    a, b = (objs[i] for i in rng.choice(len(objs), 2, replace=False))
+    dx = a["centroid"][0] - b["centroid"][0]
+    if abs(dx) < 4:
+        return
+    relation = str(rng.choice(["left of", "right of"]))
+    truth = (dx < 0) == (relation == "left of")
+    yield f"is the {_name(a)} {relation} the {_name(b)}?", "yes" if truth else "no", "spatial"
+
+
+def presence(scene: Scene, rng: np.random.Generator, stats: PoolStats) -> Iterator[tuple[str, str, str]]:
+    """POPE: one positive, and one negative drawn by the random, popular or adversarial rule."""
+    present = sorted({o["category"] for o in scene["objects"]})
+    absent = sorted(set(THINGS.values()) - set(present))
+    if not present or not absent:
+        return
+    mode = str(rng.choice(["random", "popular", "adversarial"]))
+    if mode == "random":
+        neg = str(rng.choice(absent))
+    elif mode == "popular":
+        neg = max(absent, key=lambda c: (stats.frequency.get(c, 0), c))
+    else:
+        neg = max(absent, key=lambda c: (sum(stats.cooccurrence[p].get(c, 0) for p in present), c))
+    if rng.random() < 0.5:
+        yield f"is there a {str(rng.choice(present))} in the image?", "yes", f"pope_{mode}"
+    else:
+        yield f"is there a {neg} in the image?", "no", f"pope_{mode}"
+
+
+def colour(scene: Scene, rng: np.random.Generator, stats: PoolStats) -> Iterator[tuple[str, str, str]]:
+    shapes = Counter(o["category"] for o in scene["objects"])
+    single = [o for o in scene["objects"] if shapes[o["category"]] == 1]
+    if single:
+        obj = single[int(rng.integers(len(single)))]
+        yield f"what color is the {obj['category']}?", obj["color"], "color"
+
+
+# Benchmark name -> generators; names follow the paper's capability groups (Table 5).
+BENCHMARKS: dict[str, tuple[Generator, ...]] = {
+    "toy_cvbench": (counting, relative_depth),
+    "toy_vsr": (spatial,),
+    "toy_pope": (presence,),
+    "toy_attribute": (colour,),
+}
+GROUPS: dict[str, str] = {
+    "toy_cvbench": "vision-centric",
+    "toy_vsr": "spatial",
+    "toy_pope": "hallucination",
+    "toy_attribute": "general",
+}
+
+
+def load_scenes(root: str | Path, split: str) -> list[Scene]:
+    path = Path(root) / "annotations" / f"scenes_{split}.json"
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"{path} missing: VQA ground truth comes from the toy world's scene file; "
+            "real COCO needs an external VQA set (LLaVA-OneVision) instead"
+        )
+    return json.loads(path.read_text(encoding="utf-8"))["scenes"]
+
+
+def make_qa(
+    root: str | Path, split: str, benchmarks: list[str], per_image: int, seed: int, image_ids: list[int] | None = None
+) -> list[QA]:
+    """Up to ``per_image`` questions per (image, benchmark), seeded by (seed, split, benchmark, image id)."""
+    scenes = load_scenes(root, split)
+    if image_ids is not None:
+        wanted = set(image_ids)
+        scenes = [s for s in scenes if s["image_id"] in wanted]
+    stats = pool_stats(scenes)
+    unknown = sorted(set(benchmarks) - set(BENCHMARKS))
+    if unknown:
+        raise KeyError(f"unknown embedded benchmark(s) {unknown}; known: {sorted(BENCHMARKS)}")
+    out: list[QA] = []
+    for scene in scenes:
+        image_path = str(Path(root) / split / f"{scene['image_id']:012d}.jpg")
+        for bench in benchmarks:
+            rng = rng_for(seed, "vqa", split, bench, scene["image_id"])
+            seen: set[str] = set()
+            for _ in range(per_image):
+                gen = BENCHMARKS[bench][int(rng.integers(len(BENCHMARKS[bench])))]
+                for q, a, cat in gen(scene, rng, stats):
+                    if q not in seen:
+                        seen.add(q)
+                        out.append(QA(scene["image_id"], image_path, q, a, cat))
+    return out
+
+
+TSV_COLUMNS = ["index", "image_path", "question", "answer", "category"]
+
+
+def write_tsv(rows: list[QA], out: str | Path) -> None:
+    with atomic_path(out, suffix=".tsv") as tmp, open(tmp, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh, delimiter="\t", lineterminator="\n")
+        writer.writerow(TSV_COLUMNS)
+        for i, r in enumerate(rows):
+            writer.writerow([i, r.image_path, r.question, r.answer, r.category])
+
+
+def read_tsv(path: str | Path) -> list[dict[str, str]]:
+    with open(path, newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh, delimiter="\t"))
+    if rows and set(TSV_COLUMNS) - set(rows[0]):
+        raise ValueError(f"{path}: missing TSV columns {sorted(set(TSV_COLUMNS) - set(rows[0]))}")
+    return rows
+
+
+def write_jsonl(rows: list[QA], out: str | Path) -> None:
+    with atomic_path(out, suffix=".jsonl") as tmp, open(tmp, "w", encoding="utf-8") as fh:
+        for r in rows:
+            fh.write(json.dumps(asdict(r), sort_keys=True) + "\n")
+
+
+def read_jsonl(path: str | Path) -> list[QA]:
+    with open(path, encoding="utf-8") as fh:
+        return [QA(**json.loads(line)) for line in fh if line.strip()]

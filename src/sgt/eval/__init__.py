@@ -1,0 +1,1 @@
+"""Evaluation: benchmark runners, scoring rules and result parsers."""

@@ -1,0 +1,50 @@
+"""Backend registry: ``get_backend(name, **options)`` builds a backend from its ``models.<name>`` config."""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from sgt.models.backend import Backend, Launch
+from sgt.models.backends.bagel import BagelBackend
+from sgt.models.backends.omnigen2 import OmniGen2Backend
+
+logger = logging.getLogger(__name__)
+
+BACKENDS: dict[str, Callable[..., Backend]] = {
+    BagelBackend.name: BagelBackend,
+    OmniGen2Backend.name: OmniGen2Backend,
+}
+PATH_OPTIONS = frozenset({"checkout", "model_path", "vae_path", "text_encoder_path"})
+
+
+def get_backend(name: str, **options: Any) -> Backend:
+    """The backend ``name`` built from its options; unknown names and options are config errors."""
+    if name not in BACKENDS:
+        raise KeyError(f"unknown backend {name!r} in models.*.backend; known: {', '.join(sorted(BACKENDS))}")
+    opts = {k: Path(v) if k in PATH_OPTIONS else v for k, v in options.items()}
+    try:
+        return BACKENDS[name](**opts)
+    except TypeError as err:
+        raise ValueError(f"backend {name!r}: bad options {sorted(options)} ({err})") from err
+
+
+def run_launch(launch: Launch, log: str | Path) -> None:
+    """Run ``launch`` in its folder with its environment added, appending its output to ``log``."""
+    logger.info("launching in %s: %s", launch.cwd, " ".join(launch.argv))
+    with open(log, "a", encoding="utf-8") as fh:
+        subprocess.run(
+            launch.argv,
+            cwd=launch.cwd,
+            env={**os.environ, **launch.env},
+            stdout=fh,
+            stderr=subprocess.STDOUT,
+            check=True,
+        )
+
+
+__all__ = ["BACKENDS", "BagelBackend", "OmniGen2Backend", "get_backend", "run_launch"]

@@ -1,0 +1,1 @@
+"""Aggregation: the paper's tables and figures from tidy evaluation results."""

@@ -1,0 +1,81 @@
+"""Tables from tidy evaluation rows: one row per trained variant, one column per score, mean over seeds."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from sgt.io import atomic_write_text
+
+UNDERSTANDING_METRIC = "accuracy"
+
+
+def read_tidy(paths: Sequence[str | Path]) -> pd.DataFrame:
+    frames = []
+    for p in paths:
+        if not Path(p).is_file():
+            raise FileNotFoundError(f"{p}: evaluation result missing; run its eval rule first")
+        frames.append(pd.read_csv(p))
+    if not frames:
+        raise ValueError("no evaluation results given to aggregate")
+    return pd.concat(frames, ignore_index=True)
+
+
+def understanding_table(tidy: pd.DataFrame, variant_order: Sequence[str]) -> pd.DataFrame:
+    """Variants x understanding benchmarks (accuracy, %), plus Overall (unweighted mean) and seed count."""
+    acc = tidy[(tidy["metric"] == UNDERSTANDING_METRIC) & ~tidy["benchmark"].str.startswith("gen_")]
+    per_seed = acc.pivot_table(index=["variant", "seed"], columns="benchmark", values="value", aggfunc="mean")
+    per_seed["Overall"] = per_seed.mean(axis=1)
+    table = per_seed.groupby(level="variant").mean()
+    table["n_seeds"] = per_seed.groupby(level="variant").size()
+    order = [v for v in variant_order if v in table.index] + sorted(set(table.index) - set(variant_order))
+    return table.loc[order].round(2)
+
+
+def generation_table(tidy: pd.DataFrame, variant_order: Sequence[str]) -> pd.DataFrame:
+    """Variants x generation checks (``gen_<task>/<metric>``), mean over seeds."""
+    gen = tidy[tidy["benchmark"].str.startswith("gen_")].copy()
+    if gen.empty:
+        return pd.DataFrame(index=pd.Index([], name="variant"))
+    gen["column"] = gen["benchmark"].str.removeprefix("gen_") + "/" + gen["metric"]
+    table = gen.pivot_table(index="variant", columns="column", values="value", aggfunc="mean")
+    order = [v for v in variant_order if v in table.index] + sorted(set(table.index) - set(variant_order))
+    return table.loc[order].round(4)
+
+
+def _cell(v: object) -> str:
+    if isinstance(v, str):
+        return v
+    return "" if pd.isna(v) else f"{v:g}"
+
+
+def to_markdown(table: pd.DataFrame, title: str) -> str:
+    cols = [table.index.name or "variant", *map(str, table.columns)]
+    lines = [f"# {title}", "", "| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    for idx, row in table.iterrows():
+        cells = [str(idx)] + [_cell(v) for v in row.tolist()]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def write_table(table: pd.DataFrame, csv_path: str | Path, md_path: str | Path, title: str) -> None:
+    atomic_write_text(csv_path, table.to_csv(lineterminator="\n"))
+    atomic_write_text(md_path, to_markdown(table, title))
+
+
+def build_tables(
+    eval_csvs: Sequence[str | Path],
+    outputs: Mapping[str, str | Path],
+    variant_order: Sequence[str],
+    labels: Mapping[str, str],
+) -> None:
+    """Write the understanding and generation tables (CSV + Markdown) from every tidy eval CSV."""
+    tidy = read_tidy(eval_csvs)
+    und = understanding_table(tidy, variant_order)
+    gen = generation_table(tidy, variant_order)
+    for table in (und, gen):
+        table.insert(0, "label", [labels.get(v, v) for v in table.index])
+    write_table(und, outputs["understanding"], outputs["understanding_md"], "Understanding (embedded benchmarks)")
+    write_table(gen, outputs["generation"], outputs["generation_md"], "Generation checks")

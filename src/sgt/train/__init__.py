@@ -1,0 +1,1 @@
+"""Training: in-memory data sets, the one training loop shared by pretraining and fine-tuning, checkpoints."""

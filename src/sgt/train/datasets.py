@@ -1,0 +1,88 @@
+"""Training data held in memory as tensors at model resolution: the embedded study is small, and decoding
+PNGs every step would cost more than the model's forward pass on two cores."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+import pyarrow.parquet as pq
+import torch
+
+from sgt.data.coco import decode_image, read_image
+from sgt.data.vqa import QA
+
+logger = logging.getLogger(__name__)
+
+
+def to_tensor(images: Sequence[npt.NDArray[np.uint8]], size: int, *, nearest: bool = False) -> torch.Tensor:
+    """uint8 HxWx3 images -> float N x 3 x size x size in [0, 1]."""
+    interp = cv2.INTER_NEAREST if nearest else cv2.INTER_AREA
+    arr = np.stack([cv2.resize(im, (size, size), interpolation=interp) for im in images])
+    return torch.from_numpy(arr).permute(0, 3, 1, 2).float().div_(255.0)
+
+
+@dataclass(frozen=True)
+class VQASet:
+    images: torch.Tensor
+    questions: list[str]
+    answers: list[str]
+
+    def __len__(self) -> int:
+        return len(self.questions)
+
+
+@dataclass(frozen=True)
+class PairSet:
+    """Generation pairs: ``conditions`` is None for text-to-image."""
+
+    name: str
+    conditions: torch.Tensor | None
+    targets: torch.Tensor
+    prompts: list[str]
+
+    def __len__(self) -> int:
+        return len(self.prompts)
+
+
+def load_vqa(rows: Sequence[QA], size: int) -> VQASet:
+    cache: dict[str, torch.Tensor] = {}
+    images = []
+    for r in rows:
+        if r.image_path not in cache:
+            cache[r.image_path] = to_tensor([read_image(r.image_path)], size)[0]
+        images.append(cache[r.image_path])
+    if not images:
+        raise ValueError("no VQA rows to train on: check the vqa rule's output")
+    return VQASet(torch.stack(images), [r.question for r in rows], [r.answer for r in rows])
+
+
+def load_pairs(name: str, shards: Sequence[str | Path], size: int, *, nearest_targets: bool) -> PairSet:
+    """Read target shards (parquet with PNG bytes); segmentation-like targets resize with nearest."""
+    conds, targets, prompts = [], [], []
+    for shard in shards:
+        table = pq.read_table(shard, columns=["image_id", "instruction", "condition_png", "target_png"])
+        for row in table.to_pylist():
+            conds.append(decode_image(row["condition_png"], f"{shard}:{row['image_id']} condition"))
+            targets.append(decode_image(row["target_png"], f"{shard}:{row['image_id']} target"))
+            prompts.append(row["instruction"])
+    if not prompts:
+        raise ValueError(f"task {name!r}: its shards hold no pairs ({list(shards)})")
+    return PairSet(name, to_tensor(conds, size), to_tensor(targets, size, nearest=nearest_targets), prompts)
+
+
+def caption_pairs(image_paths: Sequence[str], captions: Sequence[str], size: int) -> PairSet:
+    """Text-to-image pairs (no condition image)."""
+    return PairSet("t2i", None, to_tensor([read_image(p) for p in image_paths], size), list(captions))
+
+
+def flip_pairs(image_paths: Sequence[str], size: int) -> PairSet:
+    """Generic image-to-image (mirror the image): teaches the generation path to read ViT tokens without
+    any of the study's proxy tasks."""
+    images = to_tensor([read_image(p) for p in image_paths], size)
+    return PairSet("flip", images, torch.flip(images, dims=[3]), ["mirror the image left to right."] * len(images))

@@ -1,0 +1,214 @@
+"""The one training loop: a per-batch mix of VQA and generation sources, AdamW (Table 8 betas and weight
+decay), warmup + cosine schedule, gradient clipping, checkpoints with exact resume, SIGTERM handling.
+
+Exact resume holds because nothing random lives in process state: the batch of step k is drawn from
+(seed, step k, source) and the flow noise from its own generator seeded the same way, so a run killed after
+step k and resumed from its checkpoint computes the same steps as an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import shutil
+import signal
+import time
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from sgt.io import atomic_dir
+from sgt.seeding import rng_for, torch_seed_for
+from sgt.train.datasets import PairSet, VQASet
+
+logger = logging.getLogger(__name__)
+
+
+class Preempted(RuntimeError):
+    """Raised after a SIGTERM/SIGINT once the checkpoint is saved: rerun the job to resume."""
+
+
+@dataclass(frozen=True, slots=True)
+class TrainConfig:
+    steps: int
+    batch_size: int = 16
+    lr: float = 1e-3
+    warmup: int = 20
+    betas: tuple[float, float] = (0.9, 0.95)
+    weight_decay: float = 0.01
+    grad_clip: float = 1.0
+    min_lr_ratio: float = 0.1
+    checkpoint_every: int = 50
+    t_shift: float = 0.5
+    vit_lr_scale: float = 1.0
+    seed: int = 0
+    threads: int = 2
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any], **overrides: Any) -> TrainConfig:
+        known = set(cls.__dataclass_fields__)
+        values = {k: v for k, v in {**d, **overrides}.items() if k in known}
+        if "betas" in values:
+            values["betas"] = tuple(values["betas"])
+        return cls(**values)
+
+
+def batch_composition(mix: Mapping[str, float], batch_size: int) -> dict[str, int]:
+    """Samples per source in every batch: largest-remainder rounding of the mix weights (ties by name)."""
+    total = float(sum(mix.values()))
+    if total <= 0 or any(w < 0 for w in mix.values()):
+        raise ValueError(f"mix weights must be non-negative with a positive sum, got {dict(mix)}")
+    exact = {k: batch_size * w / total for k, w in mix.items() if w > 0}
+    counts = {k: math.floor(v) for k, v in exact.items()}
+    rest = batch_size - sum(counts.values())
+    for k in sorted(exact, key=lambda k: (-(exact[k] - counts[k]), k))[:rest]:
+        counts[k] += 1
+    return {k: c for k, c in counts.items() if c > 0}
+
+
+def lr_at(step: int, cfg: TrainConfig) -> float:
+    if step < cfg.warmup:
+        return cfg.lr * (step + 1) / cfg.warmup
+    progress = (step - cfg.warmup) / max(1, cfg.steps - cfg.warmup)
+    cosine = 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
+    return cfg.lr * (cfg.min_lr_ratio + (1 - cfg.min_lr_ratio) * cosine)
+
+
+@dataclass
+class _State:
+    step: int = 0
+    metrics: list[dict[str, float]] = field(default_factory=list)
+
+
+class _StopFlag:
+    def __init__(self) -> None:
+        self.requested = False
+        self._old: dict[int, Any] = {}
+
+    def __enter__(self) -> _StopFlag:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            self._old[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        logger.warning("signal %d: finishing this step, saving a checkpoint, then exiting", signum)
+        self.requested = True
+
+    def __exit__(self, *exc: object) -> None:
+        for sig, old in self._old.items():
+            signal.signal(sig, old)
+
+
+def _param_groups(model: torch.nn.Module, cfg: TrainConfig) -> list[dict[str, Any]]:
+    vit = [p for n, p in model.named_parameters() if n.startswith("vit.") and p.requires_grad]
+    rest = [p for n, p in model.named_parameters() if not n.startswith("vit.") and p.requires_grad]
+    return [{"params": rest, "lr_scale": 1.0}, {"params": vit, "lr_scale": cfg.vit_lr_scale}]
+
+
+def _save_checkpoint(model: torch.nn.Module, opt: torch.optim.Optimizer, state: _State, ckpt: Path) -> None:
+    from safetensors.torch import save_file
+
+    with atomic_dir(ckpt) as tmp:
+        weights = {k: v.detach().contiguous() for k, v in model.state_dict().items() if k != "lm_head.weight"}
+        save_file(weights, str(tmp / "model.safetensors"))
+        torch.save(opt.state_dict(), tmp / "optimizer.pt")
+        (tmp / "state.json").write_text(json.dumps(asdict(state)))
+
+
+def _load_checkpoint(model: torch.nn.Module, opt: torch.optim.Optimizer, ckpt: Path) -> _State:
+    from safetensors.torch import load_file
+
+    model.load_state_dict(load_file(str(ckpt / "model.safetensors")), strict=False)
+    opt.load_state_dict(torch.load(ckpt / "optimizer.pt", weights_only=True))
+    return _State(**json.loads((ckpt / "state.json").read_text()))
+
+
+def _source_loss(
+    model: Any, source: VQASet | PairSet, idx: torch.Tensor, gen: torch.Generator, cfg: TrainConfig
+) -> torch.Tensor:
+    if isinstance(source, VQASet):
+        return model.understanding_loss(
+            source.images[idx], [source.questions[i] for i in idx], [source.answers[i] for i in idx]
+        )
+    cond = source.conditions[idx] if source.conditions is not None else None
+    return model.generation_loss(
+        source.targets[idx], [source.prompts[i] for i in idx], cond, gen, t_shift=cfg.t_shift
+    )
+
+
+def train(
+    model: torch.nn.Module,
+    sources: Mapping[str, VQASet | PairSet],
+    mix: Mapping[str, float],
+    cfg: TrainConfig,
+    workdir: str | Path,
+    *,
+    stop_after: int | None = None,
+) -> list[dict[str, float]]:
+    """Train ``model`` on the per-batch ``mix`` of ``sources``; resumes from ``workdir/ckpt`` if present.
+
+    ``stop_after`` ends the run early after that global step (tests use it to simulate a kill).
+    Returns the per-step metrics (loss per source, lr, samples/s).
+    """
+    missing = sorted(set(k for k, w in mix.items() if w > 0) - set(sources))
+    if missing:
+        raise KeyError(f"mix names source(s) {missing} that were not loaded; loaded: {sorted(sources)}")
+    torch.set_num_threads(max(1, cfg.threads))
+    composition = batch_composition(mix, cfg.batch_size)
+    groups = _param_groups(model, cfg)
+    opt = torch.optim.AdamW(groups, lr=cfg.lr, betas=cfg.betas, weight_decay=cfg.weight_decay)
+    ckpt = Path(workdir) / "ckpt"
+    state = _load_checkpoint(model, opt, ckpt) if (ckpt / "state.json").is_file() else _State()
+    if state.step:
+        logger.info("resuming from %s at step %d", ckpt, state.step)
+    model.train()
+    from tqdm import tqdm
+
+    with _StopFlag() as stop, tqdm(total=cfg.steps, initial=state.step, desc="train", disable=None) as bar:
+        while state.step < cfg.steps:
+            step = state.step
+            t0 = time.perf_counter()
+            lr = lr_at(step, cfg)
+            for g in opt.param_groups:
+                g["lr"] = lr * g["lr_scale"]
+            gen = torch.Generator().manual_seed(torch_seed_for(cfg.seed, "noise", step))
+            opt.zero_grad(set_to_none=True)
+            losses: dict[str, float] = {}
+            total = torch.zeros(())
+            for name, count in composition.items():
+                rng = rng_for(cfg.seed, "batch", step, name)
+                idx = torch.from_numpy(rng.integers(0, len(sources[name]), size=count))
+                loss = _source_loss(model, sources[name], idx, gen, cfg)
+                total = total + loss * (count / cfg.batch_size)
+                losses[f"loss_{name}"] = float(loss.detach())
+            if not torch.isfinite(total):
+                raise FloatingPointError(f"non-finite loss at step {step}: {losses}; lower train.lr")
+            total.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+            opt.step()
+            state.step += 1
+            dt = time.perf_counter() - t0
+            state.metrics.append(
+                {"step": state.step, "loss": float(total.detach()), "lr": lr, "samples_per_s": cfg.batch_size / dt}
+                | losses
+            )
+            bar.update(1)
+            finished = state.step >= cfg.steps
+            interrupted = stop.requested or (stop_after is not None and state.step >= stop_after)
+            if finished or interrupted or state.step % cfg.checkpoint_every == 0:
+                _save_checkpoint(model, opt, state, ckpt)
+            if state.step % 25 == 0 or finished:
+                logger.info("step %d/%d loss %.4f %s", state.step, cfg.steps, state.metrics[-1]["loss"], losses)
+            if stop.requested:
+                raise Preempted(f"stopped at step {state.step}; checkpoint in {ckpt}; rerun to resume")
+            if interrupted:
+                break
+    return state.metrics
+
+
+def clear_checkpoints(workdir: str | Path) -> None:
+    shutil.rmtree(Path(workdir) / "ckpt", ignore_errors=True)

@@ -1,0 +1,151 @@
+"""The embedded study's two training entry points: build the base model once, then fine-tune per variant.
+
+``pretrain_base`` uses no proxy-task supervision (no segmentation, depth, edge or detection targets): global
+image labels for the ViT, then VQA, captions (text-to-image) and a generic mirror image-to-image task for the
+UMM. ``finetune`` starts every variant from that base, as the paper starts from BAGEL or OmniGen2.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from sgt.data.vqa import load_scenes, read_jsonl
+from sgt.io import atomic_dir
+from sgt.seeding import torch_seed_for
+from sgt.train.datasets import PairSet, VQASet, caption_pairs, flip_pairs, load_pairs, load_vqa, to_tensor
+from sgt.train.loop import TrainConfig, train
+
+logger = logging.getLogger(__name__)
+
+
+def _write_metrics(metrics: Sequence[Mapping[str, float]], path: Path) -> None:
+    keys = sorted({k for m in metrics for k in m}, key=lambda k: (k != "step", k))
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=keys, restval="")
+        writer.writeheader()
+        writer.writerows(metrics)
+
+
+def _finish(model: Any, metrics: Sequence[Mapping[str, float]], summary: dict[str, Any], out: Path) -> None:
+    from sgt.models.tiny_umm import save_model
+
+    with atomic_dir(out) as tmp:
+        save_model(model, tmp)
+        _write_metrics(metrics, tmp / "metrics.csv")
+        (tmp / "train.json").write_text(json.dumps(summary, indent=1, sort_keys=True) + "\n")
+
+
+def pretrain_base(
+    root: str | Path,
+    split: str,
+    vqa_jsonl: str | Path,
+    model_cfg: Mapping[str, Any],
+    pretrain_cfg: Mapping[str, Any],
+    out: str | Path,
+    workdir: str | Path,
+    *,
+    seed: int,
+    threads: int,
+) -> None:
+    """Build the base tiny UMM: ViT on global labels, then the UMM on VQA + captions + mirror."""
+    from sgt.data.coco import CocoDataset
+    from sgt.models.tiny_umm import TinyUMM, TinyUMMConfig, load_model, save_model
+    from sgt.train.vit_pretrain import global_labels, pretrain_vit
+
+    torch.set_num_threads(max(1, threads))
+    torch.manual_seed(torch_seed_for(seed, "init"))
+    workdir = Path(workdir)
+    started = time.perf_counter()
+    cfg = TinyUMMConfig.from_dict(dict(model_cfg))
+    vit_dir = workdir / "vit_pretrained"
+    dataset = CocoDataset(root, split)
+    ids = dataset.image_ids()
+    paths = [str(Path(root) / split / f"{i:012d}.jpg") for i in ids]
+    if (vit_dir / "model.safetensors").is_file():
+        logger.info("ViT pretraining already done: %s", vit_dir)
+        model = load_model(vit_dir)
+    else:
+        model = TinyUMM(cfg)
+        scenes = {s["image_id"]: s for s in load_scenes(root, split)}
+        images = to_tensor([dataset.load(i).image for i in ids], cfg.image_size)
+        vit_cfg = pretrain_cfg.get("vit", {})
+        pretrain_vit(
+            model.vit,
+            images,
+            global_labels([scenes[i] for i in ids]),
+            steps=int(vit_cfg.get("steps", 300)),
+            batch_size=int(vit_cfg.get("batch_size", 32)),
+            lr=float(vit_cfg.get("lr", 1e-3)),
+            seed=seed,
+        )
+        with atomic_dir(vit_dir) as tmp:
+            save_model(model, tmp)
+    captions = [dataset.load(i).caption for i in ids]
+    sources: dict[str, VQASet | PairSet] = {
+        "vqa": load_vqa(read_jsonl(vqa_jsonl), cfg.image_size),
+        "t2i": caption_pairs(paths, captions, cfg.image_size),
+        "flip": flip_pairs(paths, cfg.image_size),
+    }
+    mix = dict(pretrain_cfg.get("mix", {"vqa": 2, "t2i": 1, "flip": 1}))
+    train_cfg = TrainConfig.from_dict(pretrain_cfg.get("umm", {}), seed=seed, threads=threads)
+    metrics = train(model, sources, mix, train_cfg, workdir)
+    summary = {
+        "stage": "pretrain",
+        "steps": train_cfg.steps,
+        "batch_size": train_cfg.batch_size,
+        "mix": mix,
+        "samples": {k: len(v) for k, v in sources.items()},
+        "seconds": round(time.perf_counter() - started, 1),
+    }
+    _finish(model, metrics, summary, Path(out))
+
+
+def finetune(
+    base_dir: str | Path,
+    task_shards: Mapping[str, Sequence[str | Path]],
+    task_levels: Mapping[str, str],
+    vqa_jsonl: str | Path | None,
+    mix: Mapping[str, float],
+    train_cfg: Mapping[str, Any],
+    out: str | Path,
+    workdir: str | Path,
+    *,
+    seed: int,
+    threads: int,
+    variant: str,
+) -> None:
+    """Fine-tune the base model on one variant's per-batch ``mix`` (``vqa`` plus task names)."""
+    from sgt.models.tiny_umm import load_model
+
+    torch.set_num_threads(max(1, threads))
+    started = time.perf_counter()
+    model = load_model(base_dir)
+    size = model.cfg.image_size
+    sources: dict[str, VQASet | PairSet] = {}
+    if mix.get("vqa", 0) > 0:
+        if vqa_jsonl is None:
+            raise ValueError(f"variant {variant!r} mixes in vqa but no VQA data was given")
+        sources["vqa"] = load_vqa(read_jsonl(vqa_jsonl), size)
+    for task, shards in task_shards.items():
+        if mix.get(task, 0) > 0:
+            sources[task] = load_pairs(task, shards, size, nearest_targets=task_levels.get(task) == "high")
+    cfg = TrainConfig.from_dict(train_cfg, seed=seed, threads=threads)
+    metrics = train(model, sources, mix, cfg, workdir)
+    summary = {
+        "stage": "finetune",
+        "variant": variant,
+        "steps": cfg.steps,
+        "batch_size": cfg.batch_size,
+        "mix": dict(mix),
+        "samples": {k: len(v) for k, v in sources.items()},
+        "seconds": round(time.perf_counter() - started, 1),
+    }
+    _finish(model, metrics, summary, Path(out))

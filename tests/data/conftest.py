@@ -1,0 +1,100 @@
+"""A misbehaving-on-request HTTP server on 127.0.0.1 for the download tests."""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+_FLIP = bytes(range(255, -1, -1))
+
+
+@dataclass
+class Behaviour:
+    """How the server answers one path; counters are per server and count down per request."""
+
+    status: int | None = None  # answer with this error status instead of the file
+    drop_after: int | None = None  # send this many body bytes, then close the connection ...
+    drops: int = 0  # ... on this many requests
+    corrupt: bool = False  # flip the bytes (same length): a wrong checksum
+    ignore_range: bool = False  # always answer 200 with the whole file
+    stall_s: float = 0.0  # sleep before answering (timeouts)
+    stalls: int = 0
+
+
+@dataclass
+class FakeServer:
+    base: str
+    files: dict[str, bytes] = field(default_factory=dict)
+    behaviour: dict[str, Behaviour] = field(default_factory=dict)
+    requests: list[tuple[str, str | None]] = field(default_factory=list)
+
+    def serve(self, path: str, data: bytes, **behaviour: object) -> str:
+        self.files[path] = data
+        self.behaviour[path] = Behaviour(**behaviour)  # type: ignore[arg-type]
+        return self.base + path
+
+
+def _handler(server: FakeServer) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:  # keep test output clean
+            pass
+
+        def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+            path = self.path.split("?", 1)[0]
+            server.requests.append((path, self.headers.get("Range")))
+            b = server.behaviour.get(path, Behaviour())
+            if b.stalls > 0:
+                b.stalls -= 1
+                time.sleep(b.stall_s)
+            if path not in server.files or b.status is not None:
+                self.send_error(b.status or 404)
+                return
+            data = server.files[path]
+            if b.corrupt:
+                data = data.translate(_FLIP)
+            m = re.fullmatch(r"bytes=(\d+)-", self.headers.get("Range") or "")
+            start = int(m.group(1)) if m and not b.ignore_range else 0
+            if m and not b.ignore_range and start >= len(data):
+                self.send_response(416)
+                self.send_header("Content-Range", f"bytes */{len(data)}")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            body = data[start:]
+            self.send_response(206 if start else 200)
+            if start:
+                self.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Accept-Ranges", "bytes")
+            self.end_headers()
+            if b.drops > 0 and b.drop_after is not None:
+                b.drops -= 1
+                body = body[: b.drop_after]
+                self.close_connection = True
+            try:
+                self.wfile.write(body)
+            except (BrokenPipeError, ConnectionResetError):  # the client gave up (timeout tests)
+                self.close_connection = True
+
+    return Handler
+
+
+@pytest.fixture
+def http_server() -> Iterator[FakeServer]:
+    fake = FakeServer(base="")
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(fake))
+    fake.base = f"http://127.0.0.1:{httpd.server_address[1]}"
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
+    thread.start()
+    try:
+        yield fake
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join(timeout=5)

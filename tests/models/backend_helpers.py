@@ -1,0 +1,34 @@
+"""Recipe and snapshot helpers for the backend tests (a unique module name, unlike conftest)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from sgt.models.backend import Launch, Recipe
+
+SNAPSHOTS = Path(__file__).parent / "snapshots"
+
+
+def paper_recipe(**overrides: object) -> Recipe:
+    """Table 8 BAGEL settings with the paper's 1:2 VQA:segmentation mix."""
+    base = dict(
+        variant="sgt", mix={"vqa": 1, "semantic": 2}, steps=10000, lr=1e-4, warmup=1000, batch_size=60, seed=0
+    )
+    return Recipe(**{**base, **overrides})  # type: ignore[arg-type]
+
+
+def assert_snapshot(name: str, launch: Launch, tmp: Path) -> None:
+    """Compare a launch with ``snapshots/<name>.json``; temp paths become ``<tmp>``.
+
+    Set SGT_UPDATE_SNAPSHOTS=1 to (re)write a snapshot after an intended change, and review the diff.
+    """
+    text = json.dumps(
+        {"argv": list(launch.argv), "env": dict(sorted(launch.env.items())), "cwd": str(launch.cwd)}, indent=1
+    ).replace(str(tmp), "<tmp>")
+    path = SNAPSHOTS / f"{name}.json"
+    if os.environ.get("SGT_UPDATE_SNAPSHOTS") == "1":
+        path.write_text(text + "\n")
+    assert path.is_file(), f"{path} missing; run with SGT_UPDATE_SNAPSHOTS=1 and review it"
+    assert text + "\n" == path.read_text(), f"launch differs from {path}"

@@ -1,0 +1,46 @@
+"""Toy-world shards and a small VQA set shared by the backend tests."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from sgt.data.toyworld import ToyWorldSpec, write_toyworld
+from sgt.targets.shards import build_shard
+
+TASKS = ("edge", "semantic")
+
+
+@pytest.fixture(scope="session")
+def toy_shards(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[Path]]:
+    """Two shards per task (semantic, edge) from a 4-image toy world."""
+    root = tmp_path_factory.mktemp("toy")
+    world = write_toyworld(ToyWorldSpec(n_train=4, n_val=0, seed=3), root / "world")
+    shards: dict[str, list[Path]] = {}
+    for task in TASKS:
+        shards[task] = []
+        for i, ids in enumerate(([1, 2], [3, 4])):
+            out = root / "shards" / task / f"{i:03d}.parquet"
+            build_shard(world, "train2017", ids, task, None, 0, out)
+            shards[task].append(out)
+    return shards
+
+
+@pytest.fixture(scope="session")
+def vqa_jsonl(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Three VQA records in the input format of ``sgt.models.backend.read_vqa`` (relative image paths)."""
+    root = tmp_path_factory.mktemp("vqa")
+    (root / "img").mkdir()
+    lines = []
+    for i in range(3):
+        image = np.full((24, 32, 3), 40 * (i + 1), np.uint8)
+        cv2.imwrite(str(root / "img" / f"{i}.png"), image)
+        lines.append(
+            json.dumps({"image": f"img/{i}.png", "question": f"What shade is {i}?", "answer": f"grey {i}"})
+        )
+    (root / "vqa.jsonl").write_text("\n".join(lines) + "\n")
+    return root / "vqa.jsonl"

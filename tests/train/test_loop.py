@@ -1,0 +1,79 @@
+"""The training loop: batch mix, exact resume, checkpoints, pre-emption."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from sgt.models.tiny_umm import TinyUMM, TinyUMMConfig, load_model, save_model
+from sgt.train.datasets import PairSet, VQASet
+from sgt.train.loop import TrainConfig, batch_composition, lr_at, train
+
+TINY = TinyUMMConfig(
+    image_size=16, patch_size=8, vit_hidden=16, vit_layers=1, vit_heads=2, lm_hidden=32, lm_layers=1, lm_heads=2,
+    lm_kv_heads=1,
+)
+
+
+def _sources() -> dict[str, VQASet | PairSet]:
+    g = torch.Generator().manual_seed(0)
+    images = torch.rand(6, 3, 16, 16, generator=g)
+    return {
+        "vqa": VQASet(images, ["how many circles are there?"] * 6, ["1", "2", "0", "1", "3", "2"]),
+        "semantic": PairSet("semantic", images, images.flip(3), ["segment."] * 6),
+    }
+
+
+def _model() -> TinyUMM:
+    torch.manual_seed(0)
+    return TinyUMM(TINY)
+
+
+def test_batch_composition_follows_the_ratio() -> None:
+    assert batch_composition({"vqa": 1, "semantic": 2}, 12) == {"vqa": 4, "semantic": 8}
+    assert batch_composition({"vqa": 1, "semantic": 2}, 10) == {"semantic": 7, "vqa": 3}
+    assert batch_composition({"vqa": 1, "semantic": 0}, 5) == {"vqa": 5}
+    assert sum(batch_composition({"a": 1, "b": 1, "c": 1}, 16).values()) == 16
+    with pytest.raises(ValueError, match="positive sum"):
+        batch_composition({"vqa": 0}, 4)
+
+
+def test_learning_rate_warms_up_then_decays() -> None:
+    cfg = TrainConfig(steps=100, lr=1.0, warmup=10, min_lr_ratio=0.1)
+    assert lr_at(0, cfg) == pytest.approx(0.1)
+    assert lr_at(9, cfg) == pytest.approx(1.0)
+    assert lr_at(99, cfg) < 0.2
+    assert all(lr_at(s, cfg) >= lr_at(s + 1, cfg) for s in range(10, 99))
+
+
+def test_resume_matches_uninterrupted_training_exactly(tmp_path: Path) -> None:
+    cfg = TrainConfig(steps=4, batch_size=4, lr=1e-3, warmup=1, checkpoint_every=100, threads=1)
+    mix = {"vqa": 1, "semantic": 1}
+    straight = _model()
+    metrics_a = train(straight, _sources(), mix, cfg, tmp_path / "a")
+    interrupted = _model()
+    train(interrupted, _sources(), mix, cfg, tmp_path / "b", stop_after=2)
+    resumed = _model()  # a fresh process: weights come from the checkpoint only
+    metrics_b = train(resumed, _sources(), mix, cfg, tmp_path / "b")
+    assert [m["loss"] for m in metrics_a] == [m["loss"] for m in metrics_b]
+    for (name, p), q in zip(straight.state_dict().items(), resumed.state_dict().values(), strict=True):
+        assert torch.equal(p, q), name
+    assert all(torch.isfinite(torch.tensor(m["loss"])) for m in metrics_a)
+
+
+def test_mix_naming_an_unloaded_source_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(KeyError, match="edge"):
+        train(_model(), _sources(), {"vqa": 1, "edge": 1}, TrainConfig(steps=1, batch_size=2), tmp_path)
+
+
+def test_checkpoint_round_trip(tmp_path: Path) -> None:
+    model = _model()
+    save_model(model, tmp_path / "m")
+    loaded = load_model(tmp_path / "m")
+    for (name, p), q in zip(model.state_dict().items(), loaded.state_dict().values(), strict=True):
+        assert torch.equal(p, q), name
+    (tmp_path / "m" / "model.safetensors").unlink()
+    with pytest.raises(FileNotFoundError, match="model.safetensors"):
+        load_model(tmp_path / "m")

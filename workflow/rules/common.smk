@@ -1,0 +1,130 @@
+# The only place with Python logic: config validation, registry checks, shard lists and input functions.
+import math
+
+from snakemake.utils import validate
+
+from sgt.config import check_config
+
+validate(config, schema="../schemas/config.schema.yaml")
+check_config(config)
+
+DATA_ROOT = config["data"]["root"]
+TRAIN_SPLIT = config["data"]["train_split"]
+EVAL_SPLIT = config["data"]["eval_split"]
+TASKS = sorted(config["targets"]["tasks"])
+MODELS = config["study"]["models"]
+SEEDS = config["study"]["seeds"]
+VARIANTS = list(config["study"]["variants"])
+BENCHMARKS = config["vqa"]["benchmarks"]
+TRAIN_SHARDS = [
+    f"{i:03d}"
+    for i in range(math.ceil(config["targets"]["n_per_task"] / config["targets"]["shard_size"]))
+]
+EVAL_SHARDS = [
+    f"{i:03d}"
+    for i in range(math.ceil(config["targets"]["eval_n"] / config["targets"]["shard_size"]))
+]
+
+
+wildcard_constraints:
+    task="|".join(TASKS),
+    model="|".join(MODELS),
+    variant="|".join(VARIANTS),
+    shard=r"\d{3}",
+    seed=r"\d+",
+    stage="targets|eval_targets",
+    bench="|".join(BENCHMARKS),
+    split=f"{TRAIN_SPLIT}|{EVAL_SPLIT}",
+
+
+def data_ready():
+    return "results/data/validated.json"
+
+
+def target_shards(task, stage="targets"):
+    shards = TRAIN_SHARDS if stage == "targets" else EVAL_SHARDS
+    return [f"results/{stage}/{task}/shard-{s}.parquet" for s in shards]
+
+
+def shard_inputs(wildcards):
+    split = TRAIN_SPLIT if wildcards.stage == "targets" else EVAL_SPLIT
+    return {"ready": data_ready(), "subset": f"results/subsets/{split}.json"}
+
+
+def shard_split(wildcards):
+    return TRAIN_SPLIT if wildcards.stage == "targets" else EVAL_SPLIT
+
+
+def variant_mix(wildcards):
+    return config["study"]["variants"][wildcards.variant].get("mix", {})
+
+
+def variant_tasks(wildcards):
+    return sorted(k for k, w in variant_mix(wildcards).items() if k != "vqa" and w > 0)
+
+
+def finetune_inputs(wildcards):
+    tasks = variant_tasks(wildcards)
+    inputs = {"base": f"results/models/{wildcards.model}/base"}
+    if variant_mix(wildcards).get("vqa", 0) > 0:
+        inputs["vqa"] = "results/vqa/train.jsonl"
+    for task in tasks:
+        inputs[f"task_{task}"] = target_shards(task)
+    return inputs
+
+
+def task_shard_map(wildcards, input):
+    return {t: list(input[f"task_{t}"]) for t in variant_tasks(wildcards)}
+
+
+def model_dir(wildcards):
+    if not variant_mix(wildcards):
+        return f"results/models/{wildcards.model}/base"
+    return f"results/models/{wildcards.model}/{wildcards.variant}/seed{wildcards.seed}"
+
+
+def eval_inputs(wildcards):
+    inputs = {
+        "model": model_dir(wildcards),
+        "benchmarks": expand("results/eval/benchmarks/{bench}.tsv", bench=BENCHMARKS),
+    }
+    for task in config["eval"]["generation_tasks"]:
+        inputs[f"gen_{task}"] = target_shards(task, "eval_targets")
+    return inputs
+
+
+def gen_shard_map(input):
+    return {
+        t: list(input[f"gen_{t}"]) for t in config["eval"]["generation_tasks"]
+    }
+
+
+def bench_map(input):
+    return dict(zip(BENCHMARKS, input.benchmarks))
+
+
+def eval_results():
+    return expand(
+        "results/eval/{model}/{variant}/seed{seed}.csv",
+        model=MODELS,
+        variant=VARIANTS,
+        seed=SEEDS,
+    )
+
+
+def all_outputs(wildcards):
+    return [
+        "results/tables/understanding.csv",
+        "results/tables/generation.csv",
+        *expand("results/targets/{task}/manifest.parquet", task=TASKS),
+    ]
+
+
+def res(stage, key):
+    return config["resources"][stage][key]
+
+
+def task_levels():
+    from sgt.targets import resolve_task
+
+    return {t: resolve_task(t, config["targets"]["tasks"][t]).level for t in TASKS}

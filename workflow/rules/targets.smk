@@ -1,0 +1,47 @@
+# Proxy-task targets: one job per (task, shard), then one manifest per task.
+
+
+rule make_targets:
+    input:
+        unpack(shard_inputs),
+    output:
+        "results/{stage}/{task}/shard-{shard}.parquet",
+    log:
+        "results/logs/{stage}/{task}/shard-{shard}.log",
+    benchmark:
+        "results/benchmarks/{stage}/{task}/shard-{shard}.tsv"
+    conda:
+        "../../envs/sgt.yaml"
+    threads: lookup(dpath="resources/targets/threads", within=config)
+    resources:
+        mem_mb=lookup(dpath="resources/targets/mem_mb", within=config),
+        runtime=lookup(dpath="resources/targets/runtime", within=config),
+        gpu=lookup(dpath="resources/targets/gpu", within=config),
+    params:
+        root=DATA_ROOT,
+        split=shard_split,
+        task_cfg=lambda w: config["targets"]["tasks"][w.task],
+        seed=config["seed"],
+        version=lookup(dpath="targets/version", within=config),
+    script:
+        "../scripts/make_targets.py"
+
+
+rule target_manifest:
+    input:
+        lambda w: target_shards(w.task),
+    output:
+        "results/targets/{task}/manifest.parquet",
+    log:
+        "results/logs/targets/{task}/manifest.log",
+    benchmark:
+        "results/benchmarks/targets/{task}/manifest.tsv"
+    conda:
+        "../../envs/sgt.yaml"
+    threads: lookup(dpath="resources/targets/threads", within=config)
+    resources:
+        mem_mb=lookup(dpath="resources/targets/mem_mb", within=config),
+        runtime=lookup(dpath="resources/targets/runtime", within=config),
+        gpu=lookup(dpath="resources/targets/gpu", within=config),
+    script:
+        "../scripts/target_manifest.py"

@@ -1,0 +1,9 @@
+from sgt.data.subset import select_from_root
+from sgt.logs import setup_logging
+
+setup_logging(snakemake.log[0])
+p = snakemake.params
+sizes = {task: p.n for task in p.tasks}
+select_from_root(
+    p.root, snakemake.wildcards.split, sizes, seed=p.seed, shard_size=p.shard_size, out=snakemake.output[0]
+)
