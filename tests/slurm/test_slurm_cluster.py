@@ -81,9 +81,9 @@ WORKFLOW_CASES = [
     # WorkflowCase(
     #     name="study",
     #     prepare=_study,
-    #     gpu_rules={"train": 1, "evaluate": 1},  # the GPUs config/test.yaml gives them
-    #     cpu_rules=("make_targets",),
-    #     local_rules=("all", "report_tables"),
+    #     gpu_rules={"pretrain": 0, "finetune": 0, "evaluate": 0},  # GPUs config/test.yaml gives them
+    #     cpu_rules=("make_targets", "target_manifest"),
+    #     local_rules=("all", "tables"),
     # ),
 ]
 
@@ -143,11 +143,13 @@ def test_slurm_profile_plans_from_repo_root(tmp_path: Path) -> None:
         m.group(1): m.group(2)
         for m in re.finditer(r"^rule (\w+):\n(.*?)^Shell command", out.stdout, re.M | re.S)
     }
-    assert set(blocks) >= {"make_targets", "train", "evaluate", "summary"}, out.stdout[-3000:]
-    for rule in ("train", "evaluate"):
+    assert set(blocks) >= {"make_targets", "backend_train", "evaluate", "tables"}, out.stdout[-3000:]
+    for rule in ("backend_train", "evaluate"):
         assert "slurm_partition=a100q" in blocks[rule] and "gpu_model=a100" in blocks[rule], blocks[rule]
-    assert "slurm_extra=--exclusive" in blocks["train"] and "nodes=1" in blocks["train"], blocks["train"]
-    assert "tasks=" not in blocks["train"], "torchrun rules must not set tasks"
+    train = blocks["backend_train"]
+    assert "slurm_extra=--exclusive" in train and "nodes=1" in train, train
+    assert "tasks=" not in train, "torchrun rules must not set tasks"
+    assert "slurm_extra" not in blocks["evaluate"], "single-GPU rules share nodes"
     assert f"slurm_partition={CPU_PARTITION}" in blocks["make_targets"], blocks["make_targets"]
     assert "slurm_account=proj42" in blocks["make_targets"], blocks["make_targets"]
 
