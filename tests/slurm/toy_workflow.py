@@ -1,10 +1,11 @@
 """A small Snakefile with our DAG's shape, for testing the profiles without the real workflow.
 
-make_targets (CPU, one job per proxy task) -> train (2 GPUs, whole node) -> summary (local rule), and
-evaluate (1 GPU, the base model, so it does not wait for train) -> summary. Resources grow with
+Rule names are the study's, so the profile's per-rule settings apply: make_targets (CPU, one job per
+proxy task) -> backend_train (2 GPUs, whole node, as torchrun would use) -> tables (local rule), and
+evaluate (1 GPU, the base model, so it does not wait for training) -> tables. Resources grow with
 ``attempt`` through ``grow()``, the helper proposed for common.smk. evaluate fails while its mem_mb is
 below 400, so its first attempt fails and the retry (mem_mb 300 -> 450) passes: that proves retries and
-attempt-scaled resources reach sbatch, off the make_targets -> train path so the test stays short.
+attempt-scaled resources reach sbatch, off the make_targets -> backend_train path so the test stays short.
 """
 
 from __future__ import annotations
@@ -14,8 +15,8 @@ from pathlib import Path
 TASKS = ("edge", "depth")
 BENCHMARKS = ("mmbench",)
 CPU_RULES = ("make_targets",)
-GPU_RULES = {"train": 2, "evaluate": 1}
-LOCAL_RULES = ("all", "summary")
+GPU_RULES = {"backend_train": 2, "evaluate": 1}
+LOCAL_RULES = ("all", "tables")
 
 SNAKEFILE = r'''
 TASKS = config.get("tasks", ["edge", "depth"])
@@ -47,7 +48,7 @@ rule make_targets:
         "echo task={wildcards.task} slurm_job=${{SLURM_JOB_ID:-none}} > {output}"
 
 
-rule train:
+rule backend_train:
     input:
         expand("results/targets/{task}/manifest.parquet", task=TASKS),
     output:
@@ -80,7 +81,7 @@ rule evaluate:
         " CUDA_VISIBLE_DEVICES=${{CUDA_VISIBLE_DEVICES:-unset}} > {output}"
 
 
-rule summary:
+rule tables:
     localrule: True
     input:
         "results/train/model.txt",

@@ -107,10 +107,11 @@ class SlurmCluster:
         return out.stdout
 
     def jobs(self) -> list[dict[str, str]]:
-        """Every job slurmctld still remembers (MinJobAge=600 s), finished ones included."""
+        """Every job slurmctld still remembers (MinJobAge=3600 s), finished ones included."""
         fields = (
             "JobID",
             "Partition",
+            "Account",
             "State",
             "Comment",
             "MinMemory",
@@ -166,7 +167,7 @@ SelectType=select/cons_tres
 SelectTypeParameters=CR_Core_Memory
 GresTypes=gpu
 DefMemPerCPU=256
-MinJobAge=600
+MinJobAge=3600
 MailProg=/bin/true
 # trust the CPU count below even when it exceeds the machine's, so independent test jobs overlap
 SlurmdParameters=config_overrides
