@@ -175,8 +175,10 @@ def all_outputs(wildcards):
     ]
 
 
-def res(stage, key):
-    return config["resources"][stage][key]
+def grow(stage, key, factor=1.5):
+    """A resource from config.resources.<stage> that grows on each retry (out of memory, time limit)."""
+    base = config["resources"][stage][key]
+    return lambda wildcards, attempt: int(base * factor ** (attempt - 1))
 
 
 def task_levels():

@@ -14,8 +14,8 @@ if config["data"]["source"] == "toyworld":
             "../../envs/sgt.yaml"
         threads: lookup(dpath="resources/data/threads", within=config)
         resources:
-            mem_mb=lookup(dpath="resources/data/mem_mb", within=config),
-            runtime=lookup(dpath="resources/data/runtime", within=config),
+            mem_mb=grow("data", "mem_mb"),
+            runtime=grow("data", "runtime"),
             gpu=lookup(dpath="resources/data/gpu", within=config),
         params:
             spec=lookup(dpath="data/toyworld", within=config),
@@ -37,8 +37,8 @@ if config["data"]["source"] == "coco" and config["data"]["coco"]["download"]:
             "../../envs/sgt.yaml"
         threads: 1
         resources:
-            mem_mb=lookup(dpath="resources/data/mem_mb", within=config),
-            runtime=lookup(dpath="resources/download/runtime", within=config),
+            mem_mb=grow("data", "mem_mb"),
+            runtime=grow("download", "runtime"),
             gpu=0,
         params:
             source=coco_source,
@@ -60,8 +60,8 @@ if config["data"]["source"] == "coco" and config["data"]["coco"]["download"]:
             "../../envs/sgt.yaml"
         threads: 1
         resources:
-            mem_mb=lookup(dpath="resources/data/mem_mb", within=config),
-            runtime=lookup(dpath="resources/download/runtime", within=config),
+            mem_mb=grow("data", "mem_mb"),
+            runtime=grow("download", "runtime"),
             gpu=0,
         params:
             root=DATA_ROOT,
@@ -82,8 +82,8 @@ rule validate_data:
         "../../envs/sgt.yaml"
     threads: lookup(dpath="resources/data/threads", within=config)
     resources:
-        mem_mb=lookup(dpath="resources/data/mem_mb", within=config),
-        runtime=lookup(dpath="resources/data/runtime", within=config),
+        mem_mb=grow("data", "mem_mb"),
+        runtime=grow("data", "runtime"),
         gpu=lookup(dpath="resources/data/gpu", within=config),
     params:
         root=DATA_ROOT,
@@ -106,8 +106,8 @@ rule subset:
         "../../envs/sgt.yaml"
     threads: lookup(dpath="resources/data/threads", within=config)
     resources:
-        mem_mb=lookup(dpath="resources/data/mem_mb", within=config),
-        runtime=lookup(dpath="resources/data/runtime", within=config),
+        mem_mb=grow("data", "mem_mb"),
+        runtime=grow("data", "runtime"),
         gpu=lookup(dpath="resources/data/gpu", within=config),
     params:
         root=DATA_ROOT,
@@ -136,8 +136,8 @@ if config["data"]["source"] == "toyworld":
             "../../envs/sgt.yaml"
         threads: lookup(dpath="resources/data/threads", within=config)
         resources:
-            mem_mb=lookup(dpath="resources/data/mem_mb", within=config),
-            runtime=lookup(dpath="resources/data/runtime", within=config),
+            mem_mb=grow("data", "mem_mb"),
+            runtime=grow("data", "runtime"),
             gpu=lookup(dpath="resources/data/gpu", within=config),
         params:
             root=DATA_ROOT,
@@ -163,8 +163,8 @@ else:
             "../../envs/sgt.yaml"
         threads: 1
         resources:
-            mem_mb=lookup(dpath="resources/data/mem_mb", within=config),
-            runtime=lookup(dpath="resources/download/runtime", within=config),
+            mem_mb=grow("data", "mem_mb"),
+            runtime=grow("download", "runtime"),
             gpu=0,
         params:
             source=llava_source,
@@ -186,8 +186,8 @@ else:
             "../../envs/sgt.yaml"
         threads: lookup(dpath="resources/data/threads", within=config)
         resources:
-            mem_mb=lookup(dpath="resources/data/mem_mb", within=config),
-            runtime=lookup(dpath="resources/download/runtime", within=config),
+            mem_mb=grow("data", "mem_mb"),
+            runtime=grow("download", "runtime"),
             gpu=0,
         params:
             image_dir="results/vqa/images",

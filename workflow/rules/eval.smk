@@ -14,8 +14,8 @@ rule embedded_benchmark:
         "../../envs/sgt.yaml"
     threads: lookup(dpath="resources/data/threads", within=config)
     resources:
-        mem_mb=lookup(dpath="resources/data/mem_mb", within=config),
-        runtime=lookup(dpath="resources/data/runtime", within=config),
+        mem_mb=grow("data", "mem_mb"),
+        runtime=grow("data", "runtime"),
         gpu=lookup(dpath="resources/data/gpu", within=config),
     params:
         root=DATA_ROOT,
@@ -41,8 +41,8 @@ rule evaluate:
         "../../envs/sgt.yaml"
     threads: lookup(dpath="resources/eval/threads", within=config)
     resources:
-        mem_mb=lookup(dpath="resources/eval/mem_mb", within=config),
-        runtime=lookup(dpath="resources/eval/runtime", within=config),
+        mem_mb=grow("eval", "mem_mb"),
+        runtime=grow("eval", "runtime"),
         gpu=lookup(dpath="resources/eval/gpu", within=config),
     params:
         benchmarks=lambda w, input: bench_map(input),
@@ -63,8 +63,8 @@ rule checkout_vlmevalkit:
         "../../envs/sgt.yaml"
     threads: 1
     resources:
-        mem_mb=lookup(dpath="resources/data/mem_mb", within=config),
-        runtime=lookup(dpath="resources/data/runtime", within=config),
+        mem_mb=grow("data", "mem_mb"),
+        runtime=grow("data", "runtime"),
         gpu=0,
     params:
         url=lookup(dpath="eval/vlmeval/upstream/url", within=config),
@@ -89,8 +89,8 @@ rule vlmeval:
         "../../envs/sgt.yaml"
     threads: lookup(dpath="resources/eval/threads", within=config)
     resources:
-        mem_mb=lookup(dpath="resources/eval/mem_mb", within=config),
-        runtime=lookup(dpath="resources/eval/runtime", within=config),
+        mem_mb=grow("eval", "mem_mb"),
+        runtime=grow("eval", "runtime"),
         gpu=lookup(dpath="resources/eval/gpu", within=config),
     params:
         cfg=lookup(dpath="eval/vlmeval", within=config),

@@ -25,8 +25,8 @@ rule tables:
         "../../envs/sgt.yaml"
     threads: lookup(dpath="resources/report/threads", within=config)
     resources:
-        mem_mb=lookup(dpath="resources/report/mem_mb", within=config),
-        runtime=lookup(dpath="resources/report/runtime", within=config),
+        mem_mb=grow("report", "mem_mb"),
+        runtime=grow("report", "runtime"),
         gpu=lookup(dpath="resources/report/gpu", within=config),
     params:
         variants=VARIANTS,

@@ -14,8 +14,8 @@ rule make_targets:
         "../../envs/sgt.yaml"
     threads: lookup(dpath="resources/targets/threads", within=config)
     resources:
-        mem_mb=lookup(dpath="resources/targets/mem_mb", within=config),
-        runtime=lookup(dpath="resources/targets/runtime", within=config),
+        mem_mb=grow("targets", "mem_mb"),
+        runtime=grow("targets", "runtime"),
         gpu=lookup(dpath="resources/targets/gpu", within=config),
     params:
         root=DATA_ROOT,
@@ -41,8 +41,8 @@ rule target_manifest:
         "../../envs/sgt.yaml"
     threads: lookup(dpath="resources/targets/threads", within=config)
     resources:
-        mem_mb=lookup(dpath="resources/targets/mem_mb", within=config),
-        runtime=lookup(dpath="resources/targets/runtime", within=config),
+        mem_mb=grow("targets", "mem_mb"),
+        runtime=grow("targets", "runtime"),
         gpu=lookup(dpath="resources/targets/gpu", within=config),
     script:
         "../scripts/target_manifest.py"

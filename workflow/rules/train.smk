@@ -17,8 +17,8 @@ rule pretrain:
         "../../envs/sgt.yaml"
     threads: lookup(dpath="resources/train/threads", within=config)
     resources:
-        mem_mb=lookup(dpath="resources/train/mem_mb", within=config),
-        runtime=lookup(dpath="resources/train/runtime", within=config),
+        mem_mb=grow("train", "mem_mb"),
+        runtime=grow("train", "runtime"),
         gpu=lookup(dpath="resources/train/gpu", within=config),
     params:
         root=DATA_ROOT,
@@ -45,8 +45,8 @@ rule finetune:
         "../../envs/sgt.yaml"
     threads: lookup(dpath="resources/train/threads", within=config)
     resources:
-        mem_mb=lookup(dpath="resources/train/mem_mb", within=config),
-        runtime=lookup(dpath="resources/train/runtime", within=config),
+        mem_mb=grow("train", "mem_mb"),
+        runtime=grow("train", "runtime"),
         gpu=lookup(dpath="resources/train/gpu", within=config),
     params:
         mix=variant_mix,
@@ -69,8 +69,8 @@ rule checkout_upstream:
         "../../envs/sgt.yaml"
     threads: 1
     resources:
-        mem_mb=lookup(dpath="resources/data/mem_mb", within=config),
-        runtime=lookup(dpath="resources/data/runtime", within=config),
+        mem_mb=grow("data", "mem_mb"),
+        runtime=grow("data", "runtime"),
         gpu=0,
     params:
         url=lambda w: config["models"][w.model]["upstream"]["url"],
