@@ -136,7 +136,7 @@ def test_test_config_runs_end_to_end_then_has_nothing_to_do(tmp_path: Path) -> N
 
 
 @pytest.mark.slow
-def test_kill_mid_training_then_rerun_redoes_only_unfinished_jobs(tmp_path: Path) -> None:
+def test_interrupt_mid_training_then_rerun_redoes_only_unfinished_jobs(tmp_path: Path) -> None:
     cfg = yaml.safe_load((REPO / "config" / "test.yaml").read_text())
     cfg["models"]["tiny"]["finetune"].update(steps=400, checkpoint_every=2)
     cfg["study"]["variants"] = {"base": {}, "sft_semantic": {"mix": {"vqa": 1, "semantic": 2}}}
@@ -157,8 +157,8 @@ def test_kill_mid_training_then_rerun_redoes_only_unfinished_jobs(tmp_path: Path
             time.sleep(0.5)
         time.sleep(1.0)
     finally:
-        os.killpg(proc.pid, signal.SIGKILL)  # a hard kill: no clean-up handlers run
-        proc.wait()
+        os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C in a terminal: the whole foreground group gets SIGINT
+        proc.wait(timeout=300)
     assert not (workdir / "results" / "models" / "tiny" / "sft_semantic" / "seed0").exists()
     # the rerun must finish quickly, so it gets the short schedule; the checkpoint is still ahead of it
     plan = snakemake(
