@@ -29,7 +29,9 @@ def brightest(sample, rng, *, keep=0.25):
 def _run(workdir: Path, cfg: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": f"{workdir}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
     cmd = [SNAKEMAKE, "--snakefile", str(REPO / "Snakefile"), "--cores", "2", "-d", str(workdir)]
-    return subprocess.run([*cmd, *args, "--configfile", str(cfg)], capture_output=True, text=True, env=env, timeout=900)
+    return subprocess.run(
+        [*cmd, *args, "--configfile", str(cfg)], capture_output=True, text=True, env=env, timeout=900
+    )
 
 
 @pytest.mark.slow

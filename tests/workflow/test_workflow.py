@@ -82,7 +82,9 @@ def test_configs_validate_against_the_schema() -> None:
 )
 def test_bad_config_stops_before_any_job_naming_the_key(tmp_path: Path, override: str, named: str) -> None:
     cfg = str(REPO / "config" / "config.yaml")
-    result = snakemake("-n", "--cores", "1", "-d", str(tmp_path), "--configfile", cfg, "--config", override, timeout=300)
+    result = snakemake(
+        "-n", "--cores", "1", "-d", str(tmp_path), "--configfile", cfg, "--config", override, timeout=300
+    )
     assert result.returncode != 0
     assert named in result.stdout + result.stderr
     assert not (tmp_path / "results").exists()
@@ -125,7 +127,7 @@ def test_test_config_runs_end_to_end_then_has_nothing_to_do(tmp_path: Path) -> N
     first = snakemake("--cores", "2", "-d", str(tmp_path), "--configfile", cfg)
     assert first.returncode == 0, first.stderr[-5000:]
     table = pd.read_csv(tmp_path / "results" / "tables" / "understanding.csv", index_col=0)
-    assert list(table.index) == ["base", "sft_semantic"]
+    assert list(table.index) == ["majority_answer", "base", "sft_semantic"]
     assert {"toy_cvbench", "toy_vsr", "toy_pope", "toy_attribute", "Overall"} <= set(table.columns)
     assert table["Overall"].between(0, 100).all()
     gen = pd.read_csv(tmp_path / "results" / "tables" / "generation.csv", index_col=0)

@@ -35,11 +35,11 @@ if config["data"]["source"] == "coco" and config["data"]["coco"]["download"]:
             "results/benchmarks/data/download_coco/{archive}.tsv"
         conda:
             "../../envs/sgt.yaml"
-        threads: 1
+        threads: lookup(dpath="resources/download/threads", within=config)
         resources:
-            mem_mb=grow("data", "mem_mb"),
+            mem_mb=grow("download", "mem_mb"),
             runtime=grow("download", "runtime"),
-            gpu=0,
+            gpu=lookup(dpath="resources/download/gpu", within=config),
         params:
             source=coco_source,
             manifest=f"{config['data']['checksums_dir']}/coco2017.sha256.json",
@@ -58,11 +58,11 @@ if config["data"]["source"] == "coco" and config["data"]["coco"]["download"]:
             "results/benchmarks/data/extract_coco/{archive}.tsv"
         conda:
             "../../envs/sgt.yaml"
-        threads: 1
+        threads: lookup(dpath="resources/download/threads", within=config)
         resources:
-            mem_mb=grow("data", "mem_mb"),
+            mem_mb=grow("download", "mem_mb"),
             runtime=grow("download", "runtime"),
-            gpu=0,
+            gpu=lookup(dpath="resources/download/gpu", within=config),
         params:
             root=DATA_ROOT,
         script:
@@ -121,7 +121,7 @@ rule subset:
         "../scripts/subset.py"
 
 
-if config["data"]["source"] == "toyworld":
+if config["vqa"]["source"] == "generated":
 
     rule vqa_train:
         input:
@@ -161,11 +161,11 @@ else:
             path="|".join(re.escape(p) for p in LLAVA_FILES) or "^$",
         conda:
             "../../envs/sgt.yaml"
-        threads: 1
+        threads: lookup(dpath="resources/download/threads", within=config)
         resources:
-            mem_mb=grow("data", "mem_mb"),
+            mem_mb=grow("download", "mem_mb"),
             runtime=grow("download", "runtime"),
-            gpu=0,
+            gpu=lookup(dpath="resources/download/gpu", within=config),
         params:
             source=llava_source,
             manifest=f"{config['data']['checksums_dir']}/llava_onevision.sha256.json",
@@ -186,9 +186,9 @@ else:
             "../../envs/sgt.yaml"
         threads: lookup(dpath="resources/data/threads", within=config)
         resources:
-            mem_mb=grow("data", "mem_mb"),
+            mem_mb=grow("download", "mem_mb"),
             runtime=grow("download", "runtime"),
-            gpu=0,
+            gpu=lookup(dpath="resources/download/gpu", within=config),
         params:
             image_dir="results/vqa/images",
         script:

@@ -26,6 +26,28 @@ rule embedded_benchmark:
         "../scripts/embedded_benchmark.py"
 
 
+rule majority_baseline:
+    input:
+        expand("results/eval/benchmarks/{bench}.tsv", bench=BENCHMARKS),
+    output:
+        "results/eval/baselines/majority_answer.csv",
+    log:
+        "results/logs/eval/majority_baseline.log",
+    benchmark:
+        "results/benchmarks/eval/majority_baseline.tsv"
+    conda:
+        "../../envs/sgt.yaml"
+    threads: lookup(dpath="resources/report/threads", within=config)
+    resources:
+        mem_mb=grow("report", "mem_mb"),
+        runtime=grow("report", "runtime"),
+        gpu=lookup(dpath="resources/report/gpu", within=config),
+    params:
+        names=BENCHMARKS,
+    script:
+        "../scripts/baseline.py"
+
+
 rule evaluate:
     input:
         unpack(eval_inputs),
@@ -61,11 +83,11 @@ rule checkout_vlmevalkit:
         "results/benchmarks/eval/checkout_vlmevalkit.tsv"
     conda:
         "../../envs/sgt.yaml"
-    threads: 1
+    threads: lookup(dpath="resources/download/threads", within=config)
     resources:
         mem_mb=grow("data", "mem_mb"),
         runtime=grow("data", "runtime"),
-        gpu=0,
+        gpu=lookup(dpath="resources/download/gpu", within=config),
     params:
         url=lookup(dpath="eval/vlmeval/upstream/url", within=config),
         commit=lookup(dpath="eval/vlmeval/upstream/commit", within=config),

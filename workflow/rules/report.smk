@@ -29,10 +29,9 @@ rule tables:
         runtime=grow("report", "runtime"),
         gpu=lookup(dpath="resources/report/gpu", within=config),
     params:
-        variants=VARIANTS,
-        labels=lambda w: {
-            v: s.get("label", v) for v, s in config["study"]["variants"].items()
-        },
+        variants=["majority_answer", *VARIANTS],
+        labels=lambda w: {"majority_answer": "Majority answer (no image)"}
+        | {v: s.get("label", v) for v, s in config["study"]["variants"].items()},
         run_name=config["run_name"],
     script:
         "../scripts/tables.py"

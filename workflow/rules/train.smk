@@ -67,11 +67,11 @@ rule checkout_upstream:
         "results/benchmarks/train/{model}/checkout.tsv"
     conda:
         "../../envs/sgt.yaml"
-    threads: 1
+    threads: lookup(dpath="resources/download/threads", within=config)
     resources:
         mem_mb=grow("data", "mem_mb"),
         runtime=grow("data", "runtime"),
-        gpu=0,
+        gpu=lookup(dpath="resources/download/gpu", within=config),
     params:
         url=lambda w: config["models"][w.model]["upstream"]["url"],
         commit=lambda w: config["models"][w.model]["upstream"]["commit"],

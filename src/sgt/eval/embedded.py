@@ -150,3 +150,23 @@ def evaluate_checkpoint(
             steps=int(eval_cfg.get("sampling_steps", 20)),
         )
     write_tidy(rows, out)
+
+
+def majority_rows(benchmarks: Mapping[str, str | Path], ident: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The majority-answer baseline: each question answered with its category's most common answer.
+
+    A model must beat this to show it reads the image rather than the question's answer prior.
+    """
+    from collections import Counter
+
+    rows = []
+    for bench, tsv in sorted(benchmarks.items()):
+        items = read_tsv(tsv)
+        common = {}
+        for cat in {r["category"] for r in items}:
+            common[cat] = Counter(r["answer"] for r in items if r["category"] == cat).most_common(1)[0][0]
+        acc = score_predictions(items, {r["index"]: common[r["category"]] for r in items})
+        rows.append({**ident, "benchmark": bench, "metric": "accuracy", "value": round(acc.overall, 4)})
+        for cat, value in acc.per_category.items():
+            rows.append({**ident, "benchmark": bench, "metric": f"accuracy:{cat}", "value": round(value, 4)})
+    return rows

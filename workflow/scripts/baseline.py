@@ -1,0 +1,6 @@
+from sgt.eval.embedded import majority_rows, write_tidy
+from sgt.logs import setup_logging
+
+setup_logging(snakemake.log[0])
+ident = {"model": "none", "variant": "majority_answer", "seed": 0}
+write_tidy(majority_rows(dict(zip(snakemake.params.names, snakemake.input, strict=True)), ident), snakemake.output[0])
