@@ -3,4 +3,5 @@ from sgt.logs import setup_logging
 
 setup_logging(snakemake.log[0])
 ident = {"model": "none", "variant": "majority_answer", "seed": 0}
-write_tidy(majority_rows(dict(zip(snakemake.params.names, snakemake.input, strict=True)), ident), snakemake.output[0])
+benchmarks = dict(zip(snakemake.params.names, snakemake.input, strict=True))
+write_tidy(majority_rows(benchmarks, ident), snakemake.output[0])
