@@ -214,19 +214,21 @@ class TinyUMM(nn.Module):
     def _generation_prefix(
         self, prompts: list[str], cond_tokens: torch.Tensor | None
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        b, n = len(prompts), self.cfg.n_patches
+        """[condition ViT tokens][bos prompt], right-padded; text-to-image batches have no image slots."""
+        b = len(prompts)
+        n = self.cfg.n_patches if cond_tokens is not None else 0
         p_ids = self._text(prompts, bos=True, eos=False)
         length = max(len(s) for s in p_ids)
         ids = torch.full((b, length), self.tokenizer.pad_id, dtype=torch.long)
         valid = torch.zeros((b, n + length), dtype=torch.bool)
-        if cond_tokens is not None:
-            valid[:, :n] = True
+        valid[:, :n] = True
         for i, s in enumerate(p_ids):
             ids[i, : len(s)] = torch.tensor(s)
             valid[i, n : n + len(s)] = True
-        cond = cond_tokens if cond_tokens is not None else torch.zeros(b, n, self.cfg.lm_hidden)
-        embeds = torch.cat([cond + self.image_type, self.lm.embed_tokens(ids)], dim=1)
-        return embeds, valid
+        text = self.lm.embed_tokens(ids)
+        if cond_tokens is None:
+            return text, valid
+        return torch.cat([cond_tokens + self.image_type, text], dim=1), valid
 
     def velocity(
         self,
