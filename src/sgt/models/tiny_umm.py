@@ -19,7 +19,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from sgt.models.tokenizer import CharTokenizer
+from sgt.models.tokenizer import WordTokenizer
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +79,7 @@ class TinyUMM(nn.Module):
         from transformers import Qwen2Config, Qwen2Model, SiglipVisionConfig, SiglipVisionModel
 
         self.cfg = cfg
-        self.tokenizer = CharTokenizer()
+        self.tokenizer = WordTokenizer()
         self.vit = SiglipVisionModel(
             SiglipVisionConfig(
                 hidden_size=cfg.vit_hidden,
@@ -202,7 +202,7 @@ class TinyUMM(nn.Module):
             for i, tok in enumerate(next_ids):
                 if done[i]:
                     continue
-                if tok == self.tokenizer.eos_id or tok < 3:
+                if tok == self.tokenizer.eos_id or tok in (self.tokenizer.pad_id, self.tokenizer.bos_id):
                     done[i] = True
                 else:
                     partial[i].append(tok)
