@@ -15,11 +15,11 @@ rule pretrain:
         model="|".join(TINY_MODELS) or "^$",
     conda:
         "../../envs/sgt.yaml"
-    threads: lookup(dpath="resources/train/threads", within=config)
+    threads: lookup(dpath="resources/pretrain/threads", within=config)
     resources:
-        mem_mb=grow("train", "mem_mb"),
-        runtime=grow("train", "runtime"),
-        gpu=lookup(dpath="resources/train/gpu", within=config),
+        mem_mb=grow("pretrain", "mem_mb"),
+        runtime=grow("pretrain", "runtime"),
+        gpu=lookup(dpath="resources/pretrain/gpu", within=config),
     params:
         root=DATA_ROOT,
         split=TRAIN_SPLIT,
