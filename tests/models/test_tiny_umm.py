@@ -4,19 +4,10 @@ from __future__ import annotations
 
 import torch
 
-from sgt.models.tiny_umm import TinyUMM, TinyUMMConfig, patchify, unpatchify
+from sgt.models.tiny_umm import TinyUMM, patchify, unpatchify
+from sgt.testing.tiny import SMALLEST
 
-CFG = TinyUMMConfig(
-    image_size=16,
-    patch_size=8,
-    vit_hidden=16,
-    vit_layers=1,
-    vit_heads=2,
-    lm_hidden=32,
-    lm_layers=1,
-    lm_heads=2,
-    lm_kv_heads=1,
-)
+CFG = SMALLEST
 
 
 def test_patchify_round_trip() -> None:

@@ -7,21 +7,12 @@ from pathlib import Path
 import pytest
 import torch
 
-from sgt.models.tiny_umm import TinyUMM, TinyUMMConfig, load_model, save_model
+from sgt.models.tiny_umm import TinyUMM, load_model, save_model
+from sgt.testing.tiny import SMALLEST
 from sgt.train.datasets import PairSet, VQASet
 from sgt.train.loop import TrainConfig, batch_composition, lr_at, train
 
-TINY = TinyUMMConfig(
-    image_size=16,
-    patch_size=8,
-    vit_hidden=16,
-    vit_layers=1,
-    vit_heads=2,
-    lm_hidden=32,
-    lm_layers=1,
-    lm_heads=2,
-    lm_kv_heads=1,
-)
+TINY = SMALLEST
 
 
 def _sources() -> dict[str, VQASet | PairSet]:

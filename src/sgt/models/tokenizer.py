@@ -79,4 +79,3 @@ class WordTokenizer:
         for piece in pieces:
             text += piece if (not text or piece in _NO_SPACE_BEFORE) else " " + piece
         return text
-
