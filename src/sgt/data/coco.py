@@ -138,6 +138,14 @@ class CocoDataset:
     def image_ids(self) -> list[int]:
         return sorted(self._images)
 
+    def image_path(self, image_id: int) -> Path:
+        """Where image ``image_id`` lives, from its ``file_name`` (no decoding)."""
+        return self.root / self.split / self._images[image_id]["file_name"]
+
+    def caption(self, image_id: int) -> str:
+        """The image's first caption, or "" (read from captions_<split>.json without decoding the image)."""
+        return self._captions.get(image_id, "")
+
     def _instance(self, ann: dict[str, Any], h: int, w: int) -> Instance | None:
         cat = int(ann.get("category_id", -1))
         if cat not in self.categories:
@@ -212,7 +220,7 @@ class CocoDataset:
         if image_id not in self._images:
             raise KeyError(f"image id {image_id} is not in {self.split} of {self.root}")
         meta = self._images[image_id]
-        image = read_image(self.root / self.split / meta["file_name"])
+        image = read_image(self.image_path(image_id))
         h, w = image.shape[:2]
         instances = tuple(
             inst for ann in self._anns_by_image.get(image_id, []) if (inst := self._instance(ann, h, w))
@@ -226,5 +234,5 @@ class CocoDataset:
             segments=self._segments(image_id, h, w) if self.has_panoptic else (),
             categories=self.categories,
             depth=self._depth(meta["file_name"]),
-            caption=self._captions.get(image_id, ""),
+            caption=self.caption(image_id),
         )

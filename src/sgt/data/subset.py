@@ -220,13 +220,12 @@ def select_from_root(
     from sgt.data.coco import CocoDataset, read_image
 
     dataset = CocoDataset(root, split)
-    images = {i: Path(root) / split / dataset._images[i]["file_name"] for i in dataset.image_ids()}
     selection = select(
         dataset.image_ids(),
         sizes,
         seed=seed,
         shard_size=shard_size,
-        readable=lambda image_id: read_image(images[image_id]),
+        readable=lambda image_id: read_image(dataset.image_path(image_id)),
         min_overlap=min_overlap,
         pool_name=split,
     )

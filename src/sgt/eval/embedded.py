@@ -15,7 +15,6 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 
 from sgt.data.vqa import read_tsv
@@ -134,7 +133,6 @@ def evaluate_checkpoint(
 
     torch.set_num_threads(max(1, threads))
     torch.manual_seed(torch_seed_for(seed, "eval"))
-    np.random.seed(0)
     model = load_model(model_dir)
     ident = {"model": model_name, "variant": variant, "seed": seed}
     rows = understanding_rows(model, benchmarks, ident, batch_size=int(eval_cfg.get("batch_size", 32)))

@@ -76,15 +76,14 @@ def load_pairs(name: str, shards: Sequence[str | Path], size: int, *, nearest_ta
     return PairSet(name, to_tensor(conds, size), to_tensor(targets, size, nearest=nearest_targets), prompts)
 
 
-def caption_pairs(image_paths: Sequence[str], captions: Sequence[str], size: int) -> PairSet:
-    """Text-to-image pairs (no condition image)."""
-    return PairSet("t2i", None, to_tensor([read_image(p) for p in image_paths], size), list(captions))
+def caption_pairs(images: torch.Tensor, captions: Sequence[str]) -> PairSet:
+    """Text-to-image pairs (no condition image) from images already at model resolution."""
+    return PairSet("t2i", None, images, list(captions))
 
 
-def flip_pairs(image_paths: Sequence[str], size: int) -> PairSet:
+def flip_pairs(images: torch.Tensor) -> PairSet:
     """Generic image-to-image (mirror the image): teaches the generation path to read ViT tokens without
     any of the study's proxy tasks."""
-    images = to_tensor([read_image(p) for p in image_paths], size)
     return PairSet(
         "flip", images, torch.flip(images, dims=[3]), ["mirror the image left to right."] * len(images)
     )

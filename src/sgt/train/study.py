@@ -56,7 +56,7 @@ def pretrain_base(
     threads: int,
 ) -> None:
     """Build the base tiny UMM: ViT on global labels, then the UMM on VQA + captions + mirror."""
-    from sgt.data.coco import CocoDataset
+    from sgt.data.coco import CocoDataset, read_image
     from sgt.models.tiny_umm import TinyUMM, TinyUMMConfig, load_model, save_model
     from sgt.train.vit_pretrain import global_labels, pretrain_vit
 
@@ -68,14 +68,13 @@ def pretrain_base(
     vit_dir = workdir / "vit_pretrained"
     dataset = CocoDataset(root, split)
     ids = dataset.image_ids()
-    paths = [str(Path(root) / split / f"{i:012d}.jpg") for i in ids]
+    images = to_tensor([read_image(dataset.image_path(i)) for i in ids], cfg.image_size)  # decoded once
     if (vit_dir / "model.safetensors").is_file():
         logger.info("ViT pretraining already done: %s", vit_dir)
         model = load_model(vit_dir)
     else:
         model = TinyUMM(cfg)
         scenes = {s["image_id"]: s for s in load_scenes(root, split)}
-        images = to_tensor([dataset.load(i).image for i in ids], cfg.image_size)
         vit_cfg = pretrain_cfg.get("vit", {})
         pretrain_vit(
             model.vit,
@@ -88,11 +87,10 @@ def pretrain_base(
         )
         with atomic_dir(vit_dir) as tmp:
             save_model(model, tmp)
-    captions = [dataset.load(i).caption for i in ids]
     sources: dict[str, VQASet | PairSet] = {
         "vqa": load_vqa(read_jsonl(vqa_jsonl), cfg.image_size),
-        "t2i": caption_pairs(paths, captions, cfg.image_size),
-        "flip": flip_pairs(paths, cfg.image_size),
+        "t2i": caption_pairs(images, [dataset.caption(i) for i in ids]),
+        "flip": flip_pairs(images),
     }
     mix = dict(pretrain_cfg.get("mix", {"vqa": 2, "t2i": 1, "flip": 1}))
     train_cfg = TrainConfig.from_dict(pretrain_cfg.get("umm", {}), seed=seed, threads=threads)
