@@ -154,8 +154,10 @@ def test_sa1b_links_file_download_extract_load(tmp_path):
     assert [int(i.mask.sum()) for i in sample.instances] == [9 * 17, 32 * 40 - 9 * 17]
     with pytest.raises(ValueError, match="lists 3 tar files"):
         read_sa1b_links(links, n_shards=4)
-    links.write_text("sa_000000.tar\thttps://x\n")
-    with pytest.raises(ValueError, match="header"):
+    links.write_text("sa_000000.tar\thttps://x\n")  # the header line is optional
+    assert [s.url for s in read_sa1b_links(links)] == ["https://x"]
+    links.write_text("file_name\tcdn_link\nsa_000000.tar https://x\n")
+    with pytest.raises(ValueError, match=r"links.txt:2: expected 'file_name<TAB>url'.*data.sa1b.links_file"):
         read_sa1b_links(links)
 
 

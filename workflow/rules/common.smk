@@ -5,11 +5,20 @@ import re
 from snakemake.utils import validate
 
 from sgt.config import check_config
+from sgt.data.datasets import source_options
+from sgt.data.sources import sa1b_shard_sources
 
 validate(config, schema="../schemas/config.schema.yaml")
 check_config(config)
 
 DATA_ROOT = config["data"]["root"]
+# source-specific keywords of sgt.data.datasets.open_dataset (SA-1B: its eval hold-out)
+DATA_OPTIONS = source_options(config["data"])
+SA1B = (  # shard stem -> Source; reading the links file here fails before any job if it is bad
+    sa1b_shard_sources(config["data"]["sa1b"])
+    if config["data"]["source"] == "sa1b" and config["data"]["sa1b"]["download"]
+    else {}
+)
 DOWNLOAD_DIR = config["data"]["download_dir"]
 LLAVA_FILES = config["data"]["llava"]["files"]
 TRAIN_SPLIT = config["data"]["train_split"]
@@ -75,9 +84,15 @@ def llava_source(wildcards):
 
 
 def data_root_inputs(wildcards):
-    """The toy world's folder, the COCO extraction records, or nothing for an offline COCO root."""
+    """The toy world's folder, the COCO or SA-1B extraction records, or nothing for an offline root."""
     if config["data"]["source"] == "toyworld":
         return {"root": DATA_ROOT}
+    if config["data"]["source"] == "sa1b":
+        return {
+            "extracted": expand(
+                f"{DATA_ROOT}/{{tar}}/.extracted/{{tar}}.tar.json", tar=SA1B
+            )
+        }
     if config["data"]["coco"]["download"]:
         return {
             "extracted": expand(

@@ -1,4 +1,4 @@
-# Data: the embedded toy world (or a COCO 2017 root), its validation, image subsets and VQA data.
+# Data: the embedded toy world (or a COCO 2017 or SA-1B root), its validation, image subsets and VQA data.
 
 
 if config["data"]["source"] == "toyworld":
@@ -69,6 +69,56 @@ if config["data"]["source"] == "coco" and config["data"]["coco"]["download"]:
             "../scripts/extract.py"
 
 
+if config["data"]["source"] == "sa1b" and config["data"]["sa1b"]["download"]:
+
+    rule download_sa1b:
+        output:
+            f"{DOWNLOAD_DIR}/sa1b/{{tar}}.tar",
+        log:
+            "results/logs/data/download_sa1b/{tar}.log",
+        benchmark:
+            "results/benchmarks/data/download_sa1b/{tar}.tsv"
+        wildcard_constraints:
+            tar="|".join(re.escape(t) for t in SA1B) or "^$",
+        conda:
+            "../../envs/sgt.yaml"
+        threads: lookup(dpath="resources/download/threads", within=config)
+        resources:
+            mem_mb=grow("download", "mem_mb"),
+            runtime=grow("download", "runtime"),
+            gpu=lookup(dpath="resources/download/gpu", within=config),
+        params:
+            source=lambda w: SA1B[w.tar],
+            manifest=f"{config['data']['checksums_dir']}/sa1b.sha256.json",
+            retry=lookup(dpath="data/retry", within=config),
+            hint="data.sa1b.links_file",
+        script:
+            "../scripts/download.py"
+
+    rule extract_sa1b:
+        input:
+            ancient(f"{DOWNLOAD_DIR}/sa1b/{{tar}}.tar"),
+        output:
+            f"{DATA_ROOT}/{{tar}}/.extracted/{{tar}}.tar.json",
+        log:
+            "results/logs/data/extract_sa1b/{tar}.log",
+        benchmark:
+            "results/benchmarks/data/extract_sa1b/{tar}.tsv"
+        wildcard_constraints:
+            tar="|".join(re.escape(t) for t in SA1B) or "^$",
+        conda:
+            "../../envs/sgt.yaml"
+        threads: lookup(dpath="resources/download/threads", within=config)
+        resources:
+            mem_mb=grow("download", "mem_mb"),
+            runtime=grow("download", "runtime"),
+            gpu=lookup(dpath="resources/download/gpu", within=config),
+        params:
+            root=lambda w, output: output[0].rsplit("/.extracted/", 1)[0],
+        script:
+            "../scripts/extract.py"
+
+
 rule validate_data:
     input:
         unpack(data_root_inputs),
@@ -88,6 +138,7 @@ rule validate_data:
     params:
         root=DATA_ROOT,
         source=config["data"]["source"],
+        options=DATA_OPTIONS,
         splits=[TRAIN_SPLIT, EVAL_SPLIT],
     script:
         "../scripts/validate_data.py"
@@ -117,6 +168,8 @@ rule subset:
         shard_size=lookup(dpath="targets/shard_size", within=config),
         group=SHARED_SUBSET,
         seed=config["seed"],
+        source=config["data"]["source"],
+        options=DATA_OPTIONS,
     script:
         "../scripts/subset.py"
 

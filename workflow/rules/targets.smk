@@ -19,6 +19,8 @@ rule make_targets:
         gpu=lookup(dpath="resources/targets/gpu", within=config),
     params:
         root=DATA_ROOT,
+        source=config["data"]["source"],
+        data_options=DATA_OPTIONS,
         split=shard_split,
         task_cfg=lambda w: config["targets"]["tasks"][w.task],
         seed=config["seed"],

@@ -5,5 +5,12 @@ setup_logging(snakemake.log[0])
 p = snakemake.params
 sizes = {p.group: p.n}  # every unfiltered task shares one draw, so adding a task never reselects
 select_from_root(
-    p.root, snakemake.wildcards.split, sizes, seed=p.seed, shard_size=p.shard_size, out=snakemake.output[0]
+    p.root,
+    snakemake.wildcards.split,
+    sizes,
+    seed=p.seed,
+    shard_size=p.shard_size,
+    out=snakemake.output[0],
+    source=p.source,
+    options=p.options,
 )

@@ -55,6 +55,8 @@ class Sample:
     categories: dict[int, Category] = field(default_factory=dict, repr=False)
     depth: npt.NDArray[np.float32] | None = field(default=None, repr=False)
     caption: str = ""
+    # True when the masks carry no class (SA-1B's SAM masks): tasks then colour per mask, not per category.
+    class_agnostic: bool = False
 
     @property
     def height(self) -> int:

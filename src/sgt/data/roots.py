@@ -76,15 +76,42 @@ def validate_coco_root(root: str | Path, splits: Sequence[str], *, panoptic: boo
     return summary
 
 
-def validate_sa1b_root(root: str | Path, *, min_images: int = 1) -> dict[str, Any]:
-    """Count SA-1B image/annotation pairs under ``root``; fail if fewer than ``min_images``."""
+def validate_sa1b_root(
+    root: str | Path,
+    *,
+    min_images: int = 1,
+    splits: Sequence[str] = (),
+    eval_split: str = "val2017",
+    eval_fraction: float = 0.05,
+) -> dict[str, Any]:
+    """Count SA-1B image/annotation pairs under ``root`` (and per split); fail if fewer than ``min_images``
+    in all or none in a split."""
+    from sgt.data.sa1b import SA1BDataset, held_out
+
     root = Path(root)
     if not root.is_dir():
-        raise LayoutError(f"{root}: SA-1B root not found; extract the shards there or set data.sa1b.root")
-    pairs = sum(1 for js in root.rglob("sa_*.json") if js.with_suffix(".jpg").is_file())
+        raise LayoutError(
+            f"{root}: SA-1B root not found; extract the shards there (data.sa1b.download: true) or point "
+            "data.root at an extracted copy"
+        )
+    try:
+        all_ids = SA1BDataset(root, eval_fraction=eval_fraction).image_ids()
+    except FileNotFoundError:
+        all_ids = []
+    pairs = len(all_ids)
     if pairs < min_images:
         raise LayoutError(
             f"{root}: {pairs} SA-1B image/JSON pairs, need at least {min_images}; download more shards "
             "(data.sa1b.n_shards) or check the extraction"
         )
-    return {"root": str(root), "images": pairs}
+    summary: dict[str, Any] = {"root": str(root), "images": pairs, "splits": {}}
+    for split in splits:
+        ids = [i for i in all_ids if held_out(i, eval_fraction) == (split == eval_split)]
+        if not ids:
+            raise LayoutError(
+                f"{root}: split {split!r} has no images ({pairs} in all, eval_fraction {eval_fraction}); "
+                "download more shards (data.sa1b.n_shards) or change data.sa1b.eval_fraction"
+            )
+        summary["splits"][split] = {"images": len(ids)}
+        logger.info("%s %s: %d SA-1B images", root, split, len(ids))
+    return summary

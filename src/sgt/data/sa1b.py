@@ -4,18 +4,24 @@ Each image ``sa_<id>.jpg`` has a ``sa_<id>.json``: ``{"image": {image_id, width,
 "annotations": [{id, segmentation: {size: [h, w], counts: <compressed RLE>}, area, bbox, predicted_iou,
 stability_score, point_coords, crop_box}]}``. Masks are decoded with pycocotools.
 
-SAM masks have no classes, so every mask gets category 1, ``"object"`` (class-agnostic), and they overlap:
-SAM returns wholes, parts and sub-parts of the same thing. How target synthesis should treat them:
+SA-1B has no splits. ``SA1BDataset(root, split, eval_split=..., eval_fraction=f)`` holds out the images whose
+id hashes (crc32, independent of the seed and of which shards were downloaded) below ``f``: they form
+``eval_split``; every other split name gets the rest. So adding shards never moves an image between splits.
 
-- Instance targets use ``Sample.instances``: one per SAM mask, overlapping, each its own colour.
-- Panoptic targets use ``Sample.segments``: the masks painted largest first, so every pixel belongs to the
-  smallest mask covering it (parts stay visible on top of wholes); masks left with no visible pixel are
-  dropped, and pixels no mask covers stay unlabeled. Colour them per segment, distinct colours in
-  order of area (largest first), as for COCO things.
-- Semantic targets: with one class a per-class colouring would paint every mask the same colour, so for
-  SA-1B the semantic target is the same per-segment colouring as panoptic (the paper trains SGT on
-  SAM segmentation data; class names are not available).
-- Detection boxes come from each instance's ``bbox`` with the label ``object``.
+SAM masks have no classes, so every mask gets category 1, ``"object"``, the sample is marked
+``class_agnostic``, and the masks overlap: SAM returns wholes, parts and sub-parts of the same thing. How
+target synthesis treats them (``sgt.targets.high``, ``sgt.targets.detection``):
+
+- Panoptic: ``Sample.segments`` are the masks painted largest first, so every pixel belongs to the smallest
+  mask covering it (parts stay visible on top of wholes); masks left with no visible pixel are dropped and
+  pixels no mask covers stay unlabeled (black). Every segment is a thing, so each gets a random distinct
+  colour drawn per image, as COCO things do.
+- Semantic: a per-class colouring would paint every mask the same colour, so a class-agnostic semantic
+  target colours the same segments by their rank in area: the largest segment always gets the first colour
+  of a fixed palette, the second largest the second, and so on (deterministic, unlike panoptic's per-image
+  random colours; the paper's "class-agnostic segmentation" proxy).
+- Instance: one colour per SAM mask (``Sample.instances``, overlapping), larger masks painted first.
+- Detection: each mask's ``bbox``, labelled ``object``, in that one category's colour.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import zlib
 from collections import Counter
 from collections.abc import Sequence
 from functools import cached_property
@@ -120,31 +127,61 @@ def load_sample(
         instances=tuple(instances),
         segments=segments,
         categories=dict(CATEGORIES),
+        class_agnostic=True,
     )
 
 
-class SA1BDataset:
-    """Every ``sa_<id>.json`` under ``root`` (extracted shards, any depth); the COCO loader's interface."""
+def held_out(image_id: int, eval_fraction: float) -> bool:
+    """Whether ``image_id`` belongs to the held-out (eval) part: a seed-free hash, stable across shards."""
+    return zlib.crc32(f"sa1b:{image_id}".encode()) < eval_fraction * 2**32
 
-    def __init__(self, root: str | Path, *, source: str = "sa1b"):
+
+class SA1BDataset:
+    """Every ``sa_<id>.json`` under ``root`` (extracted shards, any depth); the COCO loader's interface.
+
+    ``split=None`` is every image; ``split == eval_split`` the held-out ``eval_fraction``; any other split
+    name the rest (see the module docstring).
+    """
+
+    def __init__(
+        self,
+        root: str | Path,
+        split: str | None = None,
+        *,
+        eval_split: str = "val2017",
+        eval_fraction: float = 0.05,
+        source: str = "sa1b",
+    ):
         self.root = Path(root)
+        self.split = split
         self.source = source
         self.skipped: Counter[str] = Counter()
+        if not 0.0 <= eval_fraction < 1.0:
+            raise ValueError(f"data.sa1b.eval_fraction must be in [0, 1), got {eval_fraction}")
+        self._keep = None if split is None else (split == eval_split, eval_fraction)
         if not self.root.is_dir():
             raise FileNotFoundError(
-                f"{self.root}: SA-1B root not found; extract the shards there or set data.sa1b.root"
+                f"{self.root}: SA-1B root not found; extract the shards there (data.sa1b.download: true) or "
+                "point data.root at an extracted copy"
             )
 
     @cached_property
     def _index(self) -> dict[int, Path]:
         index: dict[int, Path] = {}
         for path in sorted(self.root.rglob("sa_*.json")):
+            if any(part.startswith(".") for part in path.relative_to(self.root).parts):
+                continue  # extraction records and unfinished extractions
             m = _NAME.match(path.name)
-            if m and path.with_suffix(".jpg").is_file():
-                index[int(m.group(1))] = path
+            if not (m and path.with_suffix(".jpg").is_file()):
+                continue
+            image_id = int(m.group(1))
+            if self._keep is None or held_out(image_id, self._keep[1]) == self._keep[0]:
+                index[image_id] = path
         if not index:
             raise FileNotFoundError(
-                f"{self.root}: no sa_<id>.json with a sa_<id>.jpg beside it; extract the shards"
+                f"{self.root}: no sa_<id>.json with a sa_<id>.jpg beside it"
+                + (f" in split {self.split!r}" if self.split else "")
+                + "; extract more shards (data.sa1b.n_shards) or adjust data.sa1b.eval_fraction"
             )
         return index
 
@@ -155,10 +192,21 @@ class SA1BDataset:
     def image_ids(self) -> list[int]:
         return sorted(self._index)
 
-    def load(self, image_id: int) -> Sample:
+    def image_path(self, image_id: int) -> Path:
+        """Where image ``image_id`` lives (no decoding)."""
+        return self._path(image_id).with_suffix(".jpg")
+
+    def caption(self, image_id: int) -> str:
+        """SA-1B ships no captions."""
+        return ""
+
+    def _path(self, image_id: int) -> Path:
         if image_id not in self._index:
-            raise KeyError(f"SA-1B image id {image_id} is not under {self.root}")
-        path = self._index[image_id]
+            raise KeyError(f"SA-1B image id {image_id} is not in split {self.split!r} under {self.root}")
+        return self._index[image_id]
+
+    def load(self, image_id: int) -> Sample:
+        path = self._path(image_id)
         return load_sample(path, path.with_suffix(".jpg"), source=self.source)
 
 

@@ -126,46 +126,90 @@ def coco_sources(
     return out
 
 
-def read_sa1b_links(path: str | Path, *, n_shards: int | None = None, first: int = 0) -> list[Source]:
-    """Parse Meta's SA-1B links file (``file_name<TAB>cdn_link`` with that header line).
+_SA1B_FIX = (
+    "each line must be '<file name><TAB><url>' (Meta's file starts with the header "
+    "'file_name<TAB>cdn_link'); "
+    "download a fresh links file from https://ai.meta.com/datasets/segment-anything-downloads/ and point "
+    "data.sa1b.links_file at it"
+)
 
-    Shards are taken in file order from index ``first``; ``n_shards=None`` takes all of them.
+
+def read_sa1b_links(path: str | Path, *, n_shards: int | None = None, first: int = 0) -> list[Source]:
+    """Parse an SA-1B links file: ``file_name<TAB>url`` lines, optionally under Meta's header line.
+
+    Shards (the ``.tar`` lines) are taken in file order from index ``first``; ``n_shards=None`` takes all of
+    them. Errors name the file, the line and the fix.
     """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(
-            f"{path}: SA-1B links file not found; download it from "
-            "https://ai.meta.com/datasets/segment-anything-downloads/ and set data.sa1b.links_file"
+            f"{path}: SA-1B links file not found (data.sa1b.links_file); download it from "
+            "https://ai.meta.com/datasets/segment-anything-downloads/ after accepting the licence and set "
+            "data.sa1b.links_file to its path, or set data.sa1b.download: false and point data.root at an "
+            "extracted copy"
         )
-    lines = [ln.rstrip("\r\n") for ln in path.read_text(encoding="utf-8").splitlines()]
-    if not lines or tuple(lines[0].split("\t")) != SA1B_HEADER:
-        raise ValueError(
-            f"{path}:1: expected the header 'file_name<TAB>cdn_link' of Meta's SA-1B links file, "
-            f"got {lines[0] if lines else ''!r}; is this the right file?"
-        )
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError as err:
+        raise ValueError(f"{path}: not a text file ({err}); {_SA1B_FIX}") from err
     sources: list[Source] = []
     seen: set[str] = set()
-    for lineno, line in enumerate(lines[1:], start=2):
-        if not line.strip():
+    for lineno, line in enumerate(lines, start=1):
+        line = line.rstrip("\r")
+        if not line.strip() or (lineno == 1 and tuple(line.split("\t")) == SA1B_HEADER):
             continue
         fields = line.split("\t")
         if len(fields) != 2 or not fields[1].startswith(("http://", "https://", "file://")):
-            raise ValueError(f"{path}:{lineno}: expected 'file_name<TAB>url', got {line[:120]!r}")
+            raise ValueError(
+                f"{path}:{lineno}: expected 'file_name<TAB>url', got {line[:120]!r}; {_SA1B_FIX}"
+            )
         name, url = fields
         if "/" in name or name in seen:
-            raise ValueError(f"{path}:{lineno}: file name {name!r} is nested or repeated")
+            raise ValueError(f"{path}:{lineno}: file name {name!r} is nested or repeated; {_SA1B_FIX}")
         seen.add(name)
-        sources.append(Source(name, url))
+        try:
+            sources.append(Source(name, url))
+        except ValueError as err:
+            raise ValueError(f"{path}:{lineno}: {err}; {_SA1B_FIX}") from err
     tars = [s for s in sources if s.name.endswith(".tar")]
+    if not tars:
+        raise ValueError(f"{path}: lists no .tar shard; {_SA1B_FIX}")
     if first < 0 or (n_shards is not None and n_shards < 0):
-        raise ValueError(f"data.sa1b: first ({first}) and n_shards ({n_shards}) must be non-negative")
+        raise ValueError(f"data.sa1b: first_shard ({first}) and n_shards ({n_shards}) must be non-negative")
     end = len(tars) if n_shards is None else first + n_shards
     if end > len(tars):
         raise ValueError(
             f"{path}: asked for SA-1B shards {first}..{end - 1} but the links file lists {len(tars)} tar "
-            "files; lower data.sa1b.n_shards"
+            "files; lower data.sa1b.n_shards or data.sa1b.first_shard"
         )
     return tars[first:end]
+
+
+def sa1b_shard_sources(sa1b: Mapping[str, Any]) -> dict[str, Source]:
+    """The shards ``config["data"]["sa1b"]`` selects, by shard stem (``sa_000000``), with the known
+    size/md5/sha256 of ``checksums`` attached. Checked when the workflow starts, before any job."""
+    if not sa1b.get("links_file"):
+        raise ValueError(
+            "data.sa1b.links_file is not set: SA-1B links are personal, so download the links file from "
+            "https://ai.meta.com/datasets/segment-anything-downloads/ and set data.sa1b.links_file, or set "
+            "data.sa1b.download: false and point data.root at an extracted copy"
+        )
+    links = sa1b["links_file"]
+    listed = {s.name for s in read_sa1b_links(links)}
+    checksums = dict(sa1b.get("checksums") or {})
+    unknown = sorted(set(checksums) - listed)
+    if unknown:
+        raise ValueError(
+            f"data.sa1b.checksums: {unknown} are not listed in {links}; use the file names of the links file"
+        )
+    selected = read_sa1b_links(links, n_shards=sa1b.get("n_shards", 1), first=sa1b.get("first_shard", 0))
+    out = {}
+    for src in selected:
+        try:
+            out[PurePosixPath(src.name).stem] = replace(src, **checksums.get(src.name, {}))
+        except (TypeError, ValueError) as err:
+            raise ValueError(f"data.sa1b.checksums.{src.name}: {err}") from err
+    return out
 
 
 def hf_file_url(repo: str, path: str, *, revision: str = "main", base_url: str = HF_BASE_URL) -> str:

@@ -16,6 +16,7 @@ import math
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from sgt.data.coco import CorruptImageError
 from sgt.io import atomic_write_json, read_json
@@ -215,11 +216,15 @@ def select_from_root(
     shard_size: int,
     out: str | Path,
     min_overlap: float | None = None,
+    source: str = "coco",
+    options: Mapping[str, Any] | None = None,
 ) -> Selection:
-    """Select every task's images from one split of a COCO-layout root and write the manifest."""
-    from sgt.data.coco import CocoDataset, read_image
+    """Select every task's images from one split of a data root (any registered source) and write the
+    manifest. Images are checked by decoding them alone, not their annotations."""
+    from sgt.data.coco import read_image
+    from sgt.data.datasets import open_dataset
 
-    dataset = CocoDataset(root, split)
+    dataset = open_dataset(source, root, split, panoptic=False, **(options or {}))
     selection = select(
         dataset.image_ids(),
         sizes,

@@ -2,6 +2,11 @@
 
 Each recipe first builds one integer label map (an index per pixel), then colours it with a single lookup
 ``lut[labels]``: one vectorised gather instead of a masked assignment per category and channel.
+
+Class-agnostic samples (SA-1B's SAM masks, ``Sample.class_agnostic``) have one category for every mask, so the
+semantic target colours each segment by its rank in area from a fixed palette instead (largest segment:
+first colour); panoptic and instance need no change, as every mask is a thing with its own random colour.
+See ``sgt.data.sa1b`` for how overlapping SAM masks become non-overlapping segments.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from sgt.data.records import Image, Mask, Sample
+from sgt.seeding import rng_for
 from sgt.targets.palette import BACKGROUND, category_color, category_lut, instance_colors
 from sgt.targets.registry import register
 
@@ -40,9 +46,31 @@ def semantic_map(sample: Sample) -> npt.NDArray[np.int32]:
     return _label_map(shape, [i.mask for i in insts], order, [i.category_id for i in insts])
 
 
+def rank_colors(n: int) -> npt.NDArray[np.uint8]:
+    """Colours of area ranks 0..n-1 for class-agnostic semantic targets: a fixed order, so rank k has the
+    same colour in every image; past the palette's 1000 colours they repeat (tiny segments of huge images)."""
+    palette = instance_colors(1000, rng_for(0, "class-agnostic-semantic"))
+    return palette[np.arange(n) % len(palette)]
+
+
+def agnostic_map(sample: Sample) -> npt.NDArray[np.int32]:
+    """Per-pixel area rank + 1 (0 = unlabelled) of the non-overlapping segments (else the instances, smaller
+    ones painted on top)."""
+    masks = [s.mask for s in sample.segments] or [i.mask for i in sample.instances]
+    areas = [int(m.sum()) for m in masks]
+    by_area = sorted(range(len(masks)), key=lambda k: (-areas[k], k))
+    rank = {k: r for r, k in enumerate(by_area)}
+    return _label_map((sample.height, sample.width), masks, by_area, [rank[k] + 1 for k in range(len(masks))])
+
+
 @register("semantic", level="high", needs=("instances", "panoptic"))
 def semantic(sample: Sample, rng: np.random.Generator) -> tuple[Image, Image]:
-    """Each pixel coloured by its category's fixed palette colour; no instance distinction."""
+    """Each pixel coloured by its category's fixed palette colour; no instance distinction. Class-agnostic
+    samples: each segment coloured by its area rank (module docstring)."""
+    if sample.class_agnostic:
+        labels = agnostic_map(sample)
+        lut = np.vstack([np.array([BACKGROUND], np.uint8), rank_colors(int(labels.max()))])
+        return sample.image, lut[labels]
     return sample.image, category_lut()[semantic_map(sample)]
 
 

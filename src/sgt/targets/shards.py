@@ -24,7 +24,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from tqdm import tqdm
 
-from sgt.data.coco import CocoDataset, CorruptImageError
+from sgt.data.coco import CorruptImageError
+from sgt.data.datasets import open_dataset
 from sgt.data.records import Image
 from sgt.io import atomic_path, sha256_bytes
 from sgt.seeding import rng_for
@@ -85,19 +86,21 @@ def build_shard(
     out: str | Path,
     *,
     source: str = "coco",
+    options: Mapping[str, Any] | None = None,
 ) -> ShardStats:
     """Make the pairs of ``task_name`` for ``image_ids`` and write them as one parquet shard (atomically).
 
     Randomness for image ``i`` comes from (seed, task, i) alone, so shard boundaries never change a pair: the
     recipe gets ``rng_for(seed, task, i)`` and the instruction is drawn from ``rng_for(seed, task, i,
     "instruction")``. Malformed annotations are skipped by the loader and counted in ``ShardStats.skipped``.
+    ``source`` names the registered data source (``sgt.data.datasets``) and ``options`` its extra keywords.
     """
     task = resolve_task(task_name, task_entry)
     params = task_params(task, task_entry)
     base_params = effective_params(task, params)
     member_entries = dict((task_entry or {}).get("member_params") or {})
     panoptic = None if "panoptic" in task.needs else False  # skip decoding panoptic PNGs nobody reads
-    dataset = CocoDataset(root, split, source=source, panoptic=panoptic)
+    dataset = open_dataset(source, root, split, panoptic=panoptic, **(options or {}))
     rows: dict[str, list[Any]] = {f.name: [] for f in SHARD_SCHEMA}
     skipped: Counter[str] = Counter()
     for image_id in tqdm(image_ids, desc=f"{task_name} pairs", disable=None):
