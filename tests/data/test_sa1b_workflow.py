@@ -28,7 +28,7 @@ def _snakemake(workdir: Path, cfg: dict, *args: str) -> subprocess.CompletedProc
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO / "src"), os.environ.get("PYTHONPATH", "")])}
     cmd = [SNAKEMAKE, "--snakefile", str(REPO / "Snakefile"), "--cores", "2", "-d", str(workdir)]
     return subprocess.run(
-        [*cmd, "--configfile", str(path), *args], capture_output=True, text=True, env=env, timeout=600
+        [*cmd, *args, "--configfile", str(path)], capture_output=True, text=True, env=env, timeout=600
     )
 
 
