@@ -55,19 +55,42 @@ def check_layout(root: str | Path, split: str, *, panoptic: bool = False) -> Non
             )
 
 
-def decode_image(data: bytes, what: str) -> npt.NDArray[np.uint8]:
-    """Decode JPEG/PNG bytes to RGB; ``CorruptImageError`` names ``what`` when it cannot."""
+def _decode_bgr(data: bytes, what: str) -> npt.NDArray[np.uint8]:
     arr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR) if data else None
     if arr is None:
         raise CorruptImageError(f"{what}: cannot decode image (corrupt or truncated); it is skipped")
-    return np.ascontiguousarray(arr[..., ::-1])
+    return arr
 
 
-def read_image(path: str | Path) -> npt.NDArray[np.uint8]:
+def decode_image(data: bytes, what: str) -> npt.NDArray[np.uint8]:
+    """Decode JPEG/PNG bytes to RGB; ``CorruptImageError`` names ``what`` when it cannot."""
+    return cv2.cvtColor(_decode_bgr(data, what), cv2.COLOR_BGR2RGB)  # 5x faster than a [..., ::-1] copy
+
+
+def _read_bytes(path: str | Path) -> bytes:
     path = Path(path)
     if not path.is_file():
         raise CorruptImageError(f"{path}: image file missing")
-    return decode_image(path.read_bytes(), str(path))
+    return path.read_bytes()
+
+
+def read_image(path: str | Path) -> npt.NDArray[np.uint8]:
+    return decode_image(_read_bytes(path), str(path))
+
+
+def panoptic_id_map(bgr: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint32]:
+    """Segment id per pixel of a panoptic PNG decoded by OpenCV (BGR): ``R + 256 G + 65536 B`` (panopticapi's
+    ``rgb2id``), computed by laying the bytes out as R, G, B, 0 and reading them as one little-endian uint32:
+    one pass instead of three int64 casts, products and sums."""
+    rgba = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGBA)
+    rgba[..., 3] = 0
+    return rgba.view("<u4")[..., 0]
+
+
+def _id_mask(ids: npt.NDArray[np.uint32], segment_id: int) -> npt.NDArray[np.bool_]:
+    if not 0 <= segment_id < 1 << 24:  # no RGB colour encodes it
+        return np.zeros(ids.shape, np.bool_)
+    return ids == np.uint32(segment_id)
 
 
 class CocoDataset:
@@ -174,12 +197,14 @@ class CocoDataset:
         if bbox[0] < 0 or bbox[1] < 0 or bbox[0] + bbox[2] > w + 1 or bbox[1] + bbox[3] > h + 1:
             self.skipped["bbox outside the image"] += 1
             return None
-        mask = mask_utils.decode(rle).astype(bool)
+        # pycocotools decodes to a fresh Fortran-order uint8 array of 0/1: viewing it as bool is exact and
+        # copy-free (astype(bool) made the same Fortran-order values with one more pass over the image)
+        mask = mask_utils.decode(rle).view(np.bool_)
         return Instance(
             ann_id=int(ann["id"]),
             category_id=cat,
             bbox=(float(bbox[0]), float(bbox[1]), float(bbox[2]), float(bbox[3])),
-            area=float(ann.get("area", mask.sum())),
+            area=float(ann["area"]) if "area" in ann else float(mask.sum()),
             iscrowd=bool(ann.get("iscrowd", 0)),
             mask=mask,
         )
@@ -189,8 +214,10 @@ class CocoDataset:
         if entry is None:
             return ()
         png = self.root / "annotations" / f"panoptic_{self.split}" / entry["file_name"]
-        rgb = read_image(png).astype(np.int64)
-        ids = rgb[..., 0] + 256 * rgb[..., 1] + 65536 * rgb[..., 2]
+        ids = panoptic_id_map(_decode_bgr(_read_bytes(png), str(png)))
+        if ids.shape != (h, w):
+            self.skipped["panoptic PNG size differs from image size"] += 1
+            return ()
         segments = []
         for info in entry["segments_info"]:
             cat = int(info["category_id"])
@@ -203,7 +230,7 @@ class CocoDataset:
                     category_id=cat,
                     isthing=self.categories[cat].isthing,
                     iscrowd=bool(info.get("iscrowd", 0)),
-                    mask=ids == int(info["id"]),
+                    mask=_id_mask(ids, int(info["id"])),
                 )
             )
         return tuple(segments)
