@@ -53,7 +53,7 @@ def data_fingerprint(root: str | Path, split: str, vqa_jsonl: str | Path) -> str
 def fingerprint(
     architecture: Mapping[str, Any], pretrain: Mapping[str, Any], seed: int, data: str
 ) -> dict[str, Any]:
-    """What a base model is a function of; two equal fingerprints train byte-identical weights."""
+    """What a base model is a function of (weights agree bitwise at the same torch version and threads)."""
     settings = {k: v for k, v in pretrain.items() if k != "shipped"}
     return {
         "recipe_version": RECIPE_VERSION,
