@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CORES ?= 2
 
-.PHONY: demo test lint format clean-results
+.PHONY: demo test lint format clean-results base-checkpoint
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,6 +21,11 @@ test: $(STAMP)  ## lint, format check, unit tests, workflow tests
 	$(BIN)/ruff format --check src tests benchmarks workflow/scripts
 	$(BIN)/snakefmt --check Snakefile workflow/rules
 	$(BIN)/python -m pytest -q
+
+base-checkpoint: $(STAMP)  ## retrain the shipped tiny base from config and seed (about 25 min on 2 cores)
+	rm -rf checkpoints/tiny-base
+	$(BIN)/snakemake --workflow-profile profiles/local --cores $(CORES) --forcerun pretrain results/models/tiny/base
+	$(BIN)/sgt ship-base --model-dir results/models/tiny/base --dest checkpoints/tiny-base
 
 format: $(STAMP)
 	$(BIN)/ruff format src tests benchmarks workflow/scripts

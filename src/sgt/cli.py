@@ -6,6 +6,7 @@ import argparse
 import logging
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from sgt.logs import setup_logging
 
@@ -40,7 +41,25 @@ def _add_synth(sub: argparse._SubParsersAction) -> None:
     add_synth_parser(sub)
 
 
-SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_toyworld, _add_synth]
+def _ship_base(args: argparse.Namespace) -> int:
+    from sgt.io import read_json
+    from sgt.train.shipped_base import ship
+
+    summary = read_json(Path(args.model_dir) / "train.json")
+    if "fingerprint" not in summary:
+        raise ValueError(f"{args.model_dir}/train.json has no fingerprint: not a base built by `pretrain`")
+    ship(args.model_dir, args.dest, summary["fingerprint"])
+    return 0
+
+
+def _add_ship_base(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("ship-base", help="copy a base model built by the pretrain rule into the repository")
+    p.add_argument("--model-dir", default="results/models/tiny/base", help="the pretrain rule's output")
+    p.add_argument("--dest", default="checkpoints/tiny-base", help="where config points pretrain.shipped")
+    p.set_defaults(func=_ship_base)
+
+
+SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_toyworld, _add_synth, _add_ship_base]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -136,6 +136,7 @@ def evaluate_checkpoint(
     model = load_model(model_dir)
     ident = {"model": model_name, "variant": variant, "seed": seed}
     rows = understanding_rows(model, benchmarks, ident, batch_size=int(eval_cfg.get("batch_size", 32)))
+    rows += edit_probe_rows(model, benchmarks, ident, eval_cfg, seed=seed)
     for task, shards in sorted(gen_shards.items()):
         pairs = load_pairs(task, shards, model.cfg.image_size, nearest_targets=True)
         rows += generation_rows(
@@ -148,6 +149,38 @@ def evaluate_checkpoint(
             steps=int(eval_cfg.get("sampling_steps", 20)),
         )
     write_tidy(rows, out)
+
+
+def edit_probe_rows(
+    model: Any,
+    benchmarks: Mapping[str, str | Path],
+    ident: Mapping[str, Any],
+    eval_cfg: Mapping[str, Any],
+    *,
+    seed: int,
+) -> list[dict[str, Any]]:
+    """Generation checks on the base model's generic edits, over the held-out images the benchmarks use."""
+    from sgt.data.coco import read_image
+    from sgt.train.datasets import edit_pairs, to_tensor
+
+    edits = list(eval_cfg.get("edit_probes", []))
+    if not edits:
+        return []
+    n = int(eval_cfg.get("generation_samples", 32))
+    paths = sorted({r["image_path"] for tsv in benchmarks.values() for r in read_tsv(tsv)})[:n]
+    images = to_tensor([read_image(p) for p in paths], model.cfg.image_size)
+    rows = []
+    for edit in edits:
+        rows += generation_rows(
+            model,
+            f"edit_{edit}",
+            edit_pairs(images, [edit]),
+            ident,
+            seed=seed,
+            n_samples=n,
+            steps=int(eval_cfg.get("sampling_steps", 20)),
+        )
+    return rows
 
 
 def majority_rows(benchmarks: Mapping[str, str | Path], ident: Mapping[str, Any]) -> list[dict[str, Any]]:

@@ -4,7 +4,7 @@ PNGs every step would cost more than the model's forward pass on two cores."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -81,9 +81,38 @@ def caption_pairs(images: torch.Tensor, captions: Sequence[str]) -> PairSet:
     return PairSet("t2i", None, images, list(captions))
 
 
-def flip_pairs(images: torch.Tensor) -> PairSet:
-    """Generic image-to-image (mirror the image): teaches the generation path to read ViT tokens without
-    any of the study's proxy tasks."""
-    return PairSet(
-        "flip", images, torch.flip(images, dims=[3]), ["mirror the image left to right."] * len(images)
-    )
+def _mirror(images: torch.Tensor) -> torch.Tensor:
+    return torch.flip(images, dims=[3])
+
+
+def _gray(images: torch.Tensor) -> torch.Tensor:
+    luma = (0.299 * images[:, 0] + 0.587 * images[:, 1] + 0.114 * images[:, 2])[:, None]
+    return luma.expand(-1, 3, -1, -1).contiguous()
+
+
+def _invert(images: torch.Tensor) -> torch.Tensor:
+    return 1.0 - images
+
+
+# Generic global edits for the base model's image-to-image pretraining, as BAGEL is pretrained on editing
+# data. None is a proxy task of the study (no segmentation, depth, edges, detection, restoration, identity).
+EDITS: dict[str, tuple[Callable[[torch.Tensor], torch.Tensor], str]] = {
+    "mirror": (_mirror, "mirror the image left to right."),
+    "gray": (_gray, "make the image gray."),
+    "invert": (_invert, "invert the colors of the image."),
+}
+
+
+def edit_pairs(images: torch.Tensor, edits: Sequence[str] = tuple(EDITS)) -> PairSet:
+    """Every image under every named edit: teaches the generation path to read the condition's ViT tokens
+    without any of the study's proxy tasks."""
+    unknown = sorted(set(edits) - set(EDITS))
+    if unknown or not edits:
+        raise ValueError(f"pretrain edits {unknown or '[]'}: choose from {sorted(EDITS)}")
+    conds, targets, prompts = [], [], []
+    for name in edits:
+        fn, prompt = EDITS[name]
+        conds.append(images)
+        targets.append(fn(images))
+        prompts += [prompt] * len(images)
+    return PairSet("edit", torch.cat(conds), torch.cat(targets), prompts)

@@ -1,7 +1,7 @@
 """The embedded study's two training entry points: build the base model once, then fine-tune per variant.
 
 ``pretrain_base`` uses no proxy-task supervision (no segmentation, depth, edge or detection targets): global
-image labels for the ViT, then VQA, captions (text-to-image) and a generic mirror image-to-image task for the
+image labels for the ViT, then VQA, captions (text-to-image) and generic edits (mirror, gray, invert) for the
 UMM. ``finetune`` starts every variant from that base, as the paper starts from BAGEL or OmniGen2.
 """
 
@@ -20,7 +20,7 @@ import torch
 from sgt.data.vqa import load_scenes, read_jsonl
 from sgt.io import atomic_dir
 from sgt.seeding import torch_seed_for
-from sgt.train.datasets import PairSet, VQASet, caption_pairs, flip_pairs, load_pairs, load_vqa, to_tensor
+from sgt.train.datasets import PairSet, VQASet, caption_pairs, edit_pairs, load_pairs, load_vqa, to_tensor
 from sgt.train.loop import TrainConfig, train
 
 logger = logging.getLogger(__name__)
@@ -55,11 +55,16 @@ def pretrain_base(
     seed: int,
     threads: int,
 ) -> None:
-    """Build the base tiny UMM: ViT on global labels, then the UMM on VQA + captions + mirror."""
+    """Build the base tiny UMM (ViT on global labels, then VQA, captions, edits) or install the shipped."""
     from sgt.data.coco import CocoDataset, read_image
     from sgt.models.tiny_umm import TinyUMM, TinyUMMConfig, load_model, save_model
+    from sgt.train import shipped_base
     from sgt.train.vit_pretrain import global_labels, pretrain_vit
 
+    data_sha = shipped_base.data_fingerprint(root, split, vqa_jsonl)
+    print_ = shipped_base.fingerprint(model_cfg, pretrain_cfg, seed, data_sha)
+    if pretrain_cfg.get("shipped") and shipped_base.install(pretrain_cfg["shipped"], print_, out):
+        return
     torch.set_num_threads(max(1, threads))
     torch.manual_seed(torch_seed_for(seed, "init"))
     workdir = Path(workdir)
@@ -90,13 +95,14 @@ def pretrain_base(
     sources: dict[str, VQASet | PairSet] = {
         "vqa": load_vqa(read_jsonl(vqa_jsonl), cfg.image_size),
         "t2i": caption_pairs(images, [dataset.caption(i) for i in ids]),
-        "flip": flip_pairs(images),
+        "edit": edit_pairs(images, pretrain_cfg.get("edits", ("mirror", "gray", "invert"))),
     }
-    mix = dict(pretrain_cfg.get("mix", {"vqa": 2, "t2i": 1, "flip": 1}))
+    mix = dict(pretrain_cfg.get("mix", {"vqa": 2, "t2i": 1, "edit": 1}))
     train_cfg = TrainConfig.from_dict(pretrain_cfg.get("umm", {}), seed=seed, threads=threads)
     metrics = train(model, sources, mix, train_cfg, workdir)
     summary = {
         "stage": "pretrain",
+        "fingerprint": print_,
         "steps": train_cfg.steps,
         "batch_size": train_cfg.batch_size,
         "mix": mix,

@@ -1,0 +1,100 @@
+"""The shipped base checkpoint is used only when it is exactly what the pretrain rule would build now."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from pathlib import Path
+
+import pytest
+import torch
+
+from sgt.data.vqa import make_qa, write_jsonl
+from sgt.io import read_json, sha256_file
+from sgt.testing.tiny import SMALLEST
+from sgt.train.datasets import EDITS, edit_pairs
+from sgt.train.shipped_base import MANIFEST, ship
+from sgt.train.study import pretrain_base
+
+PRETRAIN = {
+    "vit": {"steps": 2, "batch_size": 4},
+    "umm": {"steps": 2, "batch_size": 4, "warmup": 1, "checkpoint_every": 2},
+    "mix": {"vqa": 1, "t2i": 1, "edit": 1},
+}
+
+
+@pytest.fixture(scope="module")
+def vqa_jsonl(toyworld_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("vqa") / "train.jsonl"
+    write_jsonl(make_qa(toyworld_root, "train2017", ["toy_pope"], 1, seed=0), out)
+    return out
+
+
+def _pretrain(root: Path, vqa: Path, out: Path, work: Path, **pretrain: object) -> None:
+    arch = dataclasses.asdict(SMALLEST)
+    pretrain_base(root, "train2017", vqa, arch, {**PRETRAIN, **pretrain}, out, work, seed=0, threads=1)
+
+
+def test_shipped_base_is_reused_only_when_it_matches(
+    toyworld_root: Path, vqa_jsonl: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    built = tmp_path / "built"
+    _pretrain(toyworld_root, vqa_jsonl, built, tmp_path / "work0")
+    shipped = ship(built, tmp_path / "shipped", read_json(built / "train.json")["fingerprint"])
+    manifest = read_json(shipped / MANIFEST)
+    assert manifest["sha256"]["model.safetensors"] == sha256_file(built / "model.safetensors")
+
+    with caplog.at_level(logging.INFO):
+        _pretrain(toyworld_root, vqa_jsonl, tmp_path / "reused", tmp_path / "work1", shipped=str(shipped))
+    assert "using the shipped base" in caplog.text
+    assert not (tmp_path / "work1").exists(), "a matching shipped base must not train"
+    assert (tmp_path / "reused" / "model.safetensors").read_bytes() == (
+        built / "model.safetensors"
+    ).read_bytes()
+
+    caplog.clear()
+    other = {**PRETRAIN["umm"], "steps": 3}
+    with caplog.at_level(logging.INFO):
+        _pretrain(
+            toyworld_root, vqa_jsonl, tmp_path / "retrained", tmp_path / "w2", shipped=str(shipped), umm=other
+        )
+    assert "built from other ['pretrain']" in caplog.text
+    assert read_json(tmp_path / "retrained" / "train.json")["steps"] == 3
+
+
+def test_a_corrupt_shipped_file_is_an_error_not_a_silent_retrain(
+    toyworld_root: Path, vqa_jsonl: Path, tmp_path: Path
+) -> None:
+    built = tmp_path / "built"
+    _pretrain(toyworld_root, vqa_jsonl, built, tmp_path / "work0")
+    shipped = ship(built, tmp_path / "shipped", read_json(built / "train.json")["fingerprint"])
+    weights = shipped / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:-8] + b"\0" * 8)
+    out = tmp_path / "out"
+    with pytest.raises(ValueError, match="model.safetensors: missing or its sha256 differs"):
+        _pretrain(toyworld_root, vqa_jsonl, out, tmp_path / "work1", shipped=str(shipped))
+    assert not out.exists()
+
+
+def test_changed_training_data_changes_the_fingerprint(toyworld_root: Path, tmp_path: Path) -> None:
+    from sgt.train.shipped_base import data_fingerprint
+
+    a, b = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    write_jsonl(make_qa(toyworld_root, "train2017", ["toy_pope"], 1, seed=0), a)
+    write_jsonl(make_qa(toyworld_root, "train2017", ["toy_pope"], 1, seed=1), b)
+    assert data_fingerprint(toyworld_root, "train2017", a) == data_fingerprint(toyworld_root, "train2017", a)
+    assert data_fingerprint(toyworld_root, "train2017", a) != data_fingerprint(toyworld_root, "train2017", b)
+
+
+def test_edit_pairs_apply_each_edit_to_every_image() -> None:
+    images = torch.rand(3, 3, 8, 8, generator=torch.Generator().manual_seed(0))
+    pairs = edit_pairs(images, ["mirror", "gray", "invert"])
+    assert len(pairs) == 9 and pairs.conditions is not None
+    assert torch.equal(pairs.conditions[:3], images)
+    assert torch.equal(pairs.targets[:3], images.flip(3))
+    gray = pairs.targets[3:6]
+    assert torch.allclose(gray[:, 0], gray[:, 1]) and torch.allclose(gray[:, 1], gray[:, 2])
+    assert torch.allclose(pairs.targets[6:], 1 - images)
+    assert pairs.prompts[0] == EDITS["mirror"][1] and pairs.prompts[-1] == EDITS["invert"][1]
+    with pytest.raises(ValueError, match="choose from"):
+        edit_pairs(images, ["segment"])
