@@ -12,23 +12,31 @@ from typing import Any
 from sgt.models.backend import Backend, Launch
 from sgt.models.backends.bagel import BagelBackend
 from sgt.models.backends.omnigen2 import OmniGen2Backend
+from sgt.models.backends.tiny import TinyBackend
 
 logger = logging.getLogger(__name__)
 
 BACKENDS: dict[str, Callable[..., Backend]] = {
     BagelBackend.name: BagelBackend,
     OmniGen2Backend.name: OmniGen2Backend,
+    TinyBackend.name: TinyBackend,
 }
-PATH_OPTIONS = frozenset({"checkout", "model_path", "vae_path", "text_encoder_path"})
+PATH_OPTIONS = frozenset({"checkout", "base", "model_path", "vae_path", "text_encoder_path"})
+
+
+def backend_class(name: str) -> Callable[..., Backend]:
+    """The registered class of backend ``name`` (its class attributes say what the workflow must provide)."""
+    if name not in BACKENDS:
+        raise KeyError(f"unknown backend {name!r} in models.*.backend; known: {', '.join(sorted(BACKENDS))}")
+    return BACKENDS[name]
 
 
 def get_backend(name: str, **options: Any) -> Backend:
     """The backend ``name`` built from its options; unknown names and options are config errors."""
-    if name not in BACKENDS:
-        raise KeyError(f"unknown backend {name!r} in models.*.backend; known: {', '.join(sorted(BACKENDS))}")
+    cls = backend_class(name)
     opts = {k: Path(v) if k in PATH_OPTIONS else v for k, v in options.items()}
     try:
-        return BACKENDS[name](**opts)
+        return cls(**opts)
     except TypeError as err:
         raise ValueError(f"backend {name!r}: bad options {sorted(options)} ({err})") from err
 
@@ -47,4 +55,12 @@ def run_launch(launch: Launch, log: str | Path) -> None:
         )
 
 
-__all__ = ["BACKENDS", "BagelBackend", "OmniGen2Backend", "get_backend", "run_launch"]
+__all__ = [
+    "BACKENDS",
+    "BagelBackend",
+    "OmniGen2Backend",
+    "TinyBackend",
+    "backend_class",
+    "get_backend",
+    "run_launch",
+]

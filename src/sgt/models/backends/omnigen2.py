@@ -43,8 +43,9 @@ from typing import ClassVar
 
 import yaml
 
+from sgt.data.vqa import read_jsonl
 from sgt.io import atomic_dir, atomic_write_text
-from sgt.models.backend import VQA_KEY, Launch, Recipe, Resources, read_vqa
+from sgt.models.backend import VQA_KEY, ClusterBackend, Launch, Recipe, Resources
 from sgt.models.backends._export import (
     ImageStore,
     read_task_pairs,
@@ -164,7 +165,7 @@ def check_checkout(checkout: Path, *, needs_sft: bool) -> None:
 
 
 @dataclass(frozen=True, slots=True)
-class OmniGen2Backend:
+class OmniGen2Backend(ClusterBackend):
     """OmniGen2 fine-tuning with the SGT fork's ``train.py`` under ``accelerate`` FSDP."""
 
     checkout: Path
@@ -243,10 +244,10 @@ class OmniGen2Backend:
                     raise ValueError(f"recipe {recipe.variant!r} weights 'vqa' but no VQA JSONL was given")
                 store = ImageStore(tmp / "sft_images")
                 lines = []
-                for i, rec in enumerate(read_vqa(vqa)):
+                for i, rec in enumerate(read_jsonl(vqa)):
                     human = {"from": "human", "value": f"<image>\n{rec.question}"}
                     gpt = {"from": "gpt", "value": rec.answer}
-                    image = store.put_file(rec.image).relative_to(store.root).as_posix()
+                    image = store.put_file(Path(rec.image_path)).relative_to(store.root).as_posix()
                     record = {"id": f"sgt-vqa-{i:06d}", "image": image, "conversations": [human, gpt]}
                     lines.append(json.dumps({**record, "task_type": "sft"}))
                 lines = repeat_to(lines, layout.micro_global * layout.pattern.count("sft"))
