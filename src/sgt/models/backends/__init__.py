@@ -15,6 +15,8 @@ from sgt.models.backends.omnigen2 import OmniGen2Backend
 from sgt.models.backends.tiny import TinyBackend
 
 logger = logging.getLogger(__name__)
+launch_logger = logging.getLogger("sgt.launch")  # the launched command's own output
+launch_logger.setLevel(logging.INFO)
 
 BACKENDS: dict[str, Callable[..., Backend]] = {
     BagelBackend.name: BagelBackend,
@@ -42,17 +44,43 @@ def get_backend(name: str, **options: Any) -> Backend:
 
 
 def run_launch(launch: Launch, log: str | Path) -> None:
-    """Run ``launch`` in its folder with its environment added, appending its output to ``log``."""
+    """Run ``launch`` in its folder with its environment added; its output goes line by line to ``log``.
+
+    The lines pass through ``logging``, so a rule log already opened by ``setup_logging`` gets them through
+    its one file handle (a second handle on the same file would overwrite them). On Ctrl-C / SIGTERM the
+    child gets the signal too; we wait for it to save its checkpoint and exit before re-raising.
+    """
     logger.info("launching in %s: %s", launch.cwd, " ".join(launch.argv))
-    with open(log, "a", encoding="utf-8") as fh:
-        subprocess.run(
+    path = Path(log).absolute()
+    handled = any(
+        isinstance(h, logging.FileHandler) and Path(h.baseFilename) == path
+        for h in logging.getLogger().handlers
+    )
+    extra = None if handled else logging.FileHandler(path, mode="a", encoding="utf-8")
+    if extra is not None:
+        launch_logger.addHandler(extra)
+    try:
+        with subprocess.Popen(
             launch.argv,
             cwd=launch.cwd,
             env={**os.environ, **launch.env},
-            stdout=fh,
+            stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
-            check=True,
-        )
+            text=True,
+            errors="replace",
+        ) as proc:
+            try:
+                for line in proc.stdout or ():
+                    launch_logger.info("%s", line.rstrip("\n"))
+            except KeyboardInterrupt:
+                proc.wait()
+                raise
+        if proc.returncode != 0:
+            raise subprocess.CalledProcessError(proc.returncode, launch.argv)
+    finally:
+        if extra is not None:
+            launch_logger.removeHandler(extra)
+            extra.close()
 
 
 __all__ = [
