@@ -10,8 +10,6 @@ from typing import Any
 
 from sgt.targets.registry import resolve_task, task_params
 
-KNOWN_BACKENDS = ("tiny", "bagel", "omnigen2")
-
 
 class ConfigError(ValueError):
     """A config value that is well-formed but inconsistent with the rest of the config."""
@@ -47,11 +45,6 @@ def check_config(config: Mapping[str, Any]) -> None:
         if model not in config["models"]:
             raise ConfigError(f"study.models: {model!r} has no entry under models")
     for name, spec in config["models"].items():
-        if spec["backend"] not in KNOWN_BACKENDS:
-            raise ConfigError(
-                f"models.{name}.backend: unknown backend {spec['backend']!r}; "
-                f"known: {', '.join(KNOWN_BACKENDS)}"
-            )
         _check_backend_options(name, spec)
     if config["targets"]["shard_size"] > config["targets"]["n_per_task"]:
         raise ConfigError(
@@ -59,26 +52,21 @@ def check_config(config: Mapping[str, Any]) -> None:
         )
 
 
-TINY_KEYS = frozenset({"backend", "architecture", "pretrain", "finetune"})
-
-
 def _check_backend_options(name: str, spec: Mapping[str, Any]) -> None:
-    """Every key of ``models.<name>`` must mean something to its backend."""
-    import dataclasses
+    """The backend must be registered and every key of ``models.<name>`` must mean something to it."""
+    from sgt.models.backends import BACKENDS
+    from sgt.models.backends.run import config_keys
 
-    if spec["backend"] == "tiny":
-        allowed = set(TINY_KEYS)
-    else:
-        from sgt.models.backends import BACKENDS
-        from sgt.models.backends.run import NOT_OPTIONS
-
-        fields = {f.name for f in dataclasses.fields(BACKENDS[spec["backend"]])}
-        allowed = fields | {"backend", "upstream", "recipe"}
-        allowed -= NOT_OPTIONS - {"backend", "upstream", "recipe"}
-        if "upstream" not in spec or "recipe" not in spec:
-            raise ConfigError(
-                f"models.{name}: backend {spec['backend']!r} needs 'upstream' and 'recipe' entries"
-            )
+    if spec["backend"] not in BACKENDS:
+        raise ConfigError(
+            f"models.{name}.backend: unknown backend {spec['backend']!r}; "
+            f"known: {', '.join(sorted(BACKENDS))}"
+        )
+    cls = BACKENDS[spec["backend"]]
+    allowed = config_keys(spec["backend"])
+    needed = ("upstream", cls.recipe_section) if cls.needs_upstream else ()
+    if any(k not in spec for k in needed):
+        raise ConfigError(f"models.{name}: backend {spec['backend']!r} needs {' and '.join(needed)} entries")
     unknown = sorted(set(spec) - allowed)
     if unknown:
         raise ConfigError(

@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 from sgt.models.backend import Launch, Recipe
+from sgt.models.backends.omnigen2 import DATASET_FILE
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
 
@@ -32,3 +33,24 @@ def assert_snapshot(name: str, launch: Launch, tmp: Path) -> None:
         path.write_text(text + "\n")
     assert path.is_file(), f"{path} missing; run with SGT_UPDATE_SNAPSHOTS=1 and review it"
     assert text + "\n" == path.read_text(), f"launch differs from {path}"
+
+
+FORK_GETITEM = """
+class OmniGen2TrainDataset:
+    def __getitem__(self, index):
+        data_item = self.data[index]
+        if "text" in data_item and "sam_selection" in data_item["text"]:
+            return self.process_sam(data_item)
+        elif "id" not in data_item or data_item["id"] is None:
+            return self.process_panoptic(data_item)
+        return self.process_sft(data_item)
+    def process_sft(self, item): ...
+"""
+FIXED_GETITEM = FORK_GETITEM.replace("self.process_panoptic(data_item)", "self.process_item(data_item)")
+
+
+def fake_checkout(root: Path, dataset_source: str) -> Path:
+    (root / DATASET_FILE).parent.mkdir(parents=True)
+    (root / DATASET_FILE).write_text(dataset_source)
+    (root / "train.py").write_text("interleave_pattern = None\n")
+    return root

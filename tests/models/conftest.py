@@ -32,7 +32,7 @@ def toy_shards(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[Path]
 
 @pytest.fixture(scope="session")
 def vqa_jsonl(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Three VQA records in the input format of ``sgt.models.backend.read_vqa`` (relative image paths)."""
+    """Three VQA records in the input format of ``sgt.data.vqa.read_jsonl`` (relative image paths)."""
     root = tmp_path_factory.mktemp("vqa")
     (root / "img").mkdir()
     lines = []

@@ -9,33 +9,13 @@ from pathlib import Path
 
 import pytest
 import yaml
-from backend_helpers import assert_snapshot, paper_recipe
+from backend_helpers import FIXED_GETITEM, FORK_GETITEM, assert_snapshot, fake_checkout, paper_recipe
 from PIL import Image
 
 from sgt.io import sha256_file
-from sgt.models.backends.omnigen2 import DATASET_FILE, OmniGen2Backend, check_checkout, interleave
+from sgt.models.backends.omnigen2 import OmniGen2Backend, check_checkout, interleave
 
 RECIPE = dict(steps=2500, lr=4e-4, warmup=300, batch_size=60)  # Table 8, OmniGen2 column
-
-FORK_GETITEM = """
-class OmniGen2TrainDataset:
-    def __getitem__(self, index):
-        data_item = self.data[index]
-        if "text" in data_item and "sam_selection" in data_item["text"]:
-            return self.process_sam(data_item)
-        elif "id" not in data_item or data_item["id"] is None:
-            return self.process_panoptic(data_item)
-        return self.process_sft(data_item)
-    def process_sft(self, item): ...
-"""
-FIXED_GETITEM = FORK_GETITEM.replace("self.process_panoptic(data_item)", "self.process_item(data_item)")
-
-
-def fake_checkout(root: Path, dataset_source: str) -> Path:
-    (root / DATASET_FILE).parent.mkdir(parents=True)
-    (root / DATASET_FILE).write_text(dataset_source)
-    (root / "train.py").write_text("interleave_pattern = None\n")
-    return root
 
 
 @pytest.fixture
@@ -101,8 +81,30 @@ def test_eight_gpus_cannot_hold_a_batch_of_60(tmp_path):
     b = OmniGen2Backend(
         checkout=tmp_path, model_path=tmp_path, vae_path=tmp_path, text_encoder_path=tmp_path, gpus=8
     )
-    with pytest.raises(ValueError, match=r"gpus in \[1, 2, 4, 5, 10\]"):
+    with pytest.raises(ValueError, match=r"gpus to one of \[1, 2, 4, 5, 10\].*batch_size to 48 or 72"):
         b.layout(paper_recipe(**RECIPE))
+
+
+@pytest.mark.parametrize("gpus", range(1, 17))
+@pytest.mark.parametrize(
+    ("mix", "cycle"),
+    [({"vqa": 1, "semantic": 2}, 3), ({"semantic": 1}, 1), ({"vqa": 1}, 1), ({"vqa": 2, "edge": 3}, 5)],
+)
+def test_layout_splits_the_global_batch_or_says_how_to_fix_it(gpus, mix, cycle, tmp_path):
+    b = OmniGen2Backend(
+        checkout=tmp_path, model_path=tmp_path, vae_path=tmp_path, text_encoder_path=tmp_path, gpus=gpus
+    )
+    possible = any(60 % (m * gpus) == 0 and (60 // (m * gpus)) % cycle == 0 for m in (1, 2))
+    recipe = paper_recipe(**{**RECIPE, "mix": mix})
+    if not possible:
+        with pytest.raises(ValueError, match=r"models.omnigen2.gpus to one of .* batch_size to \d+ or \d+"):
+            b.layout(recipe)
+        return
+    lay = b.layout(recipe)
+    assert lay.batch_size * lay.grad_accum * lay.processes == 60 and lay.processes == gpus
+    assert (
+        1 <= lay.batch_size <= b.max_micro_batch and len(lay.pattern) == cycle and lay.grad_accum % cycle == 0
+    )
 
 
 def test_interleave_spreads_counts():

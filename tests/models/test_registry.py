@@ -10,7 +10,7 @@ from sgt.models.backends import BACKENDS, get_backend
 
 
 def test_registry_builds_each_backend(tmp_path):
-    assert set(BACKENDS) == {"bagel", "omnigen2"}
+    assert set(BACKENDS) == {"bagel", "omnigen2", "tiny"}
     bagel = get_backend("bagel", checkout=str(tmp_path), model_path=str(tmp_path / "m"), gpus=8)
     assert bagel.name == "bagel" and isinstance(bagel.model_path, Path)
     paths = {k: str(tmp_path) for k in ("checkout", "model_path", "vae_path", "text_encoder_path")}

@@ -50,5 +50,13 @@ def test_checkout_rejects_moving_refs_and_unknown_commits(bare_repo, tmp_path):
     with pytest.raises(ValueError, match="full 40-hex"):
         checkout(str(url), "main", tmp_path / "co")
     with pytest.raises(RuntimeError, match="failed"):
-        checkout(str(url), "0" * 40, tmp_path / "co")
+        checkout(str(url), "1" * 40, tmp_path / "co")
     assert not (tmp_path / "co").exists()  # nothing half-made under the final name
+
+
+def test_checkout_names_the_key_of_a_placeholder_commit(bare_repo, tmp_path):
+    url, _ = bare_repo
+    key = "models.omnigen2.upstream.commit"
+    with pytest.raises(ValueError, match=rf"{key} is the all-zero placeholder.*docs/backends.md"):
+        checkout(str(url), "0" * 40, tmp_path / "co", key=key)
+    assert not (tmp_path / "co").exists()

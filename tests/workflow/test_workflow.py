@@ -168,7 +168,7 @@ def test_interrupt_mid_training_then_rerun_redoes_only_unfinished_jobs(tmp_path:
     )
     assert plan.returncode == 0, plan.stderr[-3000:]
     todo = job_counts(plan.stdout)
-    assert "finetune" in todo and "evaluate" in todo
+    assert "train" in todo and "evaluate" in todo
     for done in ("toyworld", "validate_data", "pretrain", "vqa_train"):
         assert done not in todo, (done, todo)
     assert "output: results/targets/semantic/" not in plan.stdout  # training shards were finished

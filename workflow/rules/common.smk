@@ -26,8 +26,21 @@ EVAL_SPLIT = config["data"]["eval_split"]
 TASKS = sorted(config["targets"]["tasks"])
 SHARED_SUBSET = "shared"  # the subset group of every task without an image filter
 MODELS = config["study"]["models"]
-TINY_MODELS = [m for m in MODELS if config["models"][m]["backend"] == "tiny"]
-CLUSTER_MODELS = [m for m in MODELS if config["models"][m]["backend"] != "tiny"]
+
+
+def backend_of(model):
+    """The registered backend class of ``models.<model>`` (what its training and evaluation need)."""
+    from sgt.models.backends import backend_class
+
+    return backend_class(config["models"][model]["backend"])
+
+
+BASE_MODELS = [m for m in MODELS if backend_of(m).needs_base]
+UPSTREAM_MODELS = [m for m in MODELS if backend_of(m).needs_upstream]
+EMBEDDED_EVAL_MODELS = [m for m in MODELS if backend_of(m).evaluator == "embedded"]
+VLMEVAL_MODELS = [m for m in MODELS if backend_of(m).evaluator == "vlmeval"]
+TINY_MODELS = EMBEDDED_EVAL_MODELS  # older names, kept for rule files that use them
+CLUSTER_MODELS = VLMEVAL_MODELS
 SEEDS = config["study"]["seeds"]
 VARIANTS = list(config["study"]["variants"])
 BENCHMARKS = config["vqa"]["benchmarks"]
@@ -128,21 +141,29 @@ def variant_tasks(wildcards):
     return sorted(k for k, w in variant_mix(wildcards).items() if k != "vqa" and w > 0)
 
 
-def finetune_inputs(wildcards):
-    tasks = variant_tasks(wildcards)
-    inputs = {"base": f"results/models/{wildcards.model}/base"}
+def train_inputs(wildcards):
+    """Shards and VQA of the variant's mix, plus the base model or upstream checkout the backend needs."""
+    backend = backend_of(wildcards.model)
+    inputs = {}
+    if backend.needs_base:
+        inputs["base"] = f"results/models/{wildcards.model}/base"
+    if backend.needs_upstream:
+        inputs["checkout"] = f"results/upstream/{wildcards.model}"
     if variant_mix(wildcards).get("vqa", 0) > 0:
         inputs["vqa"] = "results/vqa/train.jsonl"
-    for task in tasks:
+    for task in variant_tasks(wildcards):
         inputs[f"task_{task}"] = target_shards(task)
     return inputs
 
 
-def backend_train_inputs(wildcards):
-    inputs = finetune_inputs(wildcards)
-    del inputs["base"]
-    inputs["checkout"] = f"results/upstream/{wildcards.model}"
-    return inputs
+def train_resources(wildcards):
+    """The train job's threads, memory, runtime and GPUs, as the model's backend asks for them."""
+    from sgt.models.backends.run import job_resources
+
+    backend = backend_of(wildcards.model)
+    checkout = f"results/upstream/{wildcards.model}" if backend.needs_upstream else None
+    stage = config["resources"][backend.resource_stage]
+    return job_resources(config["models"][wildcards.model], stage, checkout)
 
 
 def task_shard_map(wildcards, input):
@@ -181,7 +202,7 @@ def eval_results():
         seed=SEEDS,
     )
     if (
-        TINY_MODELS
+        EMBEDDED_EVAL_MODELS
     ):  # embedded benchmarks exist: compare with answering from the question alone
         results.append("results/eval/baselines/majority_answer.csv")
     return results
@@ -195,13 +216,12 @@ def all_outputs(wildcards):
     ]
 
 
+def grown(base, attempt, factor=1.5):
+    """``base`` grown on each retry (out of memory, time limit)."""
+    return int(base * factor ** (attempt - 1))
+
+
 def grow(stage, key, factor=1.5):
     """A resource from config.resources.<stage> that grows on each retry (out of memory, time limit)."""
     base = config["resources"][stage][key]
-    return lambda wildcards, attempt: int(base * factor ** (attempt - 1))
-
-
-def task_levels():
-    from sgt.targets import resolve_task
-
-    return {t: resolve_task(t, config["targets"]["tasks"][t]).level for t in TASKS}
+    return lambda wildcards, attempt: grown(base, attempt, factor)

@@ -58,7 +58,7 @@ rule evaluate:
     benchmark:
         "results/benchmarks/eval/{model}/{variant}/seed{seed}.tsv"
     wildcard_constraints:
-        model="|".join(TINY_MODELS) or "^$",
+        model="|".join(EMBEDDED_EVAL_MODELS) or "^$",
     conda:
         "../../envs/sgt.yaml"
     threads: lookup(dpath="resources/eval/threads", within=config)
@@ -106,7 +106,7 @@ rule vlmeval:
     benchmark:
         "results/benchmarks/eval/{model}/{variant}/seed{seed}.tsv"
     wildcard_constraints:
-        model="|".join(CLUSTER_MODELS) or "^$",
+        model="|".join(VLMEVAL_MODELS) or "^$",
     conda:
         "../../envs/sgt.yaml"
     threads: lookup(dpath="resources/eval/threads", within=config)

@@ -1,4 +1,5 @@
-# Generative tuning: the base model is built once per model, then one fine-tune per (model, variant, seed).
+# Training through the backend registry: the rules never know which model they run. A backend with
+# needs_base (the tiny UMM) builds its base once; one train job per (model, variant, seed) for every backend.
 
 
 rule pretrain:
@@ -12,7 +13,7 @@ rule pretrain:
     benchmark:
         "results/benchmarks/train/{model}/base.tsv"
     wildcard_constraints:
-        model="|".join(TINY_MODELS) or "^$",
+        model="|".join(BASE_MODELS) or "^$",
     conda:
         "../../envs/sgt.yaml"
     threads: lookup(dpath="resources/pretrain/threads", within=config)
@@ -30,34 +31,6 @@ rule pretrain:
         "../scripts/pretrain.py"
 
 
-rule finetune:
-    input:
-        unpack(finetune_inputs),
-    output:
-        directory("results/models/{model}/{variant}/seed{seed}"),
-    log:
-        "results/logs/train/{model}/{variant}/seed{seed}.log",
-    benchmark:
-        "results/benchmarks/train/{model}/{variant}/seed{seed}.tsv"
-    wildcard_constraints:
-        model="|".join(TINY_MODELS) or "^$",
-    conda:
-        "../../envs/sgt.yaml"
-    threads: lookup(dpath="resources/train/threads", within=config)
-    resources:
-        mem_mb=grow("train", "mem_mb"),
-        runtime=grow("train", "runtime"),
-        gpu=lookup(dpath="resources/train/gpu", within=config),
-    params:
-        mix=variant_mix,
-        task_shards=lambda w, input: task_shard_map(w, input),
-        task_levels=lambda w: task_levels(),
-        train_cfg=lambda w: config["models"][w.model].get("finetune", {}),
-        workdir=lambda w: f"results/work/{w.model}/{w.variant}/seed{w.seed}",
-    script:
-        "../scripts/finetune.py"
-
-
 rule checkout_upstream:
     output:
         directory("results/upstream/{model}"),
@@ -65,6 +38,8 @@ rule checkout_upstream:
         "results/logs/train/{model}/checkout.log",
     benchmark:
         "results/benchmarks/train/{model}/checkout.tsv"
+    wildcard_constraints:
+        model="|".join(UPSTREAM_MODELS) or "^$",
     conda:
         "../../envs/sgt.yaml"
     threads: lookup(dpath="resources/download/threads", within=config)
@@ -75,32 +50,31 @@ rule checkout_upstream:
     params:
         url=lambda w: config["models"][w.model]["upstream"]["url"],
         commit=lambda w: config["models"][w.model]["upstream"]["commit"],
+        key=lambda w: f"models.{w.model}.upstream.commit",
     script:
         "../scripts/checkout_upstream.py"
 
 
-rule backend_train:
+rule train:
     input:
-        unpack(backend_train_inputs),
+        unpack(train_inputs),
     output:
         directory("results/models/{model}/{variant}/seed{seed}"),
     log:
         "results/logs/train/{model}/{variant}/seed{seed}.log",
     benchmark:
         "results/benchmarks/train/{model}/{variant}/seed{seed}.tsv"
-    wildcard_constraints:
-        model="|".join(CLUSTER_MODELS) or "^$",
     conda:
         "../../envs/sgt.yaml"
-    threads: lookup(dpath="resources/cluster_train/threads", within=config)
+    threads: lambda w: train_resources(w).threads
     resources:
-        mem_mb=lambda w: config["models"][w.model].get("mem_mb", 256000),
-        runtime=lambda w: config["models"][w.model].get("runtime_min", 1440),
-        gpu=lambda w: config["models"][w.model].get("gpus", 8),
+        mem_mb=lambda w, attempt: grown(train_resources(w).mem_mb, attempt),
+        runtime=lambda w, attempt: grown(train_resources(w).runtime_min, attempt),
+        gpu=lambda w: train_resources(w).gpus,
     params:
         model_cfg=lambda w: config["models"][w.model],
         mix=variant_mix,
         task_shards=lambda w, input: task_shard_map(w, input),
         workdir=lambda w: f"results/work/{w.model}/{w.variant}/seed{w.seed}",
     script:
-        "../scripts/backend_train.py"
+        "../scripts/train.py"

@@ -1,14 +1,13 @@
 from sgt.logs import setup_logging
-from sgt.train.study import pretrain_base
+from sgt.models.backends.run import build_base
 
 setup_logging(snakemake.log[0])
 p = snakemake.params
-pretrain_base(
+build_base(
+    p.model_cfg,
     p.root,
     p.split,
     snakemake.input.vqa,
-    p.model_cfg.get("architecture", {}),
-    p.model_cfg.get("pretrain", {}),
     snakemake.output[0],
     p.workdir,
     seed=p.seed,

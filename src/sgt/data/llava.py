@@ -1,7 +1,7 @@
 """LLaVA-OneVision SFT shards (parquet: id, image{bytes}, conversations[{from, value}]) to our VQA JSONL.
 
 Each human/gpt turn pair becomes one record ``{"image", "question", "answer"}`` (the format
-``sgt.models.backend.read_vqa`` and the tiny model's loader read); the ``<image>`` placeholder is removed
+``sgt.data.vqa.read_jsonl`` reads for every model); the ``<image>`` placeholder is removed
 because every backend inserts the image itself. Text-only rows are skipped and counted.
 """
 

@@ -202,7 +202,7 @@ def read_tsv(path: str | Path) -> list[dict[str, str]]:
 
 def write_jsonl(rows: list[QA], out: str | Path) -> None:
     """One record a line with ``image`` (absolute path), ``question`` and ``answer``: the VQA format every
-    backend reads (``sgt.models.backend.read_vqa``), plus our ``image_id`` and ``category``."""
+    model reads (:func:`read_jsonl`), plus our ``image_id`` and ``category``."""
     with atomic_path(out, suffix=".jsonl") as tmp, open(tmp, "w", encoding="utf-8") as fh:
         for r in rows:
             record = asdict(r)
@@ -211,19 +211,39 @@ def write_jsonl(rows: list[QA], out: str | Path) -> None:
 
 
 def read_jsonl(path: str | Path) -> list[QA]:
-    """Read our VQA JSONL or a converted LLaVA-OneVision one (records without image_id or category)."""
+    """Read the VQA SFT JSONL every model reads (the tiny model and each cluster backend's export).
+
+    One record a line: ``{"image": <path, absolute or relative to the JSONL's folder>, "question",
+    "answer"}``, optionally with our ``image_id`` and ``category`` (converted LLaVA-OneVision records have
+    neither). Image paths come back absolute; a missing key, a missing image or an empty file is an error.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no VQA JSONL; write one record a line with image/question/answer")
     rows = []
-    with open(path, encoding="utf-8") as fh:
-        for line in fh:
-            if line.strip():
-                r = json.loads(line)
-                rows.append(
-                    QA(
-                        int(r.get("image_id", -1)),
-                        r["image"],
-                        r["question"],
-                        r["answer"],
-                        r.get("category", ""),
-                    )
-                )
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            r = json.loads(line)
+        except json.JSONDecodeError as err:
+            raise ValueError(f"{path}:{n}: not valid JSON ({err})") from err
+        missing = sorted({"image", "question", "answer"} - set(r))
+        if missing:
+            raise ValueError(f"{path}:{n}: VQA record lacks {missing}; each needs image, question, answer")
+        image = Path(r["image"])
+        image = image if image.is_absolute() else path.parent / image
+        if not image.is_file():
+            raise FileNotFoundError(f"{path}:{n}: image {image} does not exist")
+        rows.append(
+            QA(
+                int(r.get("image_id", -1)),
+                str(image.absolute()),
+                str(r["question"]),
+                str(r["answer"]),
+                str(r.get("category", "")),
+            )
+        )
+    if not rows:
+        raise ValueError(f"{path}: no VQA records; a recipe with a 'vqa' weight needs at least one")
     return rows

@@ -6,7 +6,13 @@ command and the resources that command needs, and finds the checkpoint that eval
 
 The VQA SFT input every backend reads is one JSONL file, one record a line:
 ``{"image": "<path, absolute or relative to the JSONL's folder>", "question": "...", "answer": "..."}``
-(:func:`read_vqa`). Mix keys are task names plus :data:`VQA_KEY` for the SFT data.
+(:func:`sgt.data.vqa.read_jsonl`). Mix keys are task names plus :data:`VQA_KEY` for the SFT data.
+
+Class attributes tell the workflow what a backend needs around its run, so the rules stay generic:
+``needs_base`` (a base model is built first by :meth:`BaseBuilder.build_base`), ``needs_upstream`` (training
+code is checked out at ``models.<m>.upstream``), ``evaluator`` (which evaluation rule reads the hand-off),
+``recipe_section`` (the ``models.<m>`` key holding the optimiser settings) and ``resource_stage`` (the
+``resources.<stage>`` whose threads, and defaults, the training job gets).
 """
 
 from __future__ import annotations
@@ -15,9 +21,10 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
 
 VQA_KEY = "vqa"
+Evaluator = Literal["embedded", "vlmeval"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,10 +43,13 @@ class Recipe:
 
 @dataclass(frozen=True, slots=True)
 class Resources:
+    """What one training job asks the scheduler for."""
+
     gpus: int = 0
     nodes: int = 1
     runtime_min: int = 60
     mem_mb: int = 4000
+    threads: int = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,43 +62,20 @@ class Launch:
     cwd: Path | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class VqaRecord:
-    """One VQA SFT example: an image file and a single question/answer turn."""
-
-    image: Path
-    question: str
-    answer: str
-
-
-def read_vqa(path: str | Path) -> list[VqaRecord]:
-    """Read the VQA SFT JSONL; relative image paths are taken from the JSONL's folder."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no VQA JSONL; write one record a line with image/question/answer")
-    records = []
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            raw = json.loads(line)
-        except json.JSONDecodeError as err:
-            raise ValueError(f"{path}:{n}: not valid JSON ({err})") from err
-        missing = sorted({"image", "question", "answer"} - set(raw))
-        if missing:
-            raise ValueError(f"{path}:{n}: VQA record lacks {missing}; each needs image, question, answer")
-        image = Path(raw["image"])
-        image = image if image.is_absolute() else path.parent / image
-        if not image.is_file():
-            raise FileNotFoundError(f"{path}:{n}: image {image} does not exist")
-        records.append(VqaRecord(image, str(raw["question"]), str(raw["answer"])))
-    if not records:
-        raise ValueError(f"{path}: no VQA records; a recipe with a 'vqa' weight needs at least one")
-    return records
-
-
 class Backend(Protocol):
-    name: str
+    name: ClassVar[str]
+    needs_base: ClassVar[bool]
+    needs_upstream: ClassVar[bool]
+    evaluator: ClassVar[Evaluator]
+    recipe_section: ClassVar[str]
+    resource_stage: ClassVar[str]
+
+    @classmethod
+    def recipe_defaults(cls) -> dict[str, Any]:
+        """Recipe values used where ``models.<m>.<recipe_section>`` leaves them out."""
+
+    def resources(self, stage: Resources) -> Resources:
+        """The job's resources; ``stage`` is ``resources.<resource_stage>`` from config."""
 
     def export(
         self, shards: Mapping[str, Sequence[Path]], vqa: Path | None, recipe: Recipe, out: Path
@@ -106,3 +93,49 @@ class Backend(Protocol):
 
     def checkpoint(self, workdir: Path) -> Path | None:
         """The newest finished checkpoint in ``workdir``, or None."""
+
+    def handoff(self, checkpoint: Path, out: Path) -> None:
+        """Publish ``checkpoint`` as the run's output folder ``out``, in the form ``evaluator`` reads."""
+
+
+@runtime_checkable
+class BaseBuilder(Protocol):
+    """A backend with ``needs_base``: it builds its own base model before any fine-tune starts from it."""
+
+    def build_base(
+        self, root: Path, split: str, vqa: Path, out: Path, workdir: Path, *, seed: int, threads: int
+    ) -> None:
+        """Build the base model from the image folder ``root``/``split`` and the VQA JSONL into ``out``."""
+
+
+class ClusterBackend:
+    """What the upstream-trained backends (BAGEL, OmniGen2) share: no base step, a pinned checkout, GPUs
+    from their own options, VLMEvalKit on the hand-off. Subclasses are dataclasses with ``gpus``, ``nodes``,
+    ``runtime_min`` and ``mem_mb`` fields."""
+
+    __slots__ = ()
+    needs_base: ClassVar[bool] = False
+    needs_upstream: ClassVar[bool] = True
+    evaluator: ClassVar[Evaluator] = "vlmeval"
+    recipe_section: ClassVar[str] = "recipe"
+    resource_stage: ClassVar[str] = "cluster_train"
+    name: ClassVar[str]
+    gpus: int
+    nodes: int
+    runtime_min: int
+    mem_mb: int
+
+    @classmethod
+    def recipe_defaults(cls) -> dict[str, Any]:
+        return {}  # Table 8 gives every value; recipe_for names any that is missing
+
+    def resources(self, stage: Resources) -> Resources:
+        return Resources(self.gpus, self.nodes, self.runtime_min, self.mem_mb, stage.threads)
+
+    def handoff(self, checkpoint: Path, out: Path) -> None:
+        """``out/checkpoint.json`` names the checkpoint; VLMEvalKit loads it from there."""
+        from sgt.io import atomic_dir
+
+        with atomic_dir(out) as tmp:
+            record = {"checkpoint": str(checkpoint), "backend": self.name}
+            (tmp / "checkpoint.json").write_text(json.dumps(record))

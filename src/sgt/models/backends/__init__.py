@@ -12,39 +12,83 @@ from typing import Any
 from sgt.models.backend import Backend, Launch
 from sgt.models.backends.bagel import BagelBackend
 from sgt.models.backends.omnigen2 import OmniGen2Backend
+from sgt.models.backends.tiny import TinyBackend
 
 logger = logging.getLogger(__name__)
+launch_logger = logging.getLogger("sgt.launch")  # the launched command's own output
+launch_logger.setLevel(logging.INFO)
 
 BACKENDS: dict[str, Callable[..., Backend]] = {
     BagelBackend.name: BagelBackend,
     OmniGen2Backend.name: OmniGen2Backend,
+    TinyBackend.name: TinyBackend,
 }
-PATH_OPTIONS = frozenset({"checkout", "model_path", "vae_path", "text_encoder_path"})
+PATH_OPTIONS = frozenset({"checkout", "base", "model_path", "vae_path", "text_encoder_path"})
+
+
+def backend_class(name: str) -> Callable[..., Backend]:
+    """The registered class of backend ``name`` (its class attributes say what the workflow must provide)."""
+    if name not in BACKENDS:
+        raise KeyError(f"unknown backend {name!r} in models.*.backend; known: {', '.join(sorted(BACKENDS))}")
+    return BACKENDS[name]
 
 
 def get_backend(name: str, **options: Any) -> Backend:
     """The backend ``name`` built from its options; unknown names and options are config errors."""
-    if name not in BACKENDS:
-        raise KeyError(f"unknown backend {name!r} in models.*.backend; known: {', '.join(sorted(BACKENDS))}")
+    cls = backend_class(name)
     opts = {k: Path(v) if k in PATH_OPTIONS else v for k, v in options.items()}
     try:
-        return BACKENDS[name](**opts)
+        return cls(**opts)
     except TypeError as err:
         raise ValueError(f"backend {name!r}: bad options {sorted(options)} ({err})") from err
 
 
 def run_launch(launch: Launch, log: str | Path) -> None:
-    """Run ``launch`` in its folder with its environment added, appending its output to ``log``."""
+    """Run ``launch`` in its folder with its environment added; its output goes line by line to ``log``.
+
+    The lines pass through ``logging``, so a rule log already opened by ``setup_logging`` gets them through
+    its one file handle (a second handle on the same file would overwrite them). On Ctrl-C / SIGTERM the
+    child gets the signal too; we wait for it to save its checkpoint and exit before re-raising.
+    """
     logger.info("launching in %s: %s", launch.cwd, " ".join(launch.argv))
-    with open(log, "a", encoding="utf-8") as fh:
-        subprocess.run(
+    path = Path(log).absolute()
+    handled = any(
+        isinstance(h, logging.FileHandler) and Path(h.baseFilename) == path
+        for h in logging.getLogger().handlers
+    )
+    extra = None if handled else logging.FileHandler(path, mode="a", encoding="utf-8")
+    if extra is not None:
+        launch_logger.addHandler(extra)
+    try:
+        with subprocess.Popen(
             launch.argv,
             cwd=launch.cwd,
             env={**os.environ, **launch.env},
-            stdout=fh,
+            stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
-            check=True,
-        )
+            text=True,
+            errors="replace",
+        ) as proc:
+            try:
+                for line in proc.stdout or ():
+                    launch_logger.info("%s", line.rstrip("\n"))
+            except KeyboardInterrupt:
+                proc.wait()
+                raise
+        if proc.returncode != 0:
+            raise subprocess.CalledProcessError(proc.returncode, launch.argv)
+    finally:
+        if extra is not None:
+            launch_logger.removeHandler(extra)
+            extra.close()
 
 
-__all__ = ["BACKENDS", "BagelBackend", "OmniGen2Backend", "get_backend", "run_launch"]
+__all__ = [
+    "BACKENDS",
+    "BagelBackend",
+    "OmniGen2Backend",
+    "TinyBackend",
+    "backend_class",
+    "get_backend",
+    "run_launch",
+]

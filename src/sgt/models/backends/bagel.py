@@ -51,8 +51,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import yaml
 
+from sgt.data.vqa import read_jsonl
 from sgt.io import atomic_dir, atomic_write_json, atomic_write_text, read_json
-from sgt.models.backend import Launch, Recipe, Resources, read_vqa
+from sgt.models.backend import ClusterBackend, Launch, Recipe, Resources
 from sgt.models.backends._export import ImageStore, read_task_pairs, repeat_to, schedule, split_mix
 
 logger = logging.getLogger(__name__)
@@ -146,7 +147,7 @@ def group_weights(shares: Mapping[str, float], samples_per_batch: float) -> dict
 
 
 @dataclass(frozen=True, slots=True)
-class BagelBackend:
+class BagelBackend(ClusterBackend):
     """BAGEL fine-tuning with upstream ``train/pretrain_unified_navit.py`` (FSDP HYBRID_SHARD, one node)."""
 
     checkout: Path
@@ -194,7 +195,7 @@ class BagelBackend:
             if vqa_weight > 0:
                 if vqa is None:
                     raise ValueError(f"recipe {recipe.variant!r} weights 'vqa' but no VQA JSONL was given")
-                info[VQA_GROUP] = {VQA_NAME: self._write_vqa(read_vqa(vqa), out, tmp)}
+                info[VQA_GROUP] = {VQA_NAME: self._write_vqa(read_jsonl(vqa), out, tmp)}
                 manifest["vqa_lines"] = info[VQA_GROUP][VQA_NAME]["num_total_samples"]
             atomic_write_json(tmp / "dataset_info.json", info)
             atomic_write_json(tmp / "manifest.json", manifest)
@@ -236,7 +237,7 @@ class BagelBackend:
         store = ImageStore(tmp / "vqa" / "images")
         lines = []
         for i, rec in enumerate(records):
-            image = store.put_file(rec.image).relative_to(store.root).as_posix()
+            image = store.put_file(Path(rec.image_path)).relative_to(store.root).as_posix()
             human = {"from": "human", "value": f"<image>\n{rec.question}"}
             gpt = {"from": "gpt", "value": rec.answer}
             lines.append(

@@ -43,8 +43,9 @@ from typing import ClassVar
 
 import yaml
 
+from sgt.data.vqa import read_jsonl
 from sgt.io import atomic_dir, atomic_write_text
-from sgt.models.backend import VQA_KEY, Launch, Recipe, Resources, read_vqa
+from sgt.models.backend import VQA_KEY, ClusterBackend, Launch, Recipe, Resources
 from sgt.models.backends._export import (
     ImageStore,
     read_task_pairs,
@@ -164,7 +165,7 @@ def check_checkout(checkout: Path, *, needs_sft: bool) -> None:
 
 
 @dataclass(frozen=True, slots=True)
-class OmniGen2Backend:
+class OmniGen2Backend(ClusterBackend):
     """OmniGen2 fine-tuning with the SGT fork's ``train.py`` under ``accelerate`` FSDP."""
 
     checkout: Path
@@ -186,28 +187,35 @@ class OmniGen2Backend:
             raise ValueError(f"omnigen2 backend: nodes={self.nodes}; only single-node runs are generated")
 
     def layout(self, recipe: Recipe) -> Layout:
+        """Micro-batch per GPU and accumulation steps for the recipe's global batch on ``gpus * nodes``.
+
+        ``train.py`` asserts ``batch * accum * processes == global_batch_size``, and every optimizer step
+        holds the exact SFT:gen mix only when ``accum`` is a multiple of the interleave pattern's length.
+        """
         vqa, gen = split_mix(recipe.mix, [k for k in recipe.mix if k != VQA_KEY])
         counts = {k: v for k, v in (("gen", sum(gen.values())), ("sft", vqa)) if v > 0}
         pattern = interleave(small_ratio(counts)) if len(counts) == 2 else (next(iter(counts)),)
         procs = self.gpus * self.nodes
-        for b in range(self.max_micro_batch, 0, -1):
-            per_gpu, rem = divmod(recipe.batch_size, b * procs)
-            if rem == 0 and per_gpu % len(pattern) == 0:
-                return Layout(b, per_gpu, procs, pattern)
-        works = [
-            g
-            for g in range(1, 17)
-            if any(
-                recipe.batch_size % (b * g) == 0 and (recipe.batch_size // (b * g)) % len(pattern) == 0
-                for b in range(1, self.max_micro_batch + 1)
-            )
-        ]
+        found = self._split(recipe.batch_size, procs, len(pattern))
+        if found is not None:
+            return Layout(*found, procs, pattern)
+        works = [g for g in range(1, 17) if self._split(recipe.batch_size, g, len(pattern))]
+        batches = [n for n in range(1, 4 * recipe.batch_size) if self._split(n, procs, len(pattern))]
+        near = sorted(batches, key=lambda n: (abs(n - recipe.batch_size), n))[:2]
         raise ValueError(
             f"omnigen2: global batch {recipe.batch_size} cannot be split over {procs} GPUs into "
             f"micro-batches <= {self.max_micro_batch} with grad accumulation a multiple of the "
-            f"{len(pattern)}-step pattern {list(pattern)}; use models.omnigen2.gpus in {works} "
-            f"or change the recipe batch_size"
+            f"{len(pattern)}-step pattern {list(pattern)}; set models.omnigen2.gpus to one of {works} "
+            f"or models.omnigen2.recipe.batch_size to {' or '.join(map(str, sorted(near)))}"
         )
+
+    def _split(self, batch: int, procs: int, cycle: int) -> tuple[int, int] | None:
+        """(micro-batch, accumulation) for ``batch`` over ``procs``, the largest micro-batch first."""
+        for micro in range(self.max_micro_batch, 0, -1):
+            accum, rem = divmod(batch, micro * procs)
+            if rem == 0 and accum > 0 and accum % cycle == 0:
+                return micro, accum
+        return None
 
     def export(
         self, shards: Mapping[str, Sequence[Path]], vqa: Path | None, recipe: Recipe, out: Path
@@ -243,10 +251,10 @@ class OmniGen2Backend:
                     raise ValueError(f"recipe {recipe.variant!r} weights 'vqa' but no VQA JSONL was given")
                 store = ImageStore(tmp / "sft_images")
                 lines = []
-                for i, rec in enumerate(read_vqa(vqa)):
+                for i, rec in enumerate(read_jsonl(vqa)):
                     human = {"from": "human", "value": f"<image>\n{rec.question}"}
                     gpt = {"from": "gpt", "value": rec.answer}
-                    image = store.put_file(rec.image).relative_to(store.root).as_posix()
+                    image = store.put_file(Path(rec.image_path)).relative_to(store.root).as_posix()
                     record = {"id": f"sgt-vqa-{i:06d}", "image": image, "conversations": [human, gpt]}
                     lines.append(json.dumps({**record, "task_type": "sft"}))
                 lines = repeat_to(lines, layout.micro_global * layout.pattern.count("sft"))

@@ -1,33 +1,45 @@
-"""One cluster training run through a backend: export, config, prepare, launch, then hand over the checkpoint.
+"""One training run through a backend: export, config, prepare, launch, then hand the checkpoint over.
 
-The rule calls ``train_with_backend``; everything model-specific stays in the backend, so the rule does not
-know whether it trains BAGEL or OmniGen2. Rerunning after a requeue resumes from the backend's newest
-complete checkpoint (each backend's ``launch`` handles resume).
+The ``train`` rule calls ``train_with_backend`` and the ``pretrain`` rule ``build_base``; everything
+model-specific stays in the backend, so the rules do not know whether they train the tiny model, BAGEL or
+OmniGen2. Rerunning after a requeue resumes from the backend's newest complete checkpoint (each backend's
+``launch`` handles resume).
 """
 
 from __future__ import annotations
 
-import json
+import dataclasses
 import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from sgt.io import atomic_dir
-from sgt.models.backend import Recipe
-from sgt.models.backends import get_backend, run_launch
+from sgt.models.backend import BaseBuilder, Recipe, Resources
+from sgt.models.backends import backend_class, get_backend, run_launch
 
 logger = logging.getLogger(__name__)
-NOT_OPTIONS = frozenset({"backend", "upstream", "recipe", "architecture", "pretrain", "finetune"})
+RECIPE_KEYS = ("lr", "warmup", "steps", "batch_size")
+# Options the workflow fills per job (a checkout, a base model, the job's threads), never config keys.
+RUNTIME_OPTIONS = frozenset({"checkout", "base", "threads"})
+
+
+def config_keys(backend: str) -> frozenset[str]:
+    """The keys ``models.<m>`` may hold for ``backend``: its options plus backend, upstream, its recipe."""
+    cls = backend_class(backend)
+    options = {f.name for f in dataclasses.fields(cls)} - RUNTIME_OPTIONS  # type: ignore[arg-type]
+    return frozenset(options | {"backend", "upstream", cls.recipe_section})
 
 
 def recipe_for(model_cfg: Mapping[str, Any], variant: str, mix: Mapping[str, float], seed: int) -> Recipe:
-    """The Table 8 recipe of ``models.<m>.recipe`` for one variant's mix."""
-    r = dict(model_cfg.get("recipe", {}))
-    missing = sorted({"lr", "warmup", "steps", "batch_size"} - set(r))
+    """The recipe in ``models.<m>.<recipe_section>`` (Table 8 for cluster models) for one variant's mix."""
+    cls = backend_class(model_cfg["backend"])
+    r = {**cls.recipe_defaults(), **model_cfg.get(cls.recipe_section, {})}
+    missing = sorted(set(RECIPE_KEYS) - set(r))
     if missing:
-        raise KeyError(f"models.<model>.recipe lacks {missing} (Table 8: lr, warmup, steps, batch_size)")
-    extra = {k: v for k, v in r.items() if k not in {"lr", "warmup", "steps", "batch_size"}}
+        raise KeyError(
+            f"models.<model>.{cls.recipe_section} lacks {missing} (Table 8: {', '.join(RECIPE_KEYS)})"
+        )
+    extra = {k: v for k, v in r.items() if k not in RECIPE_KEYS}
     return Recipe(
         variant,
         dict(mix),
@@ -40,44 +52,91 @@ def recipe_for(model_cfg: Mapping[str, Any], variant: str, mix: Mapping[str, flo
     )
 
 
-def backend_options(model_cfg: Mapping[str, Any], checkout: str | Path) -> dict[str, Any]:
-    opts = {k: v for k, v in model_cfg.items() if k not in NOT_OPTIONS}
-    opts["checkout"] = Path(checkout) / model_cfg.get("upstream", {}).get("subdir", "")
-    return opts
+def backend_for(
+    model_cfg: Mapping[str, Any],
+    *,
+    checkout: str | Path | None = None,
+    base: str | Path | None = None,
+    threads: int | None = None,
+) -> Any:
+    """The backend of ``models.<m>`` plus the per-job options its class declares (checkout, base, threads)."""
+    name = model_cfg["backend"]
+    cls = backend_class(name)
+    opts = {
+        k: v
+        for k, v in model_cfg.items()
+        if k in config_keys(name) - {"backend", "upstream", cls.recipe_section}
+    }
+    if checkout is not None:
+        opts["checkout"] = Path(checkout) / model_cfg.get("upstream", {}).get("subdir", "")
+    runtime = {"checkout": opts.pop("checkout", None), "base": base, "threads": threads}
+    fields = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    opts.update({k: v for k, v in runtime.items() if v is not None and k in fields})
+    return get_backend(name, **opts)
+
+
+def job_resources(
+    model_cfg: Mapping[str, Any], stage: Mapping[str, int], checkout: str | Path | None
+) -> Resources:
+    """A training job's resources: the backend's own (cluster GPUs), or ``resources.<stage>`` (CPU models)."""
+    defaults = Resources(
+        gpus=int(stage.get("gpu", 0)),
+        runtime_min=int(stage.get("runtime", 60)),
+        mem_mb=int(stage.get("mem_mb", 2000)),
+        threads=int(stage.get("threads", 1)),
+    )
+    return backend_for(model_cfg, checkout=checkout).resources(defaults)
+
+
+def build_base(
+    model_cfg: Mapping[str, Any],
+    root: str | Path,
+    split: str,
+    vqa: str | Path,
+    out: str | Path,
+    workdir: str | Path,
+    *,
+    seed: int,
+    threads: int,
+) -> None:
+    """The base model of a backend with ``needs_base`` (the tiny UMM; cluster models start from upstream)."""
+    backend = backend_for(model_cfg, threads=threads)
+    if not isinstance(backend, BaseBuilder) or not backend.needs_base:
+        raise TypeError(f"backend {backend.name!r} builds no base model; it starts from its upstream weights")
+    backend.build_base(Path(root), split, Path(vqa), Path(out), Path(workdir), seed=seed, threads=threads)
 
 
 def train_with_backend(
     model_cfg: Mapping[str, Any],
-    checkout: str | Path,
     task_shards: Mapping[str, Sequence[str | Path]],
     vqa: str | Path | None,
     recipe: Recipe,
     workdir: str | Path,
     out: str | Path,
     log: str | Path,
+    *,
+    checkout: str | Path | None = None,
+    base: str | Path | None = None,
+    threads: int | None = None,
 ) -> Path:
-    """Export, configure and launch one run; ``out`` receives a pointer to the finished checkpoint."""
-    backend = get_backend(model_cfg["backend"], **backend_options(model_cfg, checkout))
+    """Export, configure and launch one run, then hand its checkpoint to ``out`` for evaluation."""
+    backend = backend_for(model_cfg, checkout=checkout, base=base, threads=threads)
     workdir = Path(workdir)
     data = workdir / "data"
-    if not (data / ".complete").is_file():
-        with atomic_dir(data) as tmp:
-            backend.export(
-                {t: [Path(s) for s in v] for t, v in task_shards.items()},
-                Path(vqa) if vqa else None,
-                recipe,
-                tmp,
-            )
-            (tmp / ".complete").write_text("ok\n")
+    if not (data / ".complete").is_file():  # exports write absolute paths: build them in place
+        backend.export(
+            {t: [Path(s) for s in v] for t, v in task_shards.items()},
+            Path(vqa) if vqa else None,
+            recipe,
+            data,
+        )
+        (data / ".complete").write_text("ok\n")
     config = backend.write_config(data, recipe, workdir / "train_config.yaml")
     backend.prepare(config, workdir)
     run_launch(backend.launch(config, recipe, workdir), log)
     ckpt = backend.checkpoint(workdir)
     if ckpt is None:
-        raise RuntimeError(f"{model_cfg['backend']}: training ended but no complete checkpoint in {workdir}")
-    with atomic_dir(out) as tmp:
-        (tmp / "checkpoint.json").write_text(
-            json.dumps({"checkpoint": str(ckpt), "backend": model_cfg["backend"]})
-        )
-    logger.info("checkpoint %s", ckpt)
+        raise RuntimeError(f"{backend.name}: training ended but no complete checkpoint in {workdir}")
+    backend.handoff(ckpt, Path(out))
+    logger.info("checkpoint %s handed to %s", ckpt, out)
     return ckpt

@@ -18,6 +18,7 @@ from sgt.io import atomic_dir
 logger = logging.getLogger(__name__)
 
 _SHA = re.compile(r"^[0-9a-f]{40}$")
+PLACEHOLDER = "0" * 40  # config/paper.yaml's marker for "no working commit pinned yet"
 
 
 def _git(*args: str, cwd: Path | None = None) -> str:
@@ -36,16 +37,20 @@ def head_commit(path: Path) -> str | None:
     return _git("rev-parse", "HEAD", cwd=path)
 
 
-def checkout(url: str, commit: str, dest: str | Path) -> Path:
+def checkout(url: str, commit: str, dest: str | Path, *, key: str = "upstream.commit") -> Path:
     """Clone ``url`` into ``dest`` with ``commit`` checked out (detached); reuse ``dest`` if it matches.
 
-    ``commit`` must be a full 40-hex sha: a branch or tag moves, and the run would stop being reproducible.
+    ``commit`` (config key ``key``) must be a full 40-hex sha: a branch or tag moves, and the run would stop
+    being reproducible. The all-zero placeholder is refused before any network access.
     """
     dest = Path(dest)
     commit = commit.lower()
     if not _SHA.match(commit):
+        raise ValueError(f"{key} = {commit!r} for {url}: pin a full 40-hex commit sha, not a branch or tag")
+    if commit == PLACEHOLDER:
         raise ValueError(
-            f"upstream commit {commit!r} for {url}: pin a full 40-hex commit sha, not a branch or tag"
+            f"{key} is the all-zero placeholder: no commit of {url} is pinned; set it to a commit whose "
+            f"training code reads our export (docs/backends.md lists the checked ones and why)"
         )
     if dest.exists():
         found = head_commit(dest)

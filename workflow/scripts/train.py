@@ -2,15 +2,16 @@ from sgt.logs import setup_logging
 from sgt.models.backends.run import recipe_for, train_with_backend
 
 setup_logging(snakemake.log[0])
-p, w = snakemake.params, snakemake.wildcards
-recipe = recipe_for(p.model_cfg, w.variant, p.mix, int(w.seed))
+p, w, i = snakemake.params, snakemake.wildcards, snakemake.input
 train_with_backend(
     p.model_cfg,
-    snakemake.input.checkout,
     p.task_shards,
-    snakemake.input.get("vqa"),
-    recipe,
+    i.get("vqa"),
+    recipe_for(p.model_cfg, w.variant, p.mix, int(w.seed)),
     p.workdir,
     snakemake.output[0],
     snakemake.log[0],
+    checkout=i.get("checkout"),
+    base=i.get("base"),
+    threads=snakemake.threads,
 )
