@@ -55,6 +55,9 @@ class Sample:
     categories: dict[int, Category] = field(default_factory=dict, repr=False)
     depth: npt.NDArray[np.float32] | None = field(default=None, repr=False)
     caption: str = ""
+    # What ``depth`` holds: "depth" (larger is farther; the toy world's exact metric depth) or "disparity"
+    # (larger is nearer; a Depth Anything V2 estimate attached by ``sgt.depth.store.attach_depth``).
+    depth_space: str = "depth"
 
     @property
     def height(self) -> int:
