@@ -146,8 +146,11 @@ def plot_discrepancy_histogram(
     *,
     corrupted: npt.ArrayLike | None = None,
     title: str = "Depth consistency (AbsRel after alignment)",
+    group_names: tuple[str, str] = ("clean", "corrupted"),
 ) -> Path:
-    """Histogram of per-image discrepancies and the threshold; non-comparable (inf) ones in the last bin."""
+    """Histogram of per-image discrepancies and the threshold; non-comparable (inf) ones in the last bin.
+
+    ``corrupted`` marks the images stacked as ``group_names[1]``."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -164,7 +167,7 @@ def plot_discrepancy_histogram(
     groups = [("all images", np.ones_like(finite))]
     if corrupted is not None:
         bad = np.asarray(corrupted, bool)
-        groups = [("clean", ~bad), ("corrupted", bad)]
+        groups = [(group_names[0], ~bad), (group_names[1], bad)]
     ax.hist([shown[m] for _, m in groups], bins=bins, stacked=True, label=[g for g, _ in groups])
     ax.axvline(threshold, color="k", linestyle="--", label=f"threshold {threshold}")
     ax.set_xlabel(f"discrepancy (last bin: > {bins[-2]:.2f} or not comparable, n={int((~finite).sum())} inf)")
@@ -177,3 +180,20 @@ def plot_discrepancy_histogram(
         fig.savefig(tmp, dpi=120)
     plt.close(fig)
     return out
+
+
+def plot_filter_table(table: str | Path, threshold: float, out: str | Path) -> Path:
+    """The report's histogram: every image the filter judged (initial and replacement), kept vs discarded."""
+    t = read_filter_table(table).to_pandas()
+    kept = t["kept"].to_numpy(bool)
+    return plot_discrepancy_histogram(
+        t["discrepancy"].to_numpy(np.float64),
+        threshold,
+        out,
+        corrupted=~kept,
+        group_names=("kept", "discarded"),
+        title=(
+            f"Depth consistency: {len(t)} images judged, {int((~kept).sum())} discarded, "
+            f"{int((kept & (t['role'] == 'replacement').to_numpy()).sum())} replacements"
+        ),
+    )

@@ -85,13 +85,18 @@ def build_shard(
     out: str | Path,
     *,
     source: str = "coco",
+    depth_estimates: Sequence[str | Path] = (),
 ) -> ShardStats:
     """Make the pairs of ``task_name`` for ``image_ids`` and write them as one parquet shard (atomically).
 
     Randomness for image ``i`` comes from (seed, task, i) alone, so shard boundaries never change a pair: the
     recipe gets ``rng_for(seed, task, i)`` and the instruction is drawn from ``rng_for(seed, task, i,
     "instruction")``. Malformed annotations are skipped by the loader and counted in ``ShardStats.skipped``.
+    ``depth_estimates`` (shards of one estimator, ``sgt.depth.store``) replace each sample's depth with its
+    estimate: the ``depth`` and ``derain_dehaze`` tasks then read Depth Anything V2, not the data set's depth.
     """
+    from sgt.depth.store import DepthStore, attach_depth
+
     task = resolve_task(task_name, task_entry)
     params = task_params(task, task_entry)
     base_params = effective_params(task, params)
@@ -100,6 +105,7 @@ def build_shard(
     dataset = CocoDataset(root, split, source=source, panoptic=panoptic)
     rows: dict[str, list[Any]] = {f.name: [] for f in SHARD_SCHEMA}
     skipped: Counter[str] = Counter()
+    store = DepthStore(depth_estimates) if depth_estimates else None
     for image_id in tqdm(image_ids, desc=f"{task_name} pairs", disable=None):
         try:
             sample = dataset.load(int(image_id))
@@ -107,6 +113,8 @@ def build_shard(
             logger.warning("%s", err)
             skipped["corrupt image"] += 1
             continue
+        if store is not None:
+            sample = attach_depth(sample, store)
         pair = task.pair(sample, rng_for(seed, task_name, int(image_id)), **params)
         made_by = pair.made_by or task_name
         made_level = (
@@ -131,6 +139,8 @@ def build_shard(
             ("target_png", target_png),
         ):
             rows[key].append(value)
+    if store is not None:
+        store.close()
     skipped.update(dataset.skipped)
     table = pa.table(rows, schema=SHARD_SCHEMA)
     with atomic_path(out, suffix=".parquet") as tmp:
