@@ -5,6 +5,7 @@ from sgt.targets.shards import build_shard
 setup_logging(snakemake.log[0])
 p, w, i = snakemake.params, snakemake.wildcards, snakemake.input
 image_ids = task_shard_ids(i.subset, p.subset_group, int(w.shard), i.get("depth_filter"))
+depth = i.get("depth", [])  # the target estimator's maps, for tasks that read depth
 build_shard(
-    p.root, p.split, image_ids, w.task, p.task_cfg, p.seed, snakemake.output[0], depth_estimates=i.get("depth", [])
+    p.root, p.split, image_ids, w.task, p.task_cfg, p.seed, snakemake.output[0], depth_estimates=depth
 )
