@@ -25,7 +25,9 @@ TARGETS = (
 def _run(workdir: Path, *args: str) -> subprocess.CompletedProcess[str]:
     cmd = [SNAKEMAKE, "--snakefile", str(REPO / "Snakefile"), "--cores", "2", "-d", str(workdir)]
     cmd += [*args, *TARGETS, "--configfile", str(REPO / "config" / "test.yaml")]
-    env = {**os.environ, "PYTHONHASHSEED": "0"}
+    # jobs run in the workdir: this checkout's sgt must be on the path absolutely, not an installed copy
+    path = os.pathsep.join([str(REPO / "src"), os.environ.get("PYTHONPATH", "")])
+    env = {**os.environ, "PYTHONHASHSEED": "0", "PYTHONPATH": path}
     return subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, env=env, timeout=1800)
 
 
