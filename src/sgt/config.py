@@ -50,6 +50,13 @@ def check_config(config: Mapping[str, Any]) -> None:
         raise ConfigError(
             "targets.shard_size is larger than targets.n_per_task: one shard would be partly empty"
         )
+    if "depth" in config:
+        from sgt.depth.settings import check_depth_config
+
+        try:
+            check_depth_config(config["depth"])
+        except ValueError as err:
+            raise ConfigError(str(err)) from None
 
 
 def _check_backend_options(name: str, spec: Mapping[str, Any]) -> None:

@@ -90,3 +90,24 @@ def test_ground_truth_needs_exact_depth():
     est = make_estimator("ground_truth_noise", {})
     with pytest.raises(ValueError, match="toy world only"):
         est.estimate([_sample(1, 4, 4)])
+
+
+def test_ground_truth_corrupts_a_seeded_share_and_the_filter_sees_it(toy_root):
+    from sgt.data.coco import CocoDataset
+    from sgt.depth.align import compare_maps
+    from sgt.depth.corrupt import corruption_for
+
+    samples = [CocoDataset(toy_root, "train2017").load(i) for i in range(1, 11)]
+    clean = make_estimator("ground_truth_noise", {"noise": 0.0}, seed=2).estimate(samples)
+    bad = make_estimator("ground_truth_noise", {"noise": 0.0, "corrupt_fraction": 0.5}, seed=2)
+    maps = bad.estimate(samples)
+    hit = [corruption_for(2, s.image_id, 0.5) for s in samples]
+    assert 0 < sum(h is not None for h in hit) < len(samples)
+    for s, c, m, kind in zip(samples, clean, maps, hit, strict=True):
+        if kind is None:
+            np.testing.assert_array_equal(c, m)
+        else:
+            assert not np.array_equal(c, m), (s.image_id, kind)
+            assert compare_maps(s.depth, m, a_space="depth", b_space="depth").discrepancy > 0.1, kind
+    with pytest.raises(ValueError, match="corrupt_fraction"):
+        make_estimator("ground_truth_noise", {"corrupt_fraction": 1.5})

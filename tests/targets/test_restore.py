@@ -83,7 +83,7 @@ def test_derain_dehaze_equal_probability_and_haze_formula(small: Sample) -> None
         d = pair.drawn
         kinds[d["kind"]] += 1
         if d["kind"] == "haze":
-            assert 0.8 <= d["beta"] <= 2.8 and 0.7 <= d["airlight"] <= 1.0 and d["depth_source"] == "sample"
+            assert 0.8 <= d["beta"] <= 2.8 and 0.7 <= d["airlight"] <= 1.0 and d["depth_source"] == "depth"
             rel = small.depth / small.depth.max()
             t = np.exp(-d["beta"] * rel)[..., None]
             expected = (small.image / 255.0) * t + d["airlight"] * (1 - t)
@@ -104,6 +104,27 @@ def test_haze_without_depth_uses_the_vertical_gradient(small: Sample) -> None:
             pair.condition, degrade.haze(small.image, depth, pair.drawn["beta"], pair.drawn["airlight"])
         )
     assert depth[0, 0] > depth[-1, 0]  # far at the top
+
+
+def test_haze_from_a_disparity_estimate_is_thickest_far_away(small: Sample) -> None:
+    """An attached Depth Anything map (disparity: larger is nearer) hazes far pixels most, as depth does."""
+    disparity = (3.0 / small.depth + 0.2).astype(np.float32)
+    est = Sample(
+        small.image_id, small.file_name, small.source, small.image, depth=disparity, depth_space="disparity"
+    )
+    rel = degrade.relative_depth(disparity, "disparity")
+    far, near = (
+        np.unravel_index(small.depth.argmax(), rel.shape),
+        np.unravel_index(small.depth.argmin(), rel.shape),
+    )
+    assert rel[far] == pytest.approx(1.0) and rel[near] == pytest.approx(0.1)
+    pair = TASKS["derain_dehaze"].pair(est, rng_for(0, "derain_dehaze", 1), p_rain=0.0)
+    assert pair.drawn["depth_source"] == "disparity"
+    assert np.array_equal(
+        pair.condition, degrade.haze(small.image, rel, pair.drawn["beta"], pair.drawn["airlight"])
+    )
+    with pytest.raises(ValueError, match="constant"):
+        degrade.relative_depth(np.ones((3, 3), np.float32), "disparity")
 
 
 def test_noise_ops_respect_zero_probabilities(small: Sample) -> None:

@@ -56,6 +56,9 @@ EVAL_SHARDS = [
         math.ceil(config["targets"]["eval_n"] / config["targets"]["shard_size"])
     )
 ]
+DEPTH = config["depth"]
+ESTIMATORS = sorted(DEPTH["estimators"])
+TINY_ESTIMATORS = [e for e in ESTIMATORS if DEPTH["estimators"][e].get("tiny")]
 
 
 wildcard_constraints:
@@ -67,6 +70,7 @@ wildcard_constraints:
     stage="targets|eval_targets",
     bench="|".join(BENCHMARKS),
     split=f"{TRAIN_SPLIT}|{EVAL_SPLIT}",
+    estimator="|".join(ESTIMATORS),
 
 
 def coco_archives():
@@ -126,7 +130,8 @@ def target_shards(task, stage="targets"):
 
 def shard_inputs(wildcards):
     split = TRAIN_SPLIT if wildcards.stage == "targets" else EVAL_SPLIT
-    return {"ready": data_ready(), "subset": f"results/subsets/{split}.json"}
+    inputs = {"ready": data_ready(), "subset": f"results/subsets/{split}.json"}
+    return inputs | depth_task_inputs(wildcards.task, split)
 
 
 def shard_split(wildcards):
@@ -213,6 +218,7 @@ def all_outputs(wildcards):
         "results/tables/understanding.csv",
         "results/tables/generation.csv",
         *expand("results/targets/{task}/manifest.parquet", task=TASKS),
+        *depth_outputs(),
     ]
 
 
@@ -225,3 +231,68 @@ def grow(stage, key, factor=1.5):
     """A resource from config.resources.<stage> that grows on each retry (out of memory, time limit)."""
     base = config["resources"][stage][key]
     return lambda wildcards, attempt: grown(base, attempt, factor)
+
+
+# --- depth estimation and the depth-consistency filter (depth.smk) ---
+
+
+def depth_tasks():
+    """Tasks whose recipe reads depth: they get the target estimator's maps."""
+    from sgt.targets import resolve_task
+
+    tasks = config["targets"]["tasks"]
+    return [t for t in TASKS if "depth" in resolve_task(t, tasks[t]).needs]
+
+
+def depth_task_inputs(task, split):
+    inputs = {}
+    if task in depth_tasks():
+        inputs["depth"] = depth_estimates(DEPTH["target"], split)
+    if task in DEPTH["filtered_tasks"]:
+        inputs["depth_filter"] = f"results/depth/{split}/filter.parquet"
+    return inputs
+
+
+def depth_needed(split):
+    return config["targets"]["n_per_task" if split == TRAIN_SPLIT else "eval_n"]
+
+
+def depth_reserve(split):
+    return math.ceil(depth_needed(split) * DEPTH["reserve_fraction"])
+
+
+def depth_pool_shards(split):
+    n = depth_needed(split) + depth_reserve(split)
+    return [f"{i:03d}" for i in range(math.ceil(n / DEPTH["shard_size"]))]
+
+
+def depth_estimates(estimator, split):
+    return expand(
+        f"results/depth/{split}/estimates/{estimator}/shard-{{shard}}.npz",
+        shard=depth_pool_shards(split),
+    )
+
+
+def depth_estimate_inputs(wildcards):
+    inputs = {"pool": f"results/depth/{wildcards.split}/pool.json"}
+    if wildcards.estimator in TINY_ESTIMATORS:
+        inputs["model"] = f"results/depth/models/{wildcards.estimator}"
+    return inputs
+
+
+def depth_estimator(wildcards):
+    from sgt.depth.settings import estimator_args
+
+    return estimator_args(wildcards.estimator, DEPTH["estimators"][wildcards.estimator])
+
+
+def depth_outputs():
+    """The filter's histogram when a task is filtered, and the estimates depth.also_estimate asks for."""
+    outputs = [
+        f"results/depth/{TRAIN_SPLIT}/discrepancy.png"
+        for t in TASKS
+        if t in DEPTH["filtered_tasks"]
+    ][:1]
+    for estimator in DEPTH["also_estimate"]:
+        outputs += depth_estimates(estimator, TRAIN_SPLIT)
+    return outputs

@@ -1,10 +1,11 @@
-from sgt.data.subset import shard_image_ids
+from sgt.depth.filter import task_shard_ids
 from sgt.logs import setup_logging
 from sgt.targets.shards import build_shard
 
 setup_logging(snakemake.log[0])
-p, w = snakemake.params, snakemake.wildcards
-image_ids = shard_image_ids(snakemake.input.subset, p.subset_group, int(w.shard))
+p, w, i = snakemake.params, snakemake.wildcards, snakemake.input
+image_ids = task_shard_ids(i.subset, p.subset_group, int(w.shard), i.get("depth_filter"))
+depth = i.get("depth", [])  # the target estimator's maps, for tasks that read depth
 build_shard(
     p.root,
     p.split,
@@ -15,4 +16,5 @@ build_shard(
     snakemake.output[0],
     source=p.source,
     options=p.data_options,
+    depth_estimates=depth,
 )

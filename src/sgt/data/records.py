@@ -57,6 +57,9 @@ class Sample:
     caption: str = ""
     # True when the masks carry no class (SA-1B's SAM masks): tasks then colour per mask, not per category.
     class_agnostic: bool = False
+    # What ``depth`` holds: "depth" (larger is farther; the toy world's exact metric depth) or "disparity"
+    # (larger is nearer; a Depth Anything V2 estimate attached by ``sgt.depth.store.attach_depth``).
+    depth_space: str = "depth"
 
     @property
     def height(self) -> int:

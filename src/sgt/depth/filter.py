@@ -168,3 +168,51 @@ def kept_ids(path: str | Path) -> list[int]:
     """Kept image ids in pool order: the image list of the ``depth`` task's shards."""
     t = read_filter_table(path).to_pandas()
     return [int(i) for i in t.loc[t["kept"]].sort_values("pool_rank")["image_id"]]
+
+
+def filter_pool(
+    pool: str | Path,
+    estimates_a: Sequence[str | Path],
+    estimates_b: Sequence[str | Path],
+    threshold: float,
+    seed: int,
+    out: str | Path,
+    *,
+    max_depth: float | None = 80.0,
+    min_valid_fraction: float = 0.1,
+) -> FilterSummary:
+    """``filter_depth`` over a depth pool file (``sgt.depth.pool``): keep its ``n_needed`` images."""
+    from sgt.depth.pool import read_pool
+
+    p = read_pool(pool)
+    return filter_depth(
+        estimates_a,
+        estimates_b,
+        p.image_ids,
+        p.n_needed,
+        threshold,
+        seed,
+        out,
+        max_depth=max_depth,
+        min_valid_fraction=min_valid_fraction,
+    )
+
+
+def task_shard_ids(
+    subset_manifest: str | Path, group: str, shard: int, depth_filter: str | Path | None = None
+) -> list[int]:
+    """One target shard's images: the shared subset's, or for a depth-filtered task the kept images.
+
+    Kept images are taken in pool order and cut into the subset's shard size, so the depth task has the
+    same shards as every other task, each image of the shared selection replaced where it was discarded.
+    """
+    from sgt.data.subset import read_manifest, shard_image_ids
+
+    if depth_filter is None:
+        return shard_image_ids(subset_manifest, group, shard)
+    size = read_manifest(subset_manifest).shard_size
+    kept = kept_ids(depth_filter)
+    ids = kept[shard * size : (shard + 1) * size]
+    if not ids:
+        raise IndexError(f"{depth_filter}: {len(kept)} kept images leave shard {shard} (of {size}) empty")
+    return ids

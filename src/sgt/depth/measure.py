@@ -8,52 +8,19 @@ B is exact depth with seeded log-normal noise (like a metric model). A known fra
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
+from sgt.depth.corrupt import CORRUPTIONS
 from sgt.depth.estimate import estimate_shard
 from sgt.depth.filter import PoolExhaustedError, filter_depth, judge, read_filter_table
 from sgt.depth.store import DepthStore, StoreWriter
 from sgt.seeding import rng_for
 
 logger = logging.getLogger(__name__)
-
-Map = npt.NDArray[np.float32]
-
-
-def flip(values: Map, rng: np.random.Generator) -> Map:
-    """Upside down: the ground plane (near at the bottom) ends up at the top."""
-    return values[::-1].copy()
-
-
-def shuffle_blocks(values: Map, rng: np.random.Generator, grid: int = 4) -> Map:
-    """Cut into grid x grid blocks and permute them (never the identity): locally right, globally wrong."""
-    h, w = values.shape[0] // grid * grid, values.shape[1] // grid * grid
-    bh, bw = h // grid, w // grid
-    blocks = values[:h, :w].reshape(grid, bh, grid, bw).swapaxes(1, 2).reshape(grid * grid, bh, bw)
-    order = rng.permutation(grid * grid)
-    while np.array_equal(order, np.arange(grid * grid)):
-        order = rng.permutation(grid * grid)
-    out = values.copy()
-    out[:h, :w] = blocks[order].reshape(grid, grid, bh, bw).swapaxes(1, 2).reshape(h, w)
-    return out
-
-
-def invert(values: Map, rng: np.random.Generator) -> Map:
-    """Near becomes far over the same range: what a disparity map mistaken for depth looks like."""
-    finite = values[np.isfinite(values)]
-    return (finite.max() + finite.min() - values).astype(np.float32)
-
-
-CORRUPTIONS: dict[str, Callable[[Map, np.random.Generator], Map]] = {
-    "flip": flip,
-    "shuffle_blocks": shuffle_blocks,
-    "invert": invert,
-}
 
 
 def corrupt_store(src: str | Path, out: str | Path, fraction: float, seed: int) -> dict[int, str]:
@@ -179,8 +146,11 @@ def plot_discrepancy_histogram(
     *,
     corrupted: npt.ArrayLike | None = None,
     title: str = "Depth consistency (AbsRel after alignment)",
+    group_names: tuple[str, str] = ("clean", "corrupted"),
 ) -> Path:
-    """Histogram of per-image discrepancies and the threshold; non-comparable (inf) ones in the last bin."""
+    """Histogram of per-image discrepancies and the threshold; non-comparable (inf) ones in the last bin.
+
+    ``corrupted`` marks the images stacked as ``group_names[1]``."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -197,7 +167,7 @@ def plot_discrepancy_histogram(
     groups = [("all images", np.ones_like(finite))]
     if corrupted is not None:
         bad = np.asarray(corrupted, bool)
-        groups = [("clean", ~bad), ("corrupted", bad)]
+        groups = [(group_names[0], ~bad), (group_names[1], bad)]
     ax.hist([shown[m] for _, m in groups], bins=bins, stacked=True, label=[g for g, _ in groups])
     ax.axvline(threshold, color="k", linestyle="--", label=f"threshold {threshold}")
     ax.set_xlabel(f"discrepancy (last bin: > {bins[-2]:.2f} or not comparable, n={int((~finite).sum())} inf)")
@@ -210,3 +180,20 @@ def plot_discrepancy_histogram(
         fig.savefig(tmp, dpi=120)
     plt.close(fig)
     return out
+
+
+def plot_filter_table(table: str | Path, threshold: float, out: str | Path) -> Path:
+    """The report's histogram: every image the filter judged (initial and replacement), kept vs discarded."""
+    t = read_filter_table(table).to_pandas()
+    kept = t["kept"].to_numpy(bool)
+    return plot_discrepancy_histogram(
+        t["discrepancy"].to_numpy(np.float64),
+        threshold,
+        out,
+        corrupted=~kept,
+        group_names=("kept", "discarded"),
+        title=(
+            f"Depth consistency: {len(t)} images judged, {int((~kept).sum())} discarded, "
+            f"{int((kept & (t['role'] == 'replacement').to_numpy()).sum())} replacements"
+        ),
+    )

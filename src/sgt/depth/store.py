@@ -120,11 +120,15 @@ class DepthStore:
 
 
 def attach_depth(sample: Sample, store: DepthStore) -> Sample:
-    """``sample`` with ``depth`` replaced by its estimate: how the ``depth`` task receives the kept map."""
+    """``sample`` with ``depth`` replaced by its estimate, ``depth_space`` by the store's space.
+
+    How the ``depth`` task receives the kept map and ``derain_dehaze`` its haze depth: a data set's own depth
+    (the toy world's exact metric depth) never reaches them when the workflow attaches estimates.
+    """
     values = store[sample.image_id]
     if values.shape != (sample.height, sample.width):
         raise ValueError(
             f"image {sample.image_id}: estimate is {values.shape}, image is {(sample.height, sample.width)}; "
             "the estimate store belongs to another data set: rerun depth_estimate"
         )
-    return replace(sample, depth=values)
+    return replace(sample, depth=values, depth_space=store.space)

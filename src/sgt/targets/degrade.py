@@ -33,8 +33,24 @@ def pseudo_depth(h: int, w: int) -> FloatImage:
     return np.ascontiguousarray(np.broadcast_to(col, (h, w)))
 
 
-def relative_depth(depth: npt.NDArray[np.float32]) -> FloatImage:
-    """Depth scaled to (0, 1] by its maximum, so one ``beta`` range suits metric and relative depth alike."""
+def relative_depth(depth: npt.NDArray[np.float32], space: str = "depth") -> FloatImage:
+    """Depth scaled to (0, 1] by its maximum, so one ``beta`` range suits metric and relative depth alike.
+
+    A ``disparity`` map (Depth Anything V2: larger is nearer, known only up to scale and shift, so ``1 / x``
+    is undefined) becomes ``1 - minmax(disparity)`` over [0.1, 1]: nearest 0.1, farthest 1, like
+    ``pseudo_depth``.
+    """
+    if space == "disparity":
+        v = np.asarray(depth, np.float32)
+        finite = np.isfinite(v)
+        lo = float(v[finite].min()) if finite.any() else 0.0
+        hi = float(v[finite].max()) if finite.any() else 0.0
+        if hi <= lo:
+            raise ValueError("disparity map is constant or has no finite value")
+        near = np.where(finite, (v - lo) / (hi - lo), 0.0)  # 1 nearest, 0 farthest (and undefined pixels)
+        return (1.0 - 0.9 * near).astype(np.float32)
+    if space != "depth":
+        raise ValueError(f"unknown depth space {space!r}; use 'depth' or 'disparity'")
     d = np.nan_to_num(depth.astype(np.float32), nan=0.0, posinf=0.0, neginf=0.0)
     top = float(d.max())
     if top <= 0:

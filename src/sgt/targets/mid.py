@@ -1,9 +1,11 @@
 """Mid-level proxy tasks: depth (appendix 7.1).
 
-The ``depth`` target is the kept Depth Anything V2 relative depth (disparity: nearer is brighter), min-max
-normalised to 0..255 and replicated to 3 channels. The task reads it from ``Sample.depth``, which the shard
-builder must fill from the estimate store (``sgt.depth.store.attach_depth``) for the images the depth filter
-kept; a data set's own depth (the toy world's metric depth, farther is larger) is not the target.
+The ``depth`` target is the kept Depth Anything V2 relative depth, min-max normalised to 0..255 and
+replicated to 3 channels. Convention: Depth Anything's own, disparity, so **nearer is brighter**. The workflow
+fills ``Sample.depth`` from the estimate store (``sgt.depth.store.attach_depth``) for the images the depth
+filter kept, and ``Sample.depth_space`` says what the map holds: a ``disparity`` map is normalised as is, a
+``depth`` map (larger is farther: a metric estimator, or the toy world's exact depth when a task is run on a
+bare data set) is inverted first (``1 / depth``), so every target shows near things bright.
 """
 
 from __future__ import annotations
@@ -28,6 +30,14 @@ def normalise_depth(values: npt.NDArray[np.floating]) -> npt.NDArray[np.uint8]:
     return out
 
 
+def as_disparity(values: npt.NDArray[np.floating], space: str) -> npt.NDArray[np.float64]:
+    """The map in disparity (larger is nearer); pixels without a defined disparity become NaN."""
+    from sgt.depth.align import to_disparity
+
+    disparity, valid = to_disparity(values, space)
+    return np.where(valid, disparity, np.nan)
+
+
 @register("depth", level="mid", needs=("depth",))
 def depth(sample: Sample, rng: np.random.Generator) -> tuple[Image, Image]:
     """Condition: the image; target: its estimated relative depth as a 3-channel grey image."""
@@ -41,5 +51,5 @@ def depth(sample: Sample, rng: np.random.Generator) -> tuple[Image, Image]:
             f"image {sample.image_id}: depth map is {sample.depth.shape}, image is "
             f"{(sample.height, sample.width)}; the estimates belong to another data set"
         )
-    grey = normalise_depth(sample.depth)
+    grey = normalise_depth(as_disparity(sample.depth, sample.depth_space))
     return sample.image, np.repeat(grey[..., None], 3, axis=2)

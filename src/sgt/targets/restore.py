@@ -47,8 +47,11 @@ def derain_dehaze(
 ) -> tuple[Image, Image, dict[str, Any]]:
     """Rain streaks (probability ``p_rain``) or haze by I = J t + A (1 - t), t = exp(-beta d).
 
-    ``d`` is the sample's depth scaled to (0, 1] when it has one, else a vertical gradient (far at the top,
-    near at the bottom); ``drawn["depth_source"]`` says which.
+    ``d`` is the sample's depth scaled to (0, 1] when it has one (``degrade.relative_depth``, which reads
+    ``sample.depth_space``), else a vertical gradient (far at the top, near at the bottom);
+    ``drawn["depth_source"]`` says which. In the workflow the sample's depth is the depth target
+    estimator's map (Depth Anything V2 disparity on COCO; on the toy world the configured stand-in), never
+    the toy world's exact depth, so toy world and COCO run the same recipe.
     """
     h, w = sample.height, sample.width
     if rng.random() < p_rain:
@@ -65,10 +68,12 @@ def derain_dehaze(
         }
         return degrade.add_rain(sample.image, layer, intensity), sample.image, drawn
     beta, airlight = _uniform(rng, haze_beta), _uniform(rng, haze_airlight)
-    if sample.depth is not None and sample.depth.shape == (h, w) and float(np.nanmax(sample.depth)) > 0:
-        depth, source = degrade.relative_depth(sample.depth), "sample"
-    else:
-        depth, source = degrade.pseudo_depth(h, w), "vertical_gradient"
+    depth, source = degrade.pseudo_depth(h, w), "vertical_gradient"
+    if sample.depth is not None and sample.depth.shape == (h, w):
+        try:
+            depth, source = degrade.relative_depth(sample.depth, sample.depth_space), sample.depth_space
+        except ValueError:  # a constant or empty map has no depth order: keep the gradient (recorded)
+            pass
     drawn = {"kind": "haze", "beta": beta, "airlight": airlight, "depth_source": source}
     return degrade.haze(sample.image, depth, beta, airlight), sample.image, drawn
 

@@ -86,6 +86,7 @@ def build_shard(
     *,
     source: str = "coco",
     options: Mapping[str, Any] | None = None,
+    depth_estimates: Sequence[str | Path] = (),
 ) -> ShardStats:
     """Make the pairs of ``task_name`` for ``image_ids`` and write them as one parquet shard (atomically).
 
@@ -93,7 +94,11 @@ def build_shard(
     recipe gets ``rng_for(seed, task, i)`` and the instruction is drawn from ``rng_for(seed, task, i,
     "instruction")``. Malformed annotations are skipped by the loader and counted in ``ShardStats.skipped``.
     ``source`` names the registered data source (``sgt.data.datasets``) and ``options`` its extra keywords.
+    ``depth_estimates`` (shards of one estimator, ``sgt.depth.store``) replace each sample's depth with its
+    estimate: the ``depth`` and ``derain_dehaze`` tasks then read Depth Anything V2, not the data set's depth.
     """
+    from sgt.depth.store import DepthStore, attach_depth
+
     task = resolve_task(task_name, task_entry)
     params = task_params(task, task_entry)
     base_params = effective_params(task, params)
@@ -102,6 +107,7 @@ def build_shard(
     dataset = open_dataset(source, root, split, panoptic=panoptic, **(options or {}))
     rows: dict[str, list[Any]] = {f.name: [] for f in SHARD_SCHEMA}
     skipped: Counter[str] = Counter()
+    store = DepthStore(depth_estimates) if depth_estimates else None
     for image_id in tqdm(image_ids, desc=f"{task_name} pairs", disable=None):
         try:
             sample = dataset.load(int(image_id))
@@ -109,6 +115,8 @@ def build_shard(
             logger.warning("%s", err)
             skipped["corrupt image"] += 1
             continue
+        if store is not None:
+            sample = attach_depth(sample, store)
         pair = task.pair(sample, rng_for(seed, task_name, int(image_id)), **params)
         made_by = pair.made_by or task_name
         made_level = (
@@ -133,6 +141,8 @@ def build_shard(
             ("target_png", target_png),
         ):
             rows[key].append(value)
+    if store is not None:
+        store.close()
     skipped.update(dataset.skipped)
     table = pa.table(rows, schema=SHARD_SCHEMA)
     with atomic_path(out, suffix=".parquet") as tmp:
