@@ -50,7 +50,10 @@ def test_detections_satisfy_geneval_rules():
     dets = build_detector("toyworld").detect(img)
     meta = {
         "tag": "position",
-        "include": [{"class": "triangle", "count": 1}, {"class": "circle", "count": 1, "position": ["left of", 0]}],
+        "include": [
+            {"class": "triangle", "count": 1},
+            {"class": "circle", "count": 1, "position": ["left of", 0]},
+        ],
         "prompt": "a photo of a circle left of a triangle",
     }
     assert evaluate(meta, dets, *img.shape[:2]) == (True, "")

@@ -55,7 +55,9 @@ def toyworld_ground_truth(
         for ann in r.instances:
             x, y, w, h = ann["bbox"]
             box = (x * sx, y * sy, (x + w) * sx, (y + h) * sy)
-            gts.append(GroundTruth(THINGS[ann["category_id"]], box, colors.get(ann["id"]), bool(ann["iscrowd"])))
+            gts.append(
+                GroundTruth(THINGS[ann["category_id"]], box, colors.get(ann["id"]), bool(ann["iscrowd"]))
+            )
         out.append((np.ascontiguousarray(image), gts))
     return out
 

@@ -1,4 +1,4 @@
-"""The embedded GenEval job: a tiny-UMM checkpoint draws the toy prompt set, a detector and the rules score it.
+"""Embedded GenEval job: a tiny-UMM checkpoint draws the toy prompt set; a detector and the rules score it.
 
 Images go through GenEval's own layout (``sgt.eval.geneval_runner``) so the folder could be scored by the
 upstream evaluator too; the summary becomes tidy rows ``gen_geneval/<tag>`` and ``gen_geneval/overall``

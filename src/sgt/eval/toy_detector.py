@@ -140,7 +140,9 @@ class ToyWorldDetector:
 
     def detect(self, image: npt.NDArray[np.uint8]) -> list[DetectionDict]:
         if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
-            raise ValueError(f"toy-world detector needs an HxWx3 uint8 RGB image, got {image.dtype} {image.shape}")
+            raise ValueError(
+                f"toy-world detector needs an HxWx3 uint8 RGB image, got {image.dtype} {image.shape}"
+            )
         out: list[DetectionDict] = []
         for blob in self.blobs(image):
             label, score = self.classify(blob)
