@@ -110,9 +110,8 @@ def test_detector_end_to_end_schema(tiny_models):
 def test_pickle_weights_are_refused(tiny_models, tmp_path):
     import shutil
 
-    from safetensors.torch import load_file
-
     import torch
+    from safetensors.torch import load_file
 
     shutil.copytree(tiny_models / "m2f", tmp_path / "m2f")
     weights = tmp_path / "m2f" / "model.safetensors"
