@@ -44,6 +44,12 @@ CLUSTER_MODELS = VLMEVAL_MODELS
 SEEDS = config["study"]["seeds"]
 VARIANTS = list(config["study"]["variants"])
 BENCHMARKS = config["vqa"]["benchmarks"]
+# a generated square image shows a scene of this width / height (None: COCO, no fixed aspect)
+SCENE_ASPECT = (
+    config["data"]["toyworld"]["width"] / config["data"]["toyworld"]["height"]
+    if config["data"]["source"] == "toyworld"
+    else None
+)
 TRAIN_SHARDS = [
     f"{i:03d}"
     for i in range(
@@ -210,6 +216,13 @@ def eval_results():
         EMBEDDED_EVAL_MODELS
     ):  # embedded benchmarks exist: compare with answering from the question alone
         results.append("results/eval/baselines/majority_answer.csv")
+    if config["eval"]["geneval"]["enabled"]:  # embedded GenEval of every tiny model
+        results += expand(
+            "results/eval/{model}/{variant}/geneval/seed{seed}.csv",
+            model=TINY_MODELS,
+            variant=VARIANTS,
+            seed=SEEDS,
+        )
     return results
 
 

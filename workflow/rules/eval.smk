@@ -119,3 +119,52 @@ rule vlmeval:
         workdir=lambda w: f"results/work/vlmeval/{w.model}/{w.variant}/seed{w.seed}",
     script:
         "../scripts/vlmeval.py"
+
+
+rule geneval_prompts:
+    output:
+        "results/eval/geneval/evaluation_metadata.jsonl",
+    log:
+        "results/logs/eval/geneval_prompts.log",
+    benchmark:
+        "results/benchmarks/eval/geneval_prompts.tsv"
+    conda:
+        "../../envs/sgt.yaml"
+    threads: lookup(dpath="resources/report/threads", within=config)
+    resources:
+        mem_mb=grow("report", "mem_mb"),
+        runtime=grow("report", "runtime"),
+        gpu=lookup(dpath="resources/report/gpu", within=config),
+    params:
+        n_per_tag=lookup(dpath="eval/geneval/n_per_tag", within=config),
+        seed=config["seed"],
+    script:
+        "../scripts/geneval_prompts.py"
+
+
+rule geneval:
+    input:
+        model=model_dir,
+        metadata="results/eval/geneval/evaluation_metadata.jsonl",
+    output:
+        csv="results/eval/{model}/{variant}/geneval/seed{seed}.csv",
+        results="results/eval/{model}/{variant}/geneval/seed{seed}/results.jsonl",
+        images=directory("results/eval/{model}/{variant}/geneval/seed{seed}/images"),
+    log:
+        "results/logs/eval/geneval/{model}/{variant}/seed{seed}.log",
+    benchmark:
+        "results/benchmarks/eval/geneval/{model}/{variant}/seed{seed}.tsv"
+    wildcard_constraints:
+        model="|".join(TINY_MODELS) or "^$",
+    conda:
+        "../../envs/sgt.yaml"
+    threads: lookup(dpath="resources/eval/threads", within=config)
+    resources:
+        mem_mb=grow("eval", "mem_mb"),
+        runtime=grow("eval", "runtime"),
+        gpu=lookup(dpath="resources/eval/gpu", within=config),
+    params:
+        cfg=lookup(dpath="eval/geneval", within=config),
+        scene_aspect=SCENE_ASPECT,
+    script:
+        "../scripts/geneval.py"

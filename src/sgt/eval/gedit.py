@@ -14,16 +14,12 @@ record NaN instead, so a broken judge shows up rather than adding noise.
 
 from __future__ import annotations
 
-import base64
 import importlib.util
-import io
 import json
 import logging
 import math
 import os
 import re
-import urllib.error
-import urllib.request
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +27,8 @@ from typing import Any
 
 import numpy as np
 from PIL import Image
+
+from sgt.eval.judge import chat
 
 logger = logging.getLogger(__name__)
 
@@ -101,12 +99,6 @@ def parse_scores(text: str) -> list[float] | None:
         return None
 
 
-def _data_url(image: Image.Image) -> str:
-    buf = io.BytesIO()
-    image.save(buf, format="PNG")
-    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
-
-
 @dataclass(frozen=True, slots=True)
 class GEditScore:
     sc: float
@@ -126,31 +118,12 @@ class VIEScoreClient:
         timeout: float = 120.0,
         max_tries: int = 2,
     ) -> None:
-        self.url = f"{base_url.rstrip('/')}/chat/completions"
+        self.base_url = base_url
         self.model, self.prompts, self.api_key = model, prompts, api_key
         self.timeout, self.max_tries = timeout, max_tries
 
     def _chat(self, images: Sequence[Image.Image], text: str) -> str:
-        content: list[dict[str, Any]] = [
-            {"type": "image_url", "image_url": {"url": _data_url(im)}} for im in images
-        ]
-        content.append({"type": "text", "text": text})
-        body = json.dumps(
-            {"model": self.model, "messages": [{"role": "user", "content": content}], "temperature": 0}
-        ).encode("utf-8")
-        req = urllib.request.Request(
-            self.url,
-            data=body,
-            headers={"Content-Type": "application/json", "Authorization": f"Bearer {self.api_key}"},
-        )
-        try:
-            with urllib.request.urlopen(req, timeout=self.timeout) as resp:
-                reply = json.loads(resp.read().decode("utf-8"))
-        except urllib.error.URLError as err:
-            raise ConnectionError(
-                f"judge endpoint {self.url} failed: {err}; check eval.judge.base_url"
-            ) from err
-        return str(reply["choices"][0]["message"]["content"])
+        return chat(self.base_url, self.model, images, text, self.api_key, self.timeout)
 
     def _rate(self, images: Sequence[Image.Image], text: str) -> list[float] | None:
         for _ in range(self.max_tries):

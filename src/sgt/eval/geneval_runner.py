@@ -138,9 +138,11 @@ def summarize_results_file(path: str | os.PathLike[str]) -> GenEvalSummary:
     return summarize(rows)
 
 
-def summary_rows(summary: GenEvalSummary, model: str, variant: str) -> list[dict[str, Any]]:
+def summary_rows(
+    summary: GenEvalSummary, model: str, variant: str, benchmark: str = "GenEval"
+) -> list[dict[str, Any]]:
     """Tidy rows (model, variant, benchmark, metric, value, headline, note, source); values in percent."""
-    base = {"model": model, "variant": variant, "benchmark": "GenEval", "note": "", "source": "results.jsonl"}
+    base = {"model": model, "variant": variant, "benchmark": benchmark, "note": "", "source": "results.jsonl"}
     rows = [base | {"metric": tag, "value": 100 * v, "headline": False} for tag, v in summary.per_tag.items()]
     missing = [t for t in TAGS if t not in summary.per_tag]
     note = f"tags missing: {', '.join(missing)}" if missing else ""
