@@ -46,6 +46,7 @@ def check_config(config: Mapping[str, Any]) -> None:
             raise ConfigError(f"study.models: {model!r} has no entry under models")
     for name, spec in config["models"].items():
         _check_backend_options(name, spec)
+    _check_analysis(config)
     if config["targets"]["shard_size"] > config["targets"]["n_per_task"]:
         raise ConfigError(
             "targets.shard_size is larger than targets.n_per_task: one shard would be partly empty"
@@ -79,4 +80,23 @@ def _check_backend_options(name: str, spec: Mapping[str, Any]) -> None:
         raise ConfigError(
             f"models.{name}: unknown key(s) {unknown} for backend {spec['backend']!r}; "
             f"known: {sorted(allowed)}"
+        )
+
+
+def _check_analysis(config: Mapping[str, Any]) -> None:
+    """analysis.compare names variants that exist, whenever a tiny-backend model will be analysed."""
+    models = config["models"]
+    if not any(models.get(m, {}).get("backend") == "tiny" for m in config["study"]["models"]):
+        return
+    analysis = config.get("analysis", {})
+    variants = config["study"]["variants"]
+    for variant in analysis.get("compare", []):
+        if variant not in variants:
+            raise ConfigError(
+                f"analysis.compare: {variant!r} is not in study.variants ({', '.join(variants)}); "
+                "name defined variants or set analysis.compare: [] to skip the analyses"
+            )
+    if analysis.get("compare") and analysis.get("timesteps", 3) > config["eval"]["sampling_steps"]:
+        raise ConfigError(
+            "analysis.timesteps exceeds eval.sampling_steps: lower it or sample with more steps"
         )

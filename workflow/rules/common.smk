@@ -232,6 +232,7 @@ def all_outputs(wildcards):
         "results/tables/generation.csv",
         *expand("results/targets/{task}/manifest.parquet", task=TASKS),
         *depth_outputs(),
+        *analysis_outputs(),
     ]
 
 
@@ -309,3 +310,35 @@ def depth_outputs():
     for estimator in DEPTH["also_estimate"]:
         outputs += depth_estimates(estimator, TRAIN_SPLIT)
     return outputs
+
+
+ANALYSIS_KINDS = ("tsne", "probe", "visual_attention", "prompt_attention")
+ANALYSIS_FIGURES = ("fig7_tsne", "fig8a_visual_attention", "fig8b_prompt_attention")
+
+
+def analysis_inputs(wildcards):
+    return {
+        "model": model_dir(wildcards),
+        "ready": data_ready(),
+        "benchmarks": expand("results/eval/benchmarks/{bench}.tsv", bench=BENCHMARKS),
+    }
+
+
+def analysis_figure_inputs(wildcards):
+    """Every per-checkpoint analysis CSV of the compared variants, by kind."""
+    return {
+        kind: expand(
+            f"results/analysis/{wildcards.model}/{{variant}}/seed{{seed}}/{kind}.csv",
+            variant=config["analysis"]["compare"],
+            seed=SEEDS,
+        )
+        for kind in ANALYSIS_KINDS
+    }
+
+
+def analysis_outputs():
+    """Figs. 7, 8a and 8b per tiny-backend model; none when analysis.compare is empty."""
+    models = TINY_MODELS if config["analysis"]["compare"] else []
+    return expand(
+        "results/figures/{model}/{fig}.png", model=models, fig=ANALYSIS_FIGURES
+    )

@@ -1,0 +1,135 @@
+"""Fig. 7's inputs: crops of held-out images dominated by one of two confusable classes, and their ViT tokens.
+
+The paper compares whole images of grand vs upright pianos. Toy-world images hold up to four objects of
+mixed classes, so a whole image has no single label; instead each clearly visible instance of either class
+(area, fill of its box, and dominance over other objects in the window are all thresholds in config) is
+cropped in a square window around its box and resized to the model's input size. Every crop then shows one
+object of one class on background, as the paper's images do. ViT tokens are flattened, since SigLIP has no
+class token (paper Sec. 7.5).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from tqdm import tqdm
+
+from sgt.data.records import Image, Instance, Sample
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class CropSpec:
+    """Which instances make a crop: class names, per-class cap and the visibility thresholds."""
+
+    classes: tuple[str, str]
+    max_per_class: int = 64
+    min_area: int = 40  # visible pixels in the original image
+    min_fill: float = 0.6  # visible pixels / box area: drops heavily occluded objects
+    dominance: float = 0.8  # own pixels / all object pixels in the window
+    scale: float = 1.5  # window side / longer box side
+
+    @classmethod
+    def from_config(cls, cfg: dict[str, Any]) -> CropSpec:
+        classes = tuple(cfg["classes"])
+        if len(classes) != 2 or classes[0] == classes[1]:
+            raise ValueError(f"analysis.classes: need two different class names, got {list(classes)}")
+        return cls(
+            classes=(str(classes[0]), str(classes[1])),
+            max_per_class=int(cfg["max_per_class"]),
+            min_area=int(cfg["min_area"]),
+            min_fill=float(cfg["min_fill"]),
+            dominance=float(cfg["dominance"]),
+            scale=float(cfg["crop_scale"]),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Crop:
+    image_id: int
+    ann_id: int
+    label: str
+    image: Image = field(repr=False)
+
+
+def crop_window(bbox: Sequence[float], scale: float, height: int, width: int) -> tuple[int, int, int]:
+    """Square window (x0, y0, side) around ``bbox`` (COCO x, y, w, h), shifted to stay inside the image."""
+    x, y, w, h = bbox
+    side = int(round(min(max(max(w, h) * scale, 8.0), height, width)))
+    x0 = int(round(x + w / 2 - side / 2))
+    y0 = int(round(y + h / 2 - side / 2))
+    return min(max(x0, 0), width - side), min(max(y0, 0), height - side), side
+
+
+def _crop_of(sample: Sample, inst: Instance, spec: CropSpec) -> Image | None:
+    """The instance's crop, or None when it is too small, occluded or shares its window with others."""
+    visible = int(inst.mask.sum())
+    _, _, bw, bh = inst.bbox
+    if inst.iscrowd or visible < spec.min_area or visible / max(bw * bh, 1.0) < spec.min_fill:
+        return None
+    x0, y0, side = crop_window(inst.bbox, spec.scale, sample.height, sample.width)
+    window = (slice(y0, y0 + side), slice(x0, x0 + side))
+    own = int(inst.mask[window].sum())
+    others = np.zeros((side, side), bool)
+    for other in sample.instances:
+        if other.ann_id != inst.ann_id:
+            others |= other.mask[window]
+    others &= ~inst.mask[window]
+    if own / max(own + int(others.sum()), 1) < spec.dominance:
+        return None
+    return np.ascontiguousarray(sample.image[window])
+
+
+def confusable_crops(root: str | Path, split: str, spec: CropSpec, *, source: str = "toyworld") -> list[Crop]:
+    """Crops of both classes from ``split``, in image-id order, at most ``max_per_class`` each."""
+    from sgt.data.coco import CocoDataset
+
+    ds = CocoDataset(root, split, source=source, panoptic=False)
+    by_name = {c.name: c.id for c in ds.categories.values()}
+    missing = [c for c in spec.classes if c not in by_name]
+    if missing:
+        raise ValueError(
+            f"analysis.classes: {missing} not among the categories of {root}/{split} "
+            f"({', '.join(sorted(by_name))}); pick two of those"
+        )
+    wanted = {by_name[c]: c for c in spec.classes}
+    counts = dict.fromkeys(spec.classes, 0)
+    crops: list[Crop] = []
+    for image_id in tqdm(ds.image_ids(), desc="confusable crops", disable=None):
+        if min(counts.values()) >= spec.max_per_class:
+            break
+        sample = ds.load(image_id)
+        for inst in sample.instances:
+            label = wanted.get(inst.category_id)
+            if label is None or counts[label] >= spec.max_per_class:
+                continue
+            image = _crop_of(sample, inst, spec)
+            if image is not None:
+                crops.append(Crop(image_id, inst.ann_id, label, image))
+                counts[label] += 1
+    logger.info("confusable crops from %s/%s: %s", root, split, counts)
+    return crops
+
+
+def vit_features(model: Any, images: Sequence[Image], *, batch_size: int = 64) -> npt.NDArray[np.float32]:
+    """Flattened raw ViT tokens (N x n_patches*vit_hidden) of images resized to the model's input size."""
+    import torch
+
+    from sgt.train.datasets import to_tensor
+
+    model.eval()
+    out = []
+    with torch.no_grad():
+        for start in range(0, len(images), batch_size):
+            batch = to_tensor(images[start : start + batch_size], model.cfg.image_size)
+            out.append(model.vit_features(batch).flatten(1).numpy())
+    if not out:
+        return np.zeros((0, model.cfg.n_patches * model.cfg.vit_hidden), np.float32)
+    return np.concatenate(out).astype(np.float32)

@@ -1,0 +1,148 @@
+"""Figs. 7, 8a and 8b from the per-checkpoint analysis CSVs: combined tidy tables plus PNG and PDF plots.
+
+Variants are drawn in the order of ``analysis.compare``; the first is the reference (the base model in the
+paper). Seeds are averaged, with the spread over seeds as error bars when there is more than one.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from sgt.io import atomic_path
+
+logger = logging.getLogger(__name__)
+SAVE_META = {"png": {"Software": None}, "pdf": {"CreationDate": None, "Creator": None, "Producer": None}}
+
+
+def _read(paths: Sequence[str | Path]) -> Any:
+    import pandas as pd
+
+    frames = [pd.read_csv(p) for p in paths]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def _save(fig: Any, png: str | Path, pdf: str | Path) -> None:
+    """PNG and PDF without timestamps, so the same data gives the same bytes."""
+    import matplotlib.pyplot as plt
+
+    for out, fmt in ((png, "png"), (pdf, "pdf")):
+        with atomic_path(out, suffix=f".{fmt}") as tmp:
+            fig.savefig(tmp, format=fmt, dpi=150, bbox_inches="tight", metadata=SAVE_META[fmt])
+    plt.close(fig)
+
+
+def _csv(df: Any, out: str | Path) -> None:
+    with atomic_path(out, suffix=".csv") as tmp:
+        df.to_csv(tmp, index=False, lineterminator="\n")
+
+
+def _subplots(n: int, width: float = 4.2, height: float = 3.6) -> tuple[Any, list[Any]]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, n, figsize=(width * n, height), squeeze=False)
+    return fig, list(axes[0])
+
+
+def fig7_tsne(
+    tsne: Any, probe: Any, compare: Sequence[str], labels: Mapping[str, str], png: str | Path, pdf: str | Path
+) -> None:
+    """One t-SNE panel per variant (its first seed), titled with the probe accuracy over seeds."""
+    fig, axes = _subplots(len(compare))
+    classes = [probe["class_a"].iloc[0], probe["class_b"].iloc[0]] if len(probe) else []
+    for ax, variant in zip(axes, compare, strict=True):
+        pts = tsne[tsne["variant"] == variant]
+        acc = probe[probe["variant"] == variant]["probe_accuracy"]
+        if len(pts):
+            pts = pts[pts["seed"] == pts["seed"].min()]
+        for cls, marker in zip(classes, ("o", "s"), strict=False):
+            sel = pts[pts["label"] == cls]
+            ax.scatter(sel["x"], sel["y"], s=14, marker=marker, alpha=0.8, label=f"{cls} ({len(sel)})")
+        if not len(pts):
+            ax.text(0.5, 0.5, "too few crops for t-SNE", ha="center", transform=ax.transAxes)
+        ax.set_title(f"{labels.get(variant, variant)}\nlinear probe {acc.mean():.2f} (n seeds {len(acc)})")
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.legend(fontsize=8, loc="best")
+    fig.suptitle("ViT tokens of confusable classes (PCA 50 -> t-SNE)")
+    _save(fig, png, pdf)
+
+
+def fig8a_visual_attention(
+    df: Any, compare: Sequence[str], labels: Mapping[str, str], png: str | Path, pdf: str | Path
+) -> Any:
+    """Visual share per layer (left) and its change against the reference variant (right)."""
+    per = df.groupby(["variant", "layer"])["visual_share"].agg(["mean", "std", "count"]).reset_index()
+    fig, (ax, dax) = _subplots(2)
+    ref = per[per["variant"] == compare[0]].set_index("layer")["mean"]
+    for variant in compare:
+        sel = per[per["variant"] == variant]
+        err = sel["std"].fillna(0) if sel["count"].max() > 1 else None
+        ax.errorbar(sel["layer"], sel["mean"], yerr=err, marker="o", label=labels.get(variant, variant))
+        if variant != compare[0]:
+            delta = sel.set_index("layer")["mean"] - ref
+            dax.plot(delta.index, delta.values, marker="o", label=labels.get(variant, variant))
+    ax.set(xlabel="LM layer", ylabel="attention on visual tokens", title="Understanding path")
+    dax.axhline(0.0, color="grey", lw=0.8)
+    dax.set(xlabel="LM layer", ylabel=f"change vs {labels.get(compare[0], compare[0])}", title="Change")
+    for a in (ax, dax):
+        a.set_xticks(sorted(per["layer"].unique()))
+        a.legend(fontsize=8)
+    _save(fig, png, pdf)
+    return per
+
+
+def fig8b_prompt_attention(
+    df: Any, compare: Sequence[str], labels: Mapping[str, str], png: str | Path, pdf: str | Path
+) -> Any:
+    """Share of each word group, averaged over timesteps and layers, one bar group per word group."""
+    import numpy as np
+
+    from sgt.analysis.prompt_attention import WORD_GROUPS
+
+    words = df[df["group"].isin(WORD_GROUPS)].astype({"share": float})
+    per_seed = words.groupby(["variant", "seed", "group"])["share"].mean().reset_index()
+    per = per_seed.groupby(["variant", "group"])["share"].agg(["mean", "std", "count"]).reset_index()
+    fig, (ax,) = _subplots(1, width=6.0)
+    width = 0.8 / max(len(compare), 1)
+    x = np.arange(len(WORD_GROUPS))
+    for i, variant in enumerate(compare):
+        sel = per[per["variant"] == variant].set_index("group").reindex(list(WORD_GROUPS))
+        err = 100 * sel["std"].fillna(0) if sel["count"].max() > 1 else None
+        ax.bar(x + i * width, 100 * sel["mean"], width, yerr=err, label=labels.get(variant, variant))
+    ax.set_xticks(x + width * (len(compare) - 1) / 2, list(WORD_GROUPS))
+    ax.set(ylabel="% of attention on prompt words", title="Noise tokens -> prompt words, first steps")
+    ax.legend(fontsize=8)
+    _save(fig, png, pdf)
+    return per
+
+
+def make_figures(
+    inputs: Mapping[str, Sequence[str | Path]],
+    outputs: Mapping[str, str | Path],
+    *,
+    compare: Sequence[str],
+    labels: Mapping[str, str],
+) -> None:
+    """``inputs``: kind -> per-checkpoint CSVs; writes combined CSVs and the three figures."""
+    tsne, probe = _read(inputs["tsne"]), _read(inputs["probe"])
+    visual, prompt = _read(inputs["visual_attention"]), _read(inputs["prompt_attention"])
+    _csv(probe, outputs["probe"])
+    _csv(visual, outputs["visual_attention"])
+    _csv(prompt, outputs["prompt_attention"])
+    fig7_tsne(tsne, probe, compare, labels, outputs["fig7_png"], outputs["fig7_pdf"])
+    fig8a_visual_attention(visual, compare, labels, outputs["fig8a_png"], outputs["fig8a_pdf"])
+    fig8b_prompt_attention(prompt, compare, labels, outputs["fig8b_png"], outputs["fig8b_pdf"])
+    for _, row in probe.iterrows():
+        logger.info(
+            "%s seed %s: probe %.3f (chance %.3f)",
+            row["variant"],
+            row["seed"],
+            row["probe_accuracy"],
+            row["chance"],
+        )

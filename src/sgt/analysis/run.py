@@ -1,0 +1,138 @@
+"""One analysis job: Figs. 7, 8a and 8b's numbers for one trained tiny-UMM checkpoint, as tidy CSVs."""
+
+from __future__ import annotations
+
+import csv
+import logging
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from sgt.io import atomic_path
+from sgt.seeding import rng_for, torch_seed_for
+
+logger = logging.getLogger(__name__)
+IDENT = ["model", "variant", "seed"]
+COLUMNS = {
+    "tsne": [*IDENT, "image_id", "ann_id", "label", "x", "y"],
+    "probe": [
+        *IDENT,
+        "class_a",
+        "class_b",
+        "n_a",
+        "n_b",
+        "feature_dim",
+        "pca_dim",
+        "perplexity",
+        "folds",
+        "probe_accuracy",
+        "probe_accuracy_std",
+        "chance",
+    ],
+    "visual_attention": [*IDENT, "layer", "visual_share", "visual_share_std", "n_questions"],
+    "prompt_attention": [*IDENT, "timestep", "layer", "group", "mass", "share", "n_prompts"],
+}
+
+
+def write_csv(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], out: str | Path) -> None:
+    with atomic_path(out, suffix=".csv") as tmp, open(tmp, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(columns), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def separability_rows(
+    model: Any, crops: Sequence[Any], classes: Sequence[str], cfg: Mapping[str, Any], seed: int
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """t-SNE coordinates (one row per crop) and the probe summary row for one model."""
+    from sgt.analysis.features import vit_features
+    from sgt.analysis.separability import MIN_POINTS, embed_tsne, probe_accuracy
+
+    feats = vit_features(model, [c.image for c in crops])
+    labels = np.array([c.label for c in crops])
+    probe = probe_accuracy(feats, labels, folds=int(cfg["probe_folds"]), seed=seed)
+    summary = {
+        "class_a": classes[0],
+        "class_b": classes[1],
+        "n_a": int((labels == classes[0]).sum()),
+        "n_b": int((labels == classes[1]).sum()),
+        "feature_dim": int(feats.shape[1]),
+        "probe_accuracy": round(probe.accuracy, 6),
+        "probe_accuracy_std": round(probe.accuracy_std, 6),
+        "folds": probe.folds,
+        "chance": round(probe.chance, 6),
+    }
+    if len(crops) < MIN_POINTS:
+        logger.warning("only %d crops of %s: no t-SNE embedding", len(crops), list(classes))
+        return [], {**summary, "pca_dim": 0, "perplexity": 0}
+    emb = embed_tsne(feats, pca_dim=int(cfg["pca_dim"]), perplexity=float(cfg["perplexity"]), seed=seed)
+    points = [
+        {"image_id": c.image_id, "ann_id": c.ann_id, "label": c.label, "x": round(x, 5), "y": round(y, 5)}
+        for c, (x, y) in zip(crops, emb.coords.tolist(), strict=True)
+    ]
+    logger.info("probe accuracy %.3f (chance %.3f), %d folds", probe.accuracy, probe.chance, probe.folds)
+    return points, {**summary, "pca_dim": emb.pca_dim, "perplexity": round(emb.perplexity, 4)}
+
+
+def sample_questions(benchmarks: Sequence[str | Path], n: int, seed: int) -> list[dict[str, str]]:
+    """``n`` questions drawn without replacement from all benchmark TSVs (fixed by ``seed``)."""
+    from sgt.data.vqa import read_tsv
+
+    items = [row for tsv in sorted(map(str, benchmarks)) for row in read_tsv(tsv)]
+    if not items:
+        raise ValueError(f"no questions in {list(benchmarks)}; rerun the embedded_benchmark rule")
+    pick = rng_for(seed, "fig8a-questions").permutation(len(items))[:n]
+    return [items[i] for i in sorted(pick)]
+
+
+def analyse_checkpoint(
+    model_dir: str | Path,
+    *,
+    data_root: str | Path,
+    split: str,
+    source: str,
+    benchmarks: Sequence[str | Path],
+    outputs: Mapping[str, str | Path],
+    ident: Mapping[str, Any],
+    cfg: Mapping[str, Any],
+    sampling_steps: int,
+    seed: int,
+    threads: int = 1,
+) -> None:
+    """Write ``outputs['tsne' | 'probe' | 'visual_attention' | 'prompt_attention']`` for one checkpoint."""
+    import torch
+
+    from sgt.analysis.features import CropSpec, confusable_crops
+    from sgt.analysis.prompt_attention import geneval_prompts, prompt_attention, summarise
+    from sgt.analysis.visual_attention import visual_attention_rows, visual_shares
+    from sgt.data.coco import read_image
+    from sgt.models.tiny_umm import load_model
+    from sgt.train.datasets import to_tensor
+
+    torch.set_num_threads(max(1, threads))
+    torch.manual_seed(torch_seed_for(seed, "analysis"))
+    model = load_model(model_dir)
+    ident = dict(ident)
+
+    spec = CropSpec.from_config(dict(cfg))
+    crops = confusable_crops(data_root, split, spec, source=source)
+    points, probe = separability_rows(model, crops, spec.classes, cfg, seed)
+    write_csv([{**ident, **p} for p in points], COLUMNS["tsne"], outputs["tsne"])
+    write_csv([{**ident, **probe}], COLUMNS["probe"], outputs["probe"])
+
+    qs = sample_questions(benchmarks, int(cfg["n_questions"]), seed)
+    images = to_tensor([read_image(q["image_path"]) for q in qs], model.cfg.image_size)
+    shares = visual_shares(model, images, [q["question"] for q in qs], [q["answer"] for q in qs])
+    rows = [{**ident, **r} for r in visual_attention_rows(shares)]
+    write_csv(rows, COLUMNS["visual_attention"], outputs["visual_attention"])
+    logger.info("visual share per layer: %s", [r["visual_share"] for r in rows])
+
+    prompts = geneval_prompts(int(cfg["n_prompts"]), seed)
+    logger.info("Fig. 8b prompts: %s", prompts)
+    per_prompt = prompt_attention(
+        model, prompts, seed=seed, steps=sampling_steps, timesteps=int(cfg["timesteps"])
+    )
+    rows = [{**ident, **r} for r in summarise(per_prompt)]
+    write_csv(rows, COLUMNS["prompt_attention"], outputs["prompt_attention"])

@@ -1,0 +1,90 @@
+# Mechanism analyses (paper Sec. 4.4) of tiny-backend models: one job per (model, variant, seed), then
+# Figs. 7, 8a and 8b per model from the variants in analysis.compare.
+
+
+rule analyse:
+    input:
+        unpack(analysis_inputs),
+    output:
+        tsne="results/analysis/{model}/{variant}/seed{seed}/tsne.csv",
+        probe="results/analysis/{model}/{variant}/seed{seed}/probe.csv",
+        visual_attention="results/analysis/{model}/{variant}/seed{seed}/visual_attention.csv",
+        prompt_attention="results/analysis/{model}/{variant}/seed{seed}/prompt_attention.csv",
+    log:
+        "results/logs/analysis/{model}/{variant}/seed{seed}.log",
+    benchmark:
+        "results/benchmarks/analysis/{model}/{variant}/seed{seed}.tsv"
+    wildcard_constraints:
+        model="|".join(TINY_MODELS) or "^$",
+    conda:
+        "../../envs/sgt.yaml"
+    threads: lookup(dpath="resources/analysis/threads", within=config)
+    resources:
+        mem_mb=grow("analysis", "mem_mb"),
+        runtime=grow("analysis", "runtime"),
+        gpu=lookup(dpath="resources/analysis/gpu", within=config),
+    params:
+        root=DATA_ROOT,
+        split=EVAL_SPLIT,
+        source=config["data"]["source"],
+        cfg=config["analysis"],
+        sampling_steps=config["eval"]["sampling_steps"],
+    script:
+        "../scripts/analyse.py"
+
+
+rule analysis_figures:
+    input:
+        unpack(analysis_figure_inputs),
+    output:
+        probe=report(
+            "results/analysis/{model}/probe.csv",
+            caption="../report/fig7_probe.rst",
+            category="Figures",
+            subcategory="Mechanism (Sec. 4.4)",
+            labels={"model": "{model}", "figure": "Fig. 7 probe"},
+        ),
+        visual_attention="results/analysis/{model}/visual_attention.csv",
+        prompt_attention="results/analysis/{model}/prompt_attention.csv",
+        fig7_png=report(
+            "results/figures/{model}/fig7_tsne.png",
+            caption="../report/fig7_tsne.rst",
+            category="Figures",
+            subcategory="Mechanism (Sec. 4.4)",
+            labels={"model": "{model}", "figure": "Fig. 7"},
+        ),
+        fig7_pdf="results/figures/{model}/fig7_tsne.pdf",
+        fig8a_png=report(
+            "results/figures/{model}/fig8a_visual_attention.png",
+            caption="../report/fig8a_visual_attention.rst",
+            category="Figures",
+            subcategory="Mechanism (Sec. 4.4)",
+            labels={"model": "{model}", "figure": "Fig. 8a"},
+        ),
+        fig8a_pdf="results/figures/{model}/fig8a_visual_attention.pdf",
+        fig8b_png=report(
+            "results/figures/{model}/fig8b_prompt_attention.png",
+            caption="../report/fig8b_prompt_attention.rst",
+            category="Figures",
+            subcategory="Mechanism (Sec. 4.4)",
+            labels={"model": "{model}", "figure": "Fig. 8b"},
+        ),
+        fig8b_pdf="results/figures/{model}/fig8b_prompt_attention.pdf",
+    log:
+        "results/logs/analysis/{model}/figures.log",
+    benchmark:
+        "results/benchmarks/analysis/{model}/figures.tsv"
+    wildcard_constraints:
+        model="|".join(TINY_MODELS) or "^$",
+    conda:
+        "../../envs/sgt.yaml"
+    threads: lookup(dpath="resources/report/threads", within=config)
+    resources:
+        mem_mb=grow("report", "mem_mb"),
+        runtime=grow("report", "runtime"),
+        gpu=lookup(dpath="resources/report/gpu", within=config),
+    params:
+        compare=config["analysis"]["compare"],
+        labels={v: s.get("label", v) for v, s in config["study"]["variants"].items()},
+    script:
+        "../scripts/analysis_figures.py"
