@@ -204,10 +204,16 @@ REPORT_REFERENCE = [
 ]
 
 
-def figure_plans():
-    from sgt.report.plan import figure_plans as plans
+FIGURE_PLANS = {}
 
-    return plans(config["study"], task_levels())
+
+def figure_plans():
+    """Computed once per run: every report input function asks for it."""
+    if not FIGURE_PLANS:
+        from sgt.report.plan import figure_plans as plans
+
+        FIGURE_PLANS.update(plans(config["study"], task_levels()))
+    return FIGURE_PLANS
 
 
 def report_figures():

@@ -1,4 +1,4 @@
-"""Entry points of the report rules: paper tables, figures, findings and the config used, written atomically."""
+"""Entry points of the report rules: paper tables, figures, findings and the config used (atomic writes)."""
 
 from __future__ import annotations
 
@@ -22,8 +22,10 @@ logger = logging.getLogger(__name__)
 
 def _empty_note(table: str, reference: pd.DataFrame) -> str:
     ref = reference.reset_index()
-    paper = "\n".join(["| " + " | ".join(map(str, ref.columns)) + " |", "|" + "---|" * len(ref.columns)]
-                      + ["| " + " | ".join("" if pd.isna(x) else str(x) for x in r) + " |" for r in ref.values])
+    paper = "\n".join(
+        ["| " + " | ".join(map(str, ref.columns)) + " |", "|" + "---|" * len(ref.columns)]
+        + ["| " + " | ".join("" if pd.isna(x) else str(x) for x in r) + " |" for r in ref.values]
+    )
     return (
         f"This run has no results for {table}'s columns (for Table 7: no GenEval rows; tag variants with "
         f"'tables: {{{table}: <paper row>}}' and evaluate them on GenEval). The paper's numbers:\n\n{paper}"
@@ -50,7 +52,9 @@ def write_paper_tables(
         atomic_write_text(outputs[f"{table}_csv"], long.to_csv(index=False, lineterminator="\n"))
         atomic_write_text(outputs[f"{table}_md"], to_markdown(long, base, spec.title, note))
         atomic_write_text(outputs[f"{table}_tex"], to_latex(long, base, spec.title, note))
-        logger.info("%s: %d rows (%d variants)", table, len(long), long["variant"].nunique() if len(long) else 0)
+        logger.info(
+            "%s: %d rows (%d variants)", table, len(long), long["variant"].nunique() if len(long) else 0
+        )
 
 
 def write_figure(
@@ -75,11 +79,13 @@ def write_figure(
     else:
         table = {"fig3b": "table7"}.get(name, "table6")
         reference = load_reference(reference_dir)[table]
-        data = build_table(table, load_results(eval_csvs), variants, reference, load_benchmark_map(benchmark_map),
-                           paper_model)  # fmt: skip
+        tidy, bench_map = load_results(eval_csvs), load_benchmark_map(benchmark_map)
+        data = build_table(table, tidy, variants, reference, bench_map, paper_model)
         missing = sorted(set(fplan.variants) - set(data["variant"][data["n"] > 0]))
         if missing:
-            raise ValueError(f"{name}: no {table} results for variants {missing}; are they evaluated on its benchmarks?")
+            raise ValueError(
+                f"{name}: no {table} results for variants {missing}; are they evaluated on its benchmarks?"
+            )
     figs.save_figure(figs.FIGURE_FUNCTIONS[name](data, fplan, variants), png, pdf)
 
 

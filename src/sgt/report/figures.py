@@ -45,11 +45,17 @@ def _yerr(rows: pd.DataFrame) -> np.ndarray | None:
 
 def _n_text(rows: pd.DataFrame) -> str:
     ns = sorted(set(rows["n"].astype(int)))
-    return f"n={ns[0]} seed(s)" + (", no interval" if ns == [1] else ", 95% t-interval") if len(ns) == 1 else f"n={ns}"
+    return (
+        f"n={ns[0]} seed(s)" + (", no interval" if ns == [1] else ", 95% t-interval")
+        if len(ns) == 1
+        else f"n={ns}"
+    )
 
 
-def fig3(long: pd.DataFrame, plan: FigurePlan, variants: Mapping[str, Variant], column: str, ylabel: str) -> Figure:
-    """Gain over base of each single-task variant, grouped high/mid/low; the paper's gain as a hollow marker."""
+def fig3(
+    long: pd.DataFrame, plan: FigurePlan, variants: Mapping[str, Variant], column: str, ylabel: str
+) -> Figure:
+    """Gain over base of each single-task variant, by level; the paper's gain as a hollow marker."""
     plt = _plt()
     levels: Mapping[str, Sequence[str]] = plan.points["levels"]
     fig, axes = plt.subplots(1, len(long["model"].unique()), figsize=(7, 3.6), squeeze=False)
@@ -128,7 +134,7 @@ def fig5a(long: pd.DataFrame, plan: FigurePlan, variants: Mapping[str, Variant])
 
 
 def fig5b(long: pd.DataFrame, plan: FigurePlan, variants: Mapping[str, Variant]) -> Figure:
-    """Δ Overall understanding against the number of task pairs (``plan.points['sizes']``: variant -> size)."""
+    """Δ Overall understanding against the number of task pairs (``plan.points['sizes']``)."""
     plt = _plt()
     sizes: Mapping[str, int] = plan.points["sizes"]
     fig, ax = plt.subplots(figsize=(5, 3.4))
@@ -147,7 +153,7 @@ def fig5b(long: pd.DataFrame, plan: FigurePlan, variants: Mapping[str, Variant])
 
 
 def read_metrics(paths: Mapping[str, Sequence[str | Path]]) -> pd.DataFrame:
-    """Training logs per variant (``{variant: [metrics.csv per seed]}``) with ``variant`` and ``run`` columns."""
+    """Training logs per variant (``{variant: [metrics.csv per seed]}``), tagged variant and run."""
     frames = []
     for variant, files in paths.items():
         for i, p in enumerate(files):
@@ -184,7 +190,13 @@ def fig6(metrics: pd.DataFrame, plan: FigurePlan, variants: Mapping[str, Variant
     return fig
 
 
-FIGURE_FUNCTIONS: dict[str, Any] = {"fig3a": fig3a, "fig3b": fig3b, "fig5a": fig5a, "fig5b": fig5b, "fig6": fig6}
+FIGURE_FUNCTIONS: dict[str, Any] = {
+    "fig3a": fig3a,
+    "fig3b": fig3b,
+    "fig5a": fig5a,
+    "fig5b": fig5b,
+    "fig6": fig6,
+}
 
 
 def save_figure(fig: Figure, png: str | Path, pdf: str | Path) -> None:

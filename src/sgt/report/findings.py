@@ -4,7 +4,7 @@ effect size, its 95% t-interval over seeds and n, never written in advance.
 Inputs are per-seed deltas to the base variant (``seed_deltas``) and, for Findings 1-3, the analysis results
 in the tidy layout (model, variant, seed, benchmark, metric, value) with benchmarks ``linear_probe``
 (metric ``accuracy``), ``visual_attention`` (metrics ``layer_<i>``: share of attention on image tokens) and
-``prompt_attention`` (metrics ``object``, ``position``, ``color``, ``other``: share of attention per token group).
+``prompt_attention`` (metrics ``object``, ``position``, ``color``, ``other``: attention share per group).
 """
 
 from __future__ import annotations
@@ -93,16 +93,23 @@ def _not_testable(key: str, claim: str, why: str) -> Finding:
 
 
 def observation1(ev: Evidence) -> Finding:
-    key, claim = "Observation 1", "High-level semantic tasks outperform low-level cues (understanding, Fig. 3a)."
+    key, claim = (
+        "Observation 1",
+        "High-level semantic tasks outperform low-level cues (understanding, Fig. 3a).",
+    )
     rows = ev.deltas[(ev.deltas["table"] == "table6") & (ev.deltas["column"] == OVERALL)]
     rows = rows[rows["variant"] != ev.base]
     side = {"high": 1, "mid": -1, "low": -1}
     values = _per_seed_contrast(rows, lambda r: side.get(_level(ev, r["variant"]) or ""))
     if not values:
-        return _not_testable(key, claim, "Table 6 needs single-task variants of the high level and of mid or low level.")
+        return _not_testable(
+            key, claim, "Table 6 needs single-task variants of the high level and of mid or low level."
+        )
     est = estimate(values)
     v = verdict(est)
-    return Finding(key, claim, v, _sentence(v, "gain of high-level minus gain of mid/low-level tasks in Overall", est))
+    return Finding(
+        key, claim, v, _sentence(v, "gain of high-level minus gain of mid/low-level tasks in Overall", est)
+    )
 
 
 def observation2(ev: Evidence) -> Finding:
@@ -113,7 +120,9 @@ def observation2(ev: Evidence) -> Finding:
     missing = [g for g in (*PERCEPTION_GROUPS, *REASONING_GROUPS) if g not in present]
     if rows.empty or not present & set(REASONING_GROUPS) or not present & set(PERCEPTION_GROUPS):
         return _not_testable(
-            key, claim, f"Table 6 has no benchmark of the group(s) {missing} (benchmarks.yaml groups); add them."
+            key,
+            claim,
+            f"Table 6 has no benchmark of the group(s) {missing} (benchmarks.yaml groups); add them.",
         )
 
     def side(r: pd.Series) -> int | None:
@@ -130,7 +139,9 @@ def _each_variant(rows: pd.DataFrame, base: str) -> dict[str, Estimate]:
     return {v: estimate(g["value"]) for v, g in rows.groupby("variant", sort=False)}
 
 
-def _all_of(key: str, claim: str, what: str, ests: Mapping[str, Estimate], ev: Evidence, unit: str) -> Finding:
+def _all_of(
+    key: str, claim: str, what: str, ests: Mapping[str, Estimate], ev: Evidence, unit: str
+) -> Finding:
     verdicts = {n: verdict(e) for n, e in ests.items()}
     kinds = set(verdicts.values())
     overall = kinds.pop() if len(kinds) == 1 else "mixed"
@@ -140,7 +151,10 @@ def _all_of(key: str, claim: str, what: str, ests: Mapping[str, Estimate], ev: E
 
 
 def observation3(ev: Evidence) -> Finding:
-    key, claim = "Observation 3", "Various proxy tasks consistently improve spatial fidelity (GenEval position, Fig. 3b)."
+    key, claim = (
+        "Observation 3",
+        "Various proxy tasks consistently improve spatial fidelity (GenEval position, Fig. 3b).",
+    )
     rows = ev.deltas[(ev.deltas["table"] == "table7") & (ev.deltas["column"] == "position")]
     ests = _each_variant(rows.rename(columns={"delta": "value"}), ev.base)
     if not ests:
@@ -149,7 +163,7 @@ def observation3(ev: Evidence) -> Finding:
 
 
 def _analysis_deltas(ev: Evidence, benchmark: str, reduce: Callable[[pd.DataFrame], float]) -> pd.DataFrame:
-    """Per (model, variant, seed): reduce(rows of that benchmark) minus the base's value (same seed if any)."""
+    """Per (model, variant, seed): reduce(rows of that benchmark) minus the base's (same seed if any)."""
     rows = ev.analysis[ev.analysis["benchmark"] == benchmark] if not ev.analysis.empty else ev.analysis
     if rows.empty:
         return pd.DataFrame(columns=["model", "variant", "seed", "value"])
@@ -164,11 +178,19 @@ def _analysis_deltas(ev: Evidence, benchmark: str, reduce: Callable[[pd.DataFram
 
 
 def _analysis_finding(
-    ev: Evidence, key: str, claim: str, benchmark: str, reduce: Callable[[pd.DataFrame], float], what: str, unit: str
+    ev: Evidence,
+    key: str,
+    claim: str,
+    benchmark: str,
+    reduce: Callable[[pd.DataFrame], float],
+    what: str,
+    unit: str,
 ) -> Finding:
     deltas = _analysis_deltas(ev, benchmark, reduce)
     if deltas.empty:
-        return _not_testable(key, claim, f"no '{benchmark}' analysis results for the base and a tuned variant.")
+        return _not_testable(
+            key, claim, f"no '{benchmark}' analysis results for the base and a tuned variant."
+        )
     return _all_of(key, claim, what, _each_variant(deltas, ev.base), ev, unit)
 
 
@@ -187,21 +209,21 @@ def _critical_share(rows: pd.DataFrame) -> float:
 
 
 def finding1(ev: Evidence) -> Finding:
-    return _analysis_finding(ev, "Finding 1", "SGT promotes feature linear separability (Fig. 7).", "linear_probe",
-                             _probe, "linear-probe accuracy over base", "points")  # fmt: skip
+    claim = "SGT promotes feature linear separability (Fig. 7)."
+    what = "linear-probe accuracy over base"
+    return _analysis_finding(ev, "Finding 1", claim, "linear_probe", _probe, what, "points")
 
 
 def finding2(ev: Evidence) -> Finding:
-    return _analysis_finding(ev, "Finding 2", "Mitigating linguistic over-reliance: more attention on visual tokens "
-                             "in deeper layers (Fig. 8a).", "visual_attention", _deep_visual_share,
-                             "the visual-token attention share of the deeper half of layers over base",
-                             "(share)")  # fmt: skip
+    claim = "Mitigating linguistic over-reliance: more attention on visual tokens in deeper layers (Fig. 8a)."
+    what = "the visual-token attention share of the deeper half of layers over base"
+    return _analysis_finding(ev, "Finding 2", claim, "visual_attention", _deep_visual_share, what, "(share)")
 
 
 def finding3(ev: Evidence) -> Finding:
-    return _analysis_finding(ev, "Finding 3", "Amplifying critical tokens: more attention on object, position and "
-                             "colour words while generating (Fig. 8b).", "prompt_attention", _critical_share,
-                             "the attention share of object+position+colour tokens over base", "(share)")  # fmt: skip
+    claim = "Amplifying critical tokens: more attention on object, position and colour words (Fig. 8b)."
+    what = "the attention share of object+position+colour tokens over base"
+    return _analysis_finding(ev, "Finding 3", claim, "prompt_attention", _critical_share, what, "(share)")
 
 
 CHECKS: tuple[Callable[[Evidence], Finding], ...] = (
@@ -228,10 +250,14 @@ def to_html(items: Sequence[Finding], missing_figures: Mapping[str, str], run_na
     e = html.escape
     body = [f"<h1>Findings of run <code>{e(run_name)}</code> against the paper</h1>"]
     for f in items:
-        body.append(f"<h3>{e(f.key)}: <em>{e(f.claim)}</em></h3><p>Verdict: <b>{e(f.verdict)}</b>. {e(f.sentence)}</p>")
+        body.append(
+            f"<h3>{e(f.key)}: <em>{e(f.claim)}</em></h3>"
+            f"<p>Verdict: <b>{e(f.verdict)}</b>. {e(f.sentence)}</p>"
+        )
     if missing_figures:
         body.append("<h2>Figures not produced</h2><ul>")
         body += [f"<li><b>{e(n)}</b>: {e(w)}</li>" for n, w in missing_figures.items()]
         body.append("</ul>")
     style = "body{font-family:sans-serif;max-width:60em;margin:1em auto;line-height:1.4}"
-    return f"<!DOCTYPE html><html><head><meta charset='utf-8'><style>{style}</style></head><body>{''.join(body)}</body></html>\n"
+    head = f"<head><meta charset='utf-8'><style>{style}</style></head>"
+    return f"<!DOCTYPE html><html>{head}<body>{''.join(body)}</body></html>\n"

@@ -1,5 +1,5 @@
-"""The paper's Tables 3, 6 and 7 from a run: per variant and benchmark the mean over seeds, the paired delta to
-the run's base variant with a 95% t-interval, and the paper's number for the same (or analogue) column.
+"""The paper's Tables 3, 6 and 7 from a run: per variant and benchmark the mean over seeds, the paired delta
+to the run's base variant with a 95% t-interval, and the paper's number for the same (or analogue) column.
 
 The long table (one row per model x variant x column) is the data; Markdown and LaTeX are views of it.
 """
@@ -22,7 +22,14 @@ from sgt.report.stats import estimate
 
 logger = logging.getLogger(__name__)
 
-GENEVAL_TAGS: tuple[str, ...] = ("position", "colors", "color_attr", "counting", "single_object", "two_object")
+GENEVAL_TAGS: tuple[str, ...] = (
+    "position",
+    "colors",
+    "color_attr",
+    "counting",
+    "single_object",
+    "two_object",
+)
 GENERATION_GROUPS = frozenset({"generation", "editing"})
 OVERALL = "Overall"
 SEED_IN_PATH = re.compile(r"seed(\d+)\.csv$")
@@ -61,7 +68,9 @@ def _is_headline(tidy: pd.DataFrame) -> pd.Series:
 
 
 def _pivot(rows: pd.DataFrame, column: str) -> pd.DataFrame:
-    return rows.pivot_table(index=["model", "variant", "seed"], columns=column, values="value", aggfunc="mean")
+    return rows.pivot_table(
+        index=["model", "variant", "seed"], columns=column, values="value", aggfunc="mean"
+    )
 
 
 def understanding_matrix(tidy: pd.DataFrame, bench_map: Mapping[str, BenchmarkRef]) -> pd.DataFrame:
@@ -199,8 +208,13 @@ def seed_deltas(
             for column in matrix.columns:
                 values = _seed_values(matrix, model, variant, column)
                 deltas = paired_deltas(values, _seed_values(matrix, model, base, column))
-                records += [(table, model, variant, s, str(column), d) for s, d in zip(values.index, deltas, strict=False)]
-    return pd.DataFrame.from_records(records, columns=["table", "model", "variant", "seed", "column", "delta"])
+                records += [
+                    (table, model, variant, s, str(column), d)
+                    for s, d in zip(values.index, deltas, strict=False)
+                ]
+    return pd.DataFrame.from_records(
+        records, columns=["table", "model", "variant", "seed", "column", "delta"]
+    )
 
 
 def _num(x: float, signed: bool = False) -> str:
@@ -217,7 +231,11 @@ def run_cell(r: pd.Series, is_base: bool) -> str:
         mean = f"{_num(r['mean'])} [{_num(r['ci_low'])}, {_num(r['ci_high'])}]"
     if is_base or math.isnan(r["delta"]):
         return mean
-    ci = "" if math.isnan(r["delta_ci_low"]) else f" [{_num(r['delta_ci_low'], True)}, {_num(r['delta_ci_high'], True)}]"
+    ci = (
+        ""
+        if math.isnan(r["delta_ci_low"])
+        else f" [{_num(r['delta_ci_low'], True)}, {_num(r['delta_ci_high'], True)}]"
+    )
     return f"{mean}; Δ {_num(r['delta'], True)}{ci}"
 
 

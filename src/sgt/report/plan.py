@@ -1,4 +1,4 @@
-"""Which paper artefacts a study config can produce, read from the config alone (so the DAG knows its outputs).
+"""Which paper artefacts a study config can produce, from the config alone (so the DAG knows its outputs).
 
 A variant joins a paper table through its ``tables`` key (``{table6: +Semantic}``: table id -> the paper's row
 key, or null when the paper has no such row). The base variant (the one without ``mix``) is the reference row
@@ -67,7 +67,7 @@ def variants_from_config(study: Mapping[str, Any]) -> dict[str, Variant]:
 
 
 def base_variant(variants: Mapping[str, Variant]) -> str | None:
-    """The single variant without ``mix``: every delta is taken against it (None: no deltas, no gain figures)."""
+    """The single variant without ``mix``: every delta is taken against it (None: no deltas)."""
     bases = [v.name for v in variants.values() if v.is_base]
     if len(bases) > 1:
         raise ValueError(
@@ -92,7 +92,11 @@ def _single_task(v: Variant) -> str | None:
 def _level_plan(
     name: str, table: str, variants: Mapping[str, Variant], levels: Mapping[str, str]
 ) -> FigurePlan:
-    rows = [v for v, _ in table_rows(variants, table) if not variants[v].is_base and _single_task(variants[v]) in levels]
+    rows = [
+        v
+        for v, _ in table_rows(variants, table)
+        if not variants[v].is_base and _single_task(variants[v]) in levels
+    ]
     present = {levels[_single_task(variants[v])] for v in rows}
     if len(rows) < 2 or len(present) < 2:
         return FigurePlan(
@@ -116,7 +120,7 @@ def ratio_sweeps(variants: Mapping[str, Variant]) -> dict[str, list[tuple[float,
         if task is None or v.mix.get(SFT_SOURCE, 0) <= 0 or set(v.mix) - {task, SFT_SOURCE}:
             continue
         sweeps.setdefault(task, []).append((v.mix[task] / v.mix[SFT_SOURCE], v.name))
-    for task, pts in sweeps.items():
+    for pts in sweeps.values():
         pts.extend((0.0, s) for s in sft_only)
         pts.sort()
     return sweeps
@@ -131,7 +135,8 @@ def _fig5a(variants: Mapping[str, Variant], levels: Mapping[str, str]) -> Figure
             False,
             "needs at least three task:SFT ratios of one task (variants that differ only in the ratio, the "
             f"SFT-only variant counting as 0); this config has {have or 'no SFT+task variant'}. Add e.g. "
-            "'sft_semantic_1to1: {mix: {vqa: 1, semantic: 1}}' and 'sft_semantic_4to1: {mix: {vqa: 1, semantic: 4}}'.",
+            "'sft_semantic_1to1: {mix: {vqa: 1, semantic: 1}}' and "
+            "'sft_semantic_4to1: {mix: {vqa: 1, semantic: 4}}'.",
         )
     names = tuple(sorted({v for p in sweeps.values() for _, v in p}))
     return FigurePlan("fig5a", True, "", names, {"sweeps": sweeps})
@@ -152,7 +157,9 @@ def _fig6(variants: Mapping[str, Variant], levels: Mapping[str, str]) -> FigureP
         by_ratio = {r: v for r, v in pts}
         if 0.0 in by_ratio and 2.0 in by_ratio:
             pair = (by_ratio[0.0], by_ratio[2.0])
-            return FigurePlan("fig6", True, "", pair, {"task": task, "ratios": {pair[0]: "1:0", pair[1]: "2:1"}})
+            return FigurePlan(
+                "fig6", True, "", pair, {"task": task, "ratios": {pair[0]: "1:0", pair[1]: "2:1"}}
+            )
     return FigurePlan(
         "fig6",
         False,

@@ -34,7 +34,9 @@ def load_reference(directory: str | Path) -> dict[str, pd.DataFrame]:
         table = pd.read_csv(path)
         missing = [c for c in KEY_COLUMNS if c not in table.columns]
         if missing:
-            raise ValueError(f"{path}: columns {missing} missing; every reference table keys rows by {KEY_COLUMNS}")
+            raise ValueError(
+                f"{path}: columns {missing} missing; every reference table keys rows by {KEY_COLUMNS}"
+            )
         if table.duplicated(["model", "row"]).any():
             dup = table.loc[table.duplicated(["model", "row"]), ["model", "row"]].values.tolist()
             raise ValueError(f"{path}: duplicate (model, row) keys {dup}")
