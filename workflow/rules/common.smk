@@ -233,6 +233,7 @@ def all_outputs(wildcards):
         *expand("results/targets/{task}/manifest.parquet", task=TASKS),
         *depth_outputs(),
         *analysis_outputs(),
+        *report_outputs(),
     ]
 
 
@@ -342,3 +343,79 @@ def analysis_outputs():
     return expand(
         "results/figures/{model}/{fig}.png", model=models, fig=ANALYSIS_FIGURES
     )
+
+
+def task_levels():
+    from sgt.targets import resolve_task
+
+    return {t: resolve_task(t, config["targets"]["tasks"][t]).level for t in TASKS}
+
+
+# Report (paper tables, figures, findings): which figures this config can draw, and their inputs.
+PAPER_TABLES = ["table3", "table6", "table7"]
+REPORT_REFERENCE = [
+    *expand(
+        f"{config['report']['reference_dir']}/{{t}}.csv",
+        t=["table2", "table3", "table6", "table7", "table9"],
+    ),
+    config["report"]["benchmark_map"],
+]
+
+
+FIGURE_PLANS = {}
+
+
+def figure_plans():
+    """Computed once per run: every report input function asks for it."""
+    if not FIGURE_PLANS:
+        from sgt.report.plan import figure_plans as plans
+
+        FIGURE_PLANS.update(plans(config["study"], task_levels()))
+    return FIGURE_PLANS
+
+
+def report_figures():
+    return [name for name, p in figure_plans().items() if p.available]
+
+
+def missing_figures():
+    return {name: p.reason for name, p in figure_plans().items() if not p.available}
+
+
+def figure_plan(wildcards):
+    from dataclasses import asdict
+
+    return asdict(figure_plans()[wildcards.fig])
+
+
+def figure_metrics(wildcards):
+    """Fig. 6: the training logs of its two variants, every seed, for the first model of the study."""
+    plan = figure_plans()[wildcards.fig]
+    if wildcards.fig != "fig6":
+        return {}
+    return {
+        v: [f"results/models/{MODELS[0]}/{v}/seed{s}/metrics.csv" for s in SEEDS]
+        for v in plan.variants
+    }
+
+
+def figure_inputs(wildcards):
+    plan = figure_plans()[wildcards.fig]
+    if wildcards.fig == "fig6":
+        return [
+            f"results/models/{MODELS[0]}/{v}/seed{s}"
+            for v in plan.variants
+            for s in SEEDS
+        ]
+    return [*eval_results(), *REPORT_REFERENCE]
+
+
+def report_outputs():
+    return [
+        *expand("results/tables/{t}.{ext}", t=PAPER_TABLES, ext=["csv", "md", "tex"]),
+        *expand(
+            "results/figures/{fig}.{ext}", fig=report_figures(), ext=["png", "pdf"]
+        ),
+        "results/report/findings.html",
+        "results/report/config.yaml",
+    ]

@@ -35,3 +35,130 @@ rule tables:
         run_name=config["run_name"],
     script:
         "../scripts/tables.py"
+
+
+rule paper_tables:
+    input:
+        results=eval_results(),
+        reference=REPORT_REFERENCE,
+    output:
+        **{
+            f"{t}_{ext}": report(
+                f"results/tables/{t}.{ext}",
+                caption=f"../report/{t}.rst",
+                category="Tables",
+                subcategory=t,
+                labels={"table": t, "format": ext},
+            )
+            for t in PAPER_TABLES
+            for ext in ("csv", "md", "tex")
+        },
+    log:
+        "results/logs/report/paper_tables.log",
+    benchmark:
+        "results/benchmarks/report/paper_tables.tsv"
+    conda:
+        "../../envs/sgt.yaml"
+    threads: lookup(dpath="resources/report/threads", within=config)
+    resources:
+        mem_mb=grow("report", "mem_mb"),
+        runtime=grow("report", "runtime"),
+        gpu=lookup(dpath="resources/report/gpu", within=config),
+    params:
+        study=lookup(dpath="study", within=config),
+        reference_dir=lookup(dpath="report/reference_dir", within=config),
+        benchmark_map=lookup(dpath="report/benchmark_map", within=config),
+        paper_model=lookup(dpath="report/paper_model", within=config),
+    script:
+        "../scripts/paper_tables.py"
+
+
+rule figure:
+    input:
+        figure_inputs,
+    output:
+        png=report(
+            "results/figures/{fig}.png",
+            caption="../report/figure.rst",
+            category="Figures",
+            labels={"figure": "{fig}"},
+        ),
+        pdf="results/figures/{fig}.pdf",
+    log:
+        "results/logs/report/{fig}.log",
+    benchmark:
+        "results/benchmarks/report/{fig}.tsv"
+    wildcard_constraints:
+        fig="|".join(report_figures()) or "^$",
+    conda:
+        "../../envs/sgt.yaml"
+    threads: lookup(dpath="resources/report/threads", within=config)
+    resources:
+        mem_mb=grow("report", "mem_mb"),
+        runtime=grow("report", "runtime"),
+        gpu=lookup(dpath="resources/report/gpu", within=config),
+    params:
+        plan=figure_plan,
+        metrics=figure_metrics,
+        results=eval_results(),
+        study=lookup(dpath="study", within=config),
+        reference_dir=lookup(dpath="report/reference_dir", within=config),
+        benchmark_map=lookup(dpath="report/benchmark_map", within=config),
+        paper_model=lookup(dpath="report/paper_model", within=config),
+    script:
+        "../scripts/figure.py"
+
+
+rule findings:
+    input:
+        results=eval_results(),
+        analysis=lookup(dpath="report/analysis_results", within=config),
+        reference=REPORT_REFERENCE,
+    output:
+        md="results/report/findings.md",
+        html=report(
+            "results/report/findings.html",
+            caption="../report/findings.rst",
+            category="Findings",
+        ),
+    log:
+        "results/logs/report/findings.log",
+    benchmark:
+        "results/benchmarks/report/findings.tsv"
+    conda:
+        "../../envs/sgt.yaml"
+    threads: lookup(dpath="resources/report/threads", within=config)
+    resources:
+        mem_mb=grow("report", "mem_mb"),
+        runtime=grow("report", "runtime"),
+        gpu=lookup(dpath="resources/report/gpu", within=config),
+    params:
+        study=lookup(dpath="study", within=config),
+        levels=task_levels(),
+        benchmark_map=lookup(dpath="report/benchmark_map", within=config),
+        missing_figures=missing_figures(),
+        run_name=config["run_name"],
+    script:
+        "../scripts/findings.py"
+
+
+rule config_used:
+    output:
+        report(
+            "results/report/config.yaml",
+            caption="../report/config.rst",
+            category="Config",
+        ),
+    log:
+        "results/logs/report/config_used.log",
+    conda:
+        "../../envs/sgt.yaml"
+    threads: lookup(dpath="resources/report/threads", within=config)
+    resources:
+        mem_mb=grow("report", "mem_mb"),
+        runtime=grow("report", "runtime"),
+        gpu=lookup(dpath="resources/report/gpu", within=config),
+    params:
+        config=config,
+    script:
+        "../scripts/config_used.py"

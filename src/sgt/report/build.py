@@ -1,0 +1,118 @@
+"""Entry points of the report rules: paper tables, figures, findings and the config used (atomic writes)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+
+from sgt.io import atomic_write_text
+from sgt.report import figures as figs
+from sgt.report import findings as fnd
+from sgt.report.paper_tables import TABLES, build_table, load_results, seed_deltas, to_latex, to_markdown
+from sgt.report.plan import FigurePlan, base_variant, variants_from_config
+from sgt.report.reference import load_benchmark_map, load_reference
+
+logger = logging.getLogger(__name__)
+
+
+def _empty_note(table: str, reference: pd.DataFrame) -> str:
+    ref = reference.reset_index()
+    paper = "\n".join(
+        ["| " + " | ".join(map(str, ref.columns)) + " |", "|" + "---|" * len(ref.columns)]
+        + ["| " + " | ".join("" if pd.isna(x) else str(x) for x in r) + " |" for r in ref.values]
+    )
+    return (
+        f"This run has no results for {table}'s columns (for Table 7: no GenEval rows; tag variants with "
+        f"'tables: {{{table}: <paper row>}}' and evaluate them on GenEval). The paper's numbers:\n\n{paper}"
+    )
+
+
+def write_paper_tables(
+    eval_csvs: Sequence[str | Path],
+    study: Mapping[str, Any],
+    reference_dir: str | Path,
+    benchmark_map: str | Path,
+    paper_model: Mapping[str, str],
+    outputs: Mapping[str, str | Path],
+) -> None:
+    """``outputs``: ``<table>_csv``, ``<table>_md``, ``<table>_tex`` for each of Tables 3, 6, 7."""
+    tidy = load_results(eval_csvs)
+    variants = variants_from_config(study)
+    base = base_variant(variants)
+    reference = load_reference(reference_dir)
+    bench_map = load_benchmark_map(benchmark_map)
+    for table, spec in TABLES.items():
+        long = build_table(table, tidy, variants, reference[table], bench_map, paper_model)
+        note = "" if not long.empty else _empty_note(table, reference[table])
+        atomic_write_text(outputs[f"{table}_csv"], long.to_csv(index=False, lineterminator="\n"))
+        atomic_write_text(outputs[f"{table}_md"], to_markdown(long, base, spec.title, note))
+        atomic_write_text(outputs[f"{table}_tex"], to_latex(long, base, spec.title, note))
+        logger.info(
+            "%s: %d rows (%d variants)", table, len(long), long["variant"].nunique() if len(long) else 0
+        )
+
+
+def write_figure(
+    name: str,
+    plan: Mapping[str, Any],
+    study: Mapping[str, Any],
+    eval_csvs: Sequence[str | Path],
+    metrics: Mapping[str, Sequence[str | Path]],
+    reference_dir: str | Path,
+    benchmark_map: str | Path,
+    paper_model: Mapping[str, str],
+    png: str | Path,
+    pdf: str | Path,
+) -> None:
+    """One figure of ``figures.FIGURE_FUNCTIONS``; ``plan`` is the ``FigurePlan`` as a dict (a rule param)."""
+    fplan = FigurePlan(name, plan["available"], plan["reason"], tuple(plan["variants"]), plan["points"])
+    if not fplan.available:
+        raise ValueError(f"{name} cannot be drawn from this config: {fplan.reason}")
+    variants = variants_from_config(study)
+    if name == "fig6":
+        data = figs.read_metrics(metrics)
+    else:
+        table = {"fig3b": "table7"}.get(name, "table6")
+        reference = load_reference(reference_dir)[table]
+        tidy, bench_map = load_results(eval_csvs), load_benchmark_map(benchmark_map)
+        data = build_table(table, tidy, variants, reference, bench_map, paper_model)
+        missing = sorted(set(fplan.variants) - set(data["variant"][data["n"] > 0]))
+        if missing:
+            raise ValueError(
+                f"{name}: no {table} results for variants {missing}; are they evaluated on its benchmarks?"
+            )
+    figs.save_figure(figs.FIGURE_FUNCTIONS[name](data, fplan, variants), png, pdf)
+
+
+def write_findings(
+    eval_csvs: Sequence[str | Path],
+    analysis_csvs: Sequence[str | Path],
+    study: Mapping[str, Any],
+    levels: Mapping[str, str],
+    benchmark_map: str | Path,
+    missing_figures: Mapping[str, str],
+    run_name: str,
+    md: str | Path,
+    html_path: str | Path,
+) -> None:
+    tidy = load_results(eval_csvs)
+    variants = variants_from_config(study)
+    bench_map = load_benchmark_map(benchmark_map)
+    deltas = pd.concat([seed_deltas(t, tidy, variants, bench_map) for t in TABLES], ignore_index=True)
+    analysis = load_results(analysis_csvs) if analysis_csvs else pd.DataFrame()
+    ev = fnd.Evidence(deltas, analysis, variants, levels, bench_map, base_variant(variants))
+    items = fnd.findings(ev)
+    for f in items:
+        logger.info("%s: %s", f.key, f.verdict)
+    atomic_write_text(md, fnd.to_markdown(items, missing_figures, run_name))
+    atomic_write_text(html_path, fnd.to_html(items, missing_figures, run_name))
+
+
+def write_config(config: Mapping[str, Any], path: str | Path) -> None:
+    """The config the run used, as YAML (key order kept) - shown in the report."""
+    atomic_write_text(path, yaml.safe_dump(dict(config), sort_keys=False, default_flow_style=False))

@@ -1,0 +1,100 @@
+import math
+
+import pytest
+from conftest import LEVELS, tidy_rows
+
+from sgt.report.paper_tables import build_table, load_results, seed_deltas, to_latex, to_markdown
+from sgt.report.plan import variants_from_config
+from sgt.report.reference import load_benchmark_map, load_reference
+
+SEEDS = (0, 1, 2)
+
+
+def _scores():
+    out = {}
+    for s in SEEDS:
+        out[("base", s)] = {"toy_cvbench": 50.0 + s, "toy_vsr": 60.0}
+        out[("sft", s)] = {"toy_cvbench": 51.0 + s, "toy_vsr": 60.0}
+        out[("seg", s)] = {"toy_cvbench": 52.0 + 2 * s, "toy_vsr": 64.0}
+        out[("edge", s)] = {"toy_cvbench": 49.0 + s, "toy_vsr": 61.0}
+    return out
+
+
+@pytest.fixture
+def ctx(reference_dir, study):
+    return {
+        "variants": variants_from_config(study),
+        "ref": load_reference(reference_dir),
+        "map": load_benchmark_map(reference_dir / "benchmarks.yaml"),
+    }
+
+
+def _row(long, variant, column):
+    r = long[(long["variant"] == variant) & (long["column"] == column)]
+    assert len(r) == 1
+    return r.iloc[0]
+
+
+def test_table6_means_deltas_and_t_intervals(ctx):
+    long = build_table(
+        "table6", tidy_rows(_scores()), ctx["variants"], ctx["ref"]["table6"], ctx["map"], {"tiny": "BAGEL"}
+    )
+    assert list(dict.fromkeys(long["variant"])) == ["base", "seg", "edge"]  # sft is not tagged table6
+    seg = _row(long, "seg", "toy_cvbench")
+    assert seg["mean"] == pytest.approx(54.0) and seg["n"] == 3
+    # paired deltas 2, 3, 4 -> mean 3, sd 1, t(0.975, 2) = 4.3027 -> half width 4.3027 / sqrt(3)
+    half = 4.302652729911275 / math.sqrt(3)
+    assert seg["delta"] == pytest.approx(3.0)
+    assert (seg["delta_ci_low"], seg["delta_ci_high"]) == pytest.approx((3 - half, 3 + half))
+    # identical deltas: zero-width interval
+    vsr = _row(long, "seg", "toy_vsr")
+    assert (vsr["delta"], vsr["delta_ci_low"], vsr["delta_ci_high"]) == pytest.approx((4, 4, 4))
+    overall = _row(long, "seg", "Overall")
+    assert overall["delta"] == pytest.approx(3.5)
+    # paper columns: analogue of CV-Bench, BAGEL +Semantic 78.4 vs base 73.2
+    assert (seg["paper_column"], seg["relation"]) == ("CV-Bench", "analogue")
+    assert (seg["paper_value"], seg["paper_delta"]) == pytest.approx((78.4, 5.2))
+    assert _row(long, "edge", "Overall")["paper_value"] == 74.4
+
+
+def test_single_seed_has_no_interval_and_says_so(ctx):
+    scores = {k: v for k, v in _scores().items() if k[1] == 0}
+    long = build_table(
+        "table3", tidy_rows(scores), ctx["variants"], ctx["ref"]["table3"], ctx["map"], {"tiny": "BAGEL"}
+    )
+    seg = _row(long, "seg", "toy_cvbench")
+    assert seg["n"] == 1 and math.isnan(seg["delta_ci_low"]) and seg["delta"] == 2.0
+    md = to_markdown(long, "base", "Table 3")
+    assert "52.00 (n=1); Δ +2.00 |" in md and "79.23 (Δ +6.02)" in md
+    tex = to_latex(long, "base", "Table 3")
+    assert "\\toprule" in tex and "toy\\_cvbench" in tex and "$\\Delta$" in tex
+
+
+def test_table7_reads_geneval_tags_and_compares_with_the_paper(ctx, study):
+    study = {
+        "variants": {
+            **study["variants"],
+            "seg": {**study["variants"]["seg"], "tables": {"table7": "+Segmentation"}},
+        }
+    }
+    variants = variants_from_config(study)
+    gen = {("base", 0): {"position": 40.0, "overall": 70.0}, ("seg", 0): {"position": 46.0, "overall": 71.0}}
+    long = build_table(
+        "table7", tidy_rows({}, gen), variants, ctx["ref"]["table7"], ctx["map"], {"tiny": "BAGEL"}
+    )
+    pos = _row(long, "seg", "position")
+    assert pos["delta"] == 6.0 and pos["relation"] == "same"
+    assert pos["paper_delta"] == pytest.approx(56.6 - 51.3)
+
+
+def test_seed_read_from_file_name_when_missing(tmp_path):
+    p = tmp_path / "seed7.csv"
+    tidy_rows({("base", 0): {"toy_vsr": 1.0}}).drop(columns="seed").to_csv(p, index=False)
+    assert set(load_results([p])["seed"]) == {7}
+
+
+def test_seed_deltas_pair_by_seed(ctx):
+    d = seed_deltas("table6", tidy_rows(_scores()), ctx["variants"], ctx["map"])
+    seg = d[(d["variant"] == "seg") & (d["column"] == "toy_cvbench")].sort_values("seed")
+    assert seg["delta"].tolist() == [2.0, 3.0, 4.0]
+    assert set(LEVELS) == {"semantic", "edge"}

@@ -1,0 +1,66 @@
+import pandas as pd
+from conftest import LEVELS, tidy_rows
+
+from sgt.report.findings import Evidence, findings
+from sgt.report.paper_tables import TABLES, seed_deltas
+from sgt.report.plan import figure_plans, variants_from_config
+from sgt.report.reference import load_benchmark_map
+
+
+def test_figures_follow_the_configured_variants(study):
+    plans = figure_plans(study, LEVELS)
+    assert plans["fig3a"].available and plans["fig3a"].points["levels"] == {"high": ["seg"], "low": ["edge"]}
+    assert plans["fig6"].available and plans["fig6"].variants == ("sft", "seg")
+    assert not plans["fig5a"].available and "three task:SFT ratios" in plans["fig5a"].reason
+    assert not plans["fig3b"].available and "table7" in plans["fig3b"].reason
+    more = {"variants": {**study["variants"], "seg1": {"mix": {"vqa": 1, "semantic": 1}}}}
+    sweep = figure_plans(more, LEVELS)["fig5a"]
+    assert sweep.available and [r for r, _ in sweep.points["sweeps"]["semantic"]] == [0.0, 1.0, 2.0]
+
+
+def test_no_base_variant_means_no_gain_figures(study):
+    no_base = {"variants": {k: v for k, v in study["variants"].items() if k != "base"}}
+    plans = figure_plans(no_base, LEVELS)
+    assert not any(p.available for p in plans.values())
+
+
+def _evidence(study, reference_dir, seg_gain: float, seeds=(0, 1, 2)):
+    scores = {}
+    for s in seeds:
+        scores[("base", s)] = {"toy_cvbench": 50.0, "toy_pope": 50.0}
+        scores[("sft", s)] = {"toy_cvbench": 50.0, "toy_pope": 50.0}
+        scores[("seg", s)] = {"toy_cvbench": 50.0 + seg_gain + 0.1 * s, "toy_pope": 50.0}
+        scores[("edge", s)] = {"toy_cvbench": 51.0, "toy_pope": 50.0}
+    tidy = tidy_rows(scores)
+    variants = variants_from_config(study)
+    bench_map = load_benchmark_map(reference_dir / "benchmarks.yaml")
+    deltas = pd.concat([seed_deltas(t, tidy, variants, bench_map) for t in TABLES])
+    return Evidence(deltas, pd.DataFrame(), variants, LEVELS, bench_map, "base")
+
+
+def test_observation1_sentence_follows_the_numbers(study, reference_dir):
+    agree = findings(_evidence(study, reference_dir, seg_gain=5.0))[0]
+    flip = findings(_evidence(study, reference_dir, seg_gain=-3.0))[0]
+    assert agree.verdict == "agrees" and flip.verdict == "disagrees"
+    # Overall gain per seed: seg (gain + 0.1 s) / 2, edge 1 / 2; contrast mean over seeds 0..2
+    assert "= +2.05 [" in agree.sentence and "n=3" in agree.sentence
+    assert agree.sentence != flip.sentence and "= -1.95 [" in flip.sentence
+    one = findings(_evidence(study, reference_dir, seg_gain=5.0, seeds=(0,)))[0]
+    assert one.verdict == "leans towards" and "no interval" in one.sentence
+
+
+def test_untestable_claims_say_what_is_missing(study, reference_dir):
+    items = {f.key: f for f in findings(_evidence(study, reference_dir, seg_gain=1.0))}
+    assert items["Observation 2"].verdict == "not testable" and "chart_ocr" in items["Observation 2"].sentence
+    assert items["Finding 1"].verdict == "not testable"
+
+
+def test_analysis_findings_from_tidy_analysis_rows(study, reference_dir):
+    ev = _evidence(study, reference_dir, seg_gain=1.0)
+    rows = [("tiny", v, s, "linear_probe", "accuracy", acc) for s in (0, 1) for v, acc in
+            (("base", 60.0 + s), ("seg", 70.0 + 2 * s))]  # fmt: skip
+    cols = ["model", "variant", "seed", "benchmark", "metric", "value"]
+    ev = Evidence(ev.deltas, pd.DataFrame(rows, columns=cols), ev.variants, ev.levels, ev.bench_map, ev.base)
+    f1 = {f.key: f for f in findings(ev)}["Finding 1"]
+    assert f1.verdict == "agrees"  # deltas 10, 11: 10.5 +- 12.71 * 0.707 / 1.414 = [4.15, 16.85]
+    assert "1 of 1 variants" in f1.sentence and "+10.50" in f1.sentence
