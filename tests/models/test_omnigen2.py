@@ -97,7 +97,7 @@ def test_layout_splits_the_global_batch_or_says_how_to_fix_it(gpus, mix, cycle, 
     possible = any(60 % (m * gpus) == 0 and (60 // (m * gpus)) % cycle == 0 for m in (1, 2))
     recipe = paper_recipe(**{**RECIPE, "mix": mix})
     if not possible:
-        with pytest.raises(ValueError, match=r"models.omnigen2.gpus to one of .* batch_size to \d+ or \d+"):
+        with pytest.raises(ValueError, match=r"models.omnigen2.gpus to one of .*batch_size to \d+ or \d+"):
             b.layout(recipe)
         return
     lay = b.layout(recipe)

@@ -1,7 +1,7 @@
 import math
 
 import pytest
-from conftest import LEVELS, tidy_rows
+from report_fixtures import LEVELS, tidy_rows
 
 from sgt.report.paper_tables import build_table, load_results, seed_deltas, to_latex, to_markdown
 from sgt.report.plan import variants_from_config

@@ -1,5 +1,5 @@
 import pandas as pd
-from conftest import LEVELS, tidy_rows
+from report_fixtures import LEVELS, tidy_rows
 
 from sgt.report.findings import Evidence, findings
 from sgt.report.paper_tables import TABLES, seed_deltas
