@@ -32,8 +32,8 @@ def embed_tsne(
 ) -> Embedding:
     """PCA to ``pca_dim`` (fewer if there are fewer samples), then 2-D t-SNE.
 
-    sklearn requires perplexity < n_samples; with few points it is lowered to (n - 1) / 3 and the value
-    used is returned, so small test runs still work and say what they did.
+    t-SNE looks at the 3 * perplexity nearest neighbours, so with few points the perplexity is lowered to
+    (n - 1) / 3; the value used is returned, so small runs still work and say what they did.
     """
     from sklearn.decomposition import PCA
     from sklearn.manifold import TSNE
