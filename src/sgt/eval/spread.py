@@ -46,7 +46,7 @@ def separation(
     b = spread[spread["variant"] == untrained].set_index(cols)
     if a.empty or b.empty:
         raise ValueError(f"no spread rows for variant {trained if a.empty else untrained!r}")
-    both = a.join(b, lsuffix="_trained", rsuffix="_untrained", how="inner")
+    both = a.merge(b, left_index=True, right_index=True, suffixes=("_trained", "_untrained"))
     out = pd.DataFrame(index=both.index)
     out["margin"] = both["mean_trained"] - both["mean_untrained"]
     out["seed_std"] = np.maximum(both["std_trained"], both["std_untrained"])
