@@ -29,7 +29,7 @@ def tiny_models(tmp_path_factory):
     root = tmp_path_factory.mktemp("hf")
     torch.manual_seed(0)
     swin = SwinConfig(
-        image_size=32,
+        image_size=64,
         patch_size=4,
         embed_dim=16,
         depths=[1, 1, 1, 1],
@@ -39,9 +39,9 @@ def tiny_models(tmp_path_factory):
     )
     cfg = Mask2FormerConfig(
         backbone_config=swin,
-        feature_size=16,
-        mask_feature_size=16,
-        hidden_dim=16,
+        feature_size=32,
+        mask_feature_size=32,
+        hidden_dim=32,
         encoder_feedforward_dim=32,
         dim_feedforward=32,
         encoder_layers=1,
@@ -53,7 +53,7 @@ def tiny_models(tmp_path_factory):
         label2id={"dog": 0, "cat": 1},
     )
     Mask2FormerForUniversalSegmentation(cfg).save_pretrained(root / "m2f", safe_serialization=True)
-    Mask2FormerImageProcessor(size={"height": 32, "width": 32}, num_labels=2).save_pretrained(root / "m2f")
+    Mask2FormerImageProcessor(size={"height": 64, "width": 64}, num_labels=2).save_pretrained(root / "m2f")
     # a character-level CLIP tokenizer: every character is a token, no merges
     chars = "abcdefghijklmnopqrstuvwxyz-"
     vocab = ["<|startoftext|>", "<|endoftext|>", *chars, *(c + "</w>" for c in chars)]

@@ -30,6 +30,9 @@ class Detector(Protocol):
 
 DetectorFactory = Callable[..., Detector]
 DETECTORS: dict[str, DetectorFactory] = {}
+# Built-in detectors register when their module is imported; importing on demand keeps torch/transformers
+# out of processes that never detect.
+BUILTIN_MODULES = {"toyworld": "sgt.eval.toy_detector", "mask2former_clip": "sgt.eval.hf_detector"}
 
 
 def register_detector(name: str) -> Callable[[DetectorFactory], DetectorFactory]:
@@ -46,8 +49,13 @@ def register_detector(name: str) -> Callable[[DetectorFactory], DetectorFactory]
 
 def build_detector(name: str, **kwargs: Any) -> Detector:
     """The detector registered as ``name`` built with config ``kwargs``; unknown names list the known ones."""
+    if name not in DETECTORS and name in BUILTIN_MODULES:
+        import importlib
+
+        importlib.import_module(BUILTIN_MODULES[name])
     if name not in DETECTORS:
-        raise KeyError(f"unknown detector {name!r} in eval.geneval.detector; known: {sorted(DETECTORS)}")
+        known = sorted(set(DETECTORS) | set(BUILTIN_MODULES))
+        raise KeyError(f"unknown detector {name!r} in eval.geneval.detector; known: {known}")
     det = DETECTORS[name](**kwargs)
     if not isinstance(det, Detector):
         raise TypeError(f"detector {name!r} built {type(det).__name__}, which has no detect(image) method")

@@ -70,7 +70,7 @@ class Mask2FormerClipDetector:
                 texts = [t.format(c=c, cls=classname) for t in TEMPLATES]
                 tok = self.clip_processor.tokenizer(texts, padding=True, return_tensors="pt").to(self.device)
                 with torch.no_grad():
-                    emb = self.clip.get_text_features(**tok)
+                    emb = _pooled(self.clip.get_text_features(**tok))
                 emb = emb / emb.norm(dim=-1, keepdim=True)
                 mean = emb.mean(dim=0)
                 weights.append(mean / mean.norm())
@@ -86,7 +86,7 @@ class Mask2FormerClipDetector:
         crop = Image.composite(image, blank, Image.fromarray(mask.astype(np.uint8) * 255)).crop(box)
         pixels = self.clip_processor(images=crop, return_tensors="pt")["pixel_values"].to(self.device)
         with torch.no_grad():
-            emb = self.clip.get_image_features(pixel_values=pixels)
+            emb = _pooled(self.clip.get_image_features(pixel_values=pixels))
         emb = emb / emb.norm(dim=-1, keepdim=True)
         return COLORS[int((emb @ self._classifier(classname).T).argmax())]
 
@@ -119,6 +119,11 @@ class Mask2FormerClipDetector:
                 coloured[label] = coloured.get(label, 0) + 1
             detections.append({"label": label, "score": score, "box": box, "color": colour})
         return detections
+
+
+def _pooled(out: Any) -> Any:
+    """CLIP features: transformers 5 returns a model output (its ``pooler_output``), 4.x a tensor."""
+    return out if hasattr(out, "norm") else out.pooler_output
 
 
 register_detector("mask2former_clip")(Mask2FormerClipDetector)
