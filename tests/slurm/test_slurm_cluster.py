@@ -144,10 +144,10 @@ def test_slurm_profile_plans_from_repo_root(tmp_path: Path) -> None:
         m.group(1): m.group(2)
         for m in re.finditer(r"^rule (\w+):\n(.*?)^Shell command", out.stdout, re.M | re.S)
     }
-    assert set(blocks) >= {"make_targets", "backend_train", "evaluate", "tables"}, out.stdout[-3000:]
-    for rule in ("backend_train", "evaluate"):
+    assert set(blocks) >= {"make_targets", "train", "evaluate", "tables"}, out.stdout[-3000:]
+    for rule in ("train", "evaluate"):
         assert "slurm_partition=a100q" in blocks[rule] and "gpu_model=a100" in blocks[rule], blocks[rule]
-    train = blocks["backend_train"]
+    train = blocks["train"]
     assert "slurm_extra=--exclusive" in train and "nodes=1" in train, train
     assert "tasks=" not in train, "torchrun rules must not set tasks"
     assert "slurm_extra" not in blocks["evaluate"], "single-GPU rules share nodes"

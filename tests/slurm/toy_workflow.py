@@ -1,11 +1,11 @@
 """A small Snakefile with our DAG's shape, for testing the profiles without the real workflow.
 
 Rule names are the study's, so the profile's per-rule settings apply: make_targets (CPU, one job per
-proxy task) -> backend_train (2 GPUs, whole node, as torchrun would use) -> tables (local rule), and
+proxy task) -> train (2 GPUs, whole node, as torchrun would use) -> tables (local rule), and
 evaluate (1 GPU, the base model, so it does not wait for training) -> tables. Resources grow with
 ``attempt`` through ``grow()``, the helper proposed for common.smk. evaluate fails while its mem_mb is
 below 400, so its first attempt fails and the retry (mem_mb 300 -> 450) passes: that proves retries and
-attempt-scaled resources reach sbatch, off the make_targets -> backend_train path so the test stays short.
+attempt-scaled resources reach sbatch, off the make_targets -> train path so the test stays short.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from pathlib import Path
 TASKS = ("edge", "depth")
 BENCHMARKS = ("mmbench",)
 CPU_RULES = ("make_targets",)
-GPU_RULES = {"backend_train": 2, "evaluate": 1}
+GPU_RULES = {"train": 2, "evaluate": 1}
 LOCAL_RULES = ("all", "tables")
 
 SNAKEFILE = r'''
@@ -48,7 +48,7 @@ rule make_targets:
         "echo task={wildcards.task} slurm_job=${{SLURM_JOB_ID:-none}} > {output}"
 
 
-rule backend_train:
+rule train:
     input:
         expand("results/targets/{task}/manifest.parquet", task=TASKS),
     output:

@@ -39,6 +39,8 @@ def _png(data: bytes) -> np.ndarray:
 
 @pytest.mark.slow
 def test_depth_branch_keeps_consistent_maps_and_targets_use_them(tmp_path: Path) -> None:
+    from snakemake.utils import validate
+
     from sgt.data.coco import CocoDataset
     from sgt.data.subset import shard_image_ids
     from sgt.depth.corrupt import corruption_for
@@ -46,6 +48,7 @@ def test_depth_branch_keeps_consistent_maps_and_targets_use_them(tmp_path: Path)
     from sgt.targets.mid import normalise_depth
 
     cfg = yaml.safe_load((REPO / "config" / "test.yaml").read_text())
+    validate(cfg, str(REPO / "workflow" / "schemas" / "config.schema.yaml"))  # fills the schema's defaults
     first = _run(tmp_path)
     assert first.returncode == 0, first.stderr[-5000:]
     res = tmp_path / "results"

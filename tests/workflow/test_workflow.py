@@ -118,6 +118,14 @@ def test_paper_config_plans_quickly_with_sharded_jobs(tmp_path: Path) -> None:
     total = sum(counts.values())
     assert 300 <= total <= 5000, counts
     assert counts["make_targets"] >= 200  # 20k pairs per task, sharded
+    # the full study for both paper models: one train and one VLMEvalKit job per (model, variant, seed)
+    paper = yaml.safe_load((REPO / "config" / "paper.yaml").read_text())["study"]
+    assert paper["models"] == ["bagel", "omnigen2"]
+    runs = len(paper["models"]) * len(paper["variants"]) * len(paper["seeds"])
+    assert counts["train"] == counts["vlmeval"] == runs, counts
+    for model in paper["models"]:
+        for variant in paper["variants"]:
+            assert f"results/models/{model}/{variant}/seed0" in result.stdout, (model, variant)
     print(f"paper plan: {total} jobs in {elapsed:.1f} s")
 
 
@@ -159,7 +167,8 @@ def test_interrupt_mid_training_then_rerun_redoes_only_unfinished_jobs(tmp_path:
             time.sleep(0.5)
         time.sleep(1.0)
     finally:
-        os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C in a terminal: the whole foreground group gets SIGINT
+        if proc.poll() is None:  # an early exit must surface as the assertion above, not a ProcessLookupError
+            os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C in a terminal: the whole foreground group gets SIGINT
         proc.wait(timeout=300)
     assert not (workdir / "results" / "models" / "tiny" / "sft_semantic" / "seed0").exists()
     # the rerun must finish quickly, so it gets the short schedule; the checkpoint is still ahead of it

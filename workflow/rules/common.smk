@@ -1,15 +1,20 @@
 # The only place with Python logic: config validation, registry checks, shard lists and input functions.
 import math
+import os
 import re
+from pathlib import Path
 
 from snakemake.utils import validate
 
-from sgt.config import check_config
+from sgt.config import check_config, resolve_repo_paths
 from sgt.data.datasets import source_options
 from sgt.data.sources import sa1b_shard_sources
 
 validate(config, schema="../schemas/config.schema.yaml")
 check_config(config)
+# Files shipped with the repository (published numbers, the tiny base checkpoint) are named relative
+# to it, so a run with `--directory elsewhere` still finds them.
+resolve_repo_paths(config, Path(workflow.main_snakefile).parent)
 
 DATA_ROOT = config["data"]["root"]
 # source-specific keywords of sgt.data.datasets.open_dataset (SA-1B: its eval hold-out)
@@ -353,13 +358,17 @@ def task_levels():
 
 # Report (paper tables, figures, findings): which figures this config can draw, and their inputs.
 PAPER_TABLES = ["table3", "table6", "table7"]
-REPORT_REFERENCE = [
-    *expand(
-        f"{config['report']['reference_dir']}/{{t}}.csv",
-        t=["table2", "table3", "table6", "table7", "table9"],
-    ),
-    config["report"]["benchmark_map"],
-]
+REFERENCE_TABLES = expand(
+    f"{config['report']['reference_dir']}/{{t}}.csv",
+    t=["table2", "table3", "table6", "table7", "table9"],
+)
+BENCHMARK_MAP = config["report"]["benchmark_map"]
+REPORT_REFERENCE = [*REFERENCE_TABLES, BENCHMARK_MAP]
+
+
+def reference_dir(wildcards, input):
+    """The folder of the published tables, taken from the rule's input (no hard-coded prefix)."""
+    return os.path.dirname(input.reference[0])
 
 
 FIGURE_PLANS = {}

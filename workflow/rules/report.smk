@@ -40,7 +40,8 @@ rule tables:
 rule paper_tables:
     input:
         results=eval_results(),
-        reference=REPORT_REFERENCE,
+        reference=REFERENCE_TABLES,
+        benchmark_map=BENCHMARK_MAP,
     output:
         **{
             f"{t}_{ext}": report(
@@ -66,8 +67,7 @@ rule paper_tables:
         gpu=lookup(dpath="resources/report/gpu", within=config),
     params:
         study=lookup(dpath="study", within=config),
-        reference_dir=lookup(dpath="report/reference_dir", within=config),
-        benchmark_map=lookup(dpath="report/benchmark_map", within=config),
+        reference_dir=reference_dir,
         paper_model=lookup(dpath="report/paper_model", within=config),
     script:
         "../scripts/paper_tables.py"
@@ -113,7 +113,8 @@ rule findings:
     input:
         results=eval_results(),
         analysis=lookup(dpath="report/analysis_results", within=config),
-        reference=REPORT_REFERENCE,
+        reference=REFERENCE_TABLES,
+        benchmark_map=BENCHMARK_MAP,
     output:
         md="results/report/findings.md",
         html=report(
@@ -135,7 +136,6 @@ rule findings:
     params:
         study=lookup(dpath="study", within=config),
         levels=task_levels(),
-        benchmark_map=lookup(dpath="report/benchmark_map", within=config),
         missing_figures=missing_figures(),
         run_name=config["run_name"],
     script:

@@ -7,7 +7,7 @@ write_findings(
     list(snakemake.input.analysis),
     snakemake.params.study,
     snakemake.params.levels,
-    snakemake.params.benchmark_map,
+    snakemake.input.benchmark_map,
     snakemake.params.missing_figures,
     snakemake.params.run_name,
     snakemake.output.md,

@@ -6,7 +6,7 @@ write_paper_tables(
     list(snakemake.input.results),
     snakemake.params.study,
     snakemake.params.reference_dir,
-    snakemake.params.benchmark_map,
+    snakemake.input.benchmark_map,
     snakemake.params.paper_model,
     dict(snakemake.output.items()),
 )

@@ -79,7 +79,9 @@ def _level(ev: Evidence, variant: str) -> str | None:
 
 def _per_seed_contrast(frame: pd.DataFrame, side: Callable[[pd.Series], int | None]) -> list[float]:
     """Per (model, seed): mean delta of side +1 rows minus mean delta of side -1 rows."""
-    frame = frame.assign(side=frame.apply(side, axis=1)).dropna(subset=["side", "delta"])
+    # a comprehension, not DataFrame.apply: apply on an empty frame returns a frame, not a column
+    sides = pd.Series([side(row) for _, row in frame.iterrows()], index=frame.index, dtype=float)
+    frame = frame.assign(side=sides).dropna(subset=["side", "delta"])
     out = []
     for _, grp in frame.groupby(["model", "seed"]):
         plus, minus = grp[grp["side"] == 1]["delta"], grp[grp["side"] == -1]["delta"]
