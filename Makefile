@@ -9,7 +9,7 @@ CORES ?= 2
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --no-compile -r requirements.lock
+	DS_BUILD_OPS=0 $(BIN)/python -m pip install --quiet --no-compile -r requirements.lock  # deepspeed: no ops compiled
 	$(BIN)/python -m pip install --quiet --no-compile --no-deps -e .
 	@# Byte-compile once, on both cores: where PYTHONDONTWRITEBYTECODE is set (as on CI) nothing else
 	@# ever writes .pyc files, and every job would recompile torch/transformers (7 s -> 3 s per import).

@@ -105,6 +105,20 @@ def _check_backend_options(name: str, spec: Mapping[str, Any]) -> None:
             f"models.{name}: unknown key(s) {unknown} for backend {spec['backend']!r}; "
             f"known: {sorted(allowed)}"
         )
+    _check_engines(name, spec)
+
+
+def _check_engines(name: str, spec: Mapping[str, Any]) -> None:
+    """``models.<name>.finetune.engine`` and ``.pretrain.umm.engine`` name registered training engines."""
+    from sgt.train.engines import check_engine
+
+    sections = {"finetune": spec.get("finetune"), "pretrain.umm": (spec.get("pretrain") or {}).get("umm")}
+    for section, values in sections.items():
+        if isinstance(values, Mapping) and "engine" in values:
+            try:
+                check_engine(values["engine"], f"models.{name}.{section}.engine")
+            except ValueError as err:
+                raise ConfigError(str(err)) from None
 
 
 def _check_analysis(config: Mapping[str, Any]) -> None:

@@ -62,12 +62,15 @@ def test_snakefmt_check_passes() -> None:
 
 
 def test_configs_validate_against_the_schema() -> None:
-    from snakemake.utils import validate
+    from snakemake.utils import update_config, validate
 
     from sgt.config import check_config
 
-    for name in ("config.yaml", "test.yaml", "paper.yaml"):
+    for name in ("config.yaml", "test.yaml", "paper.yaml", "study.yaml"):
         cfg = yaml.safe_load((REPO / "config" / name).read_text())
+        if name == "study.yaml":  # an overlay: --configfile merges it into the Snakefile's config.yaml
+            cfg, overlay = yaml.safe_load((REPO / "config" / "config.yaml").read_text()), cfg
+            update_config(cfg, overlay)
         validate(cfg, str(REPO / "workflow" / "schemas" / "config.schema.yaml"))
         check_config(cfg)
 

@@ -4,6 +4,12 @@ decay), warmup + cosine schedule, gradient clipping, checkpoints with exact resu
 Exact resume holds because nothing random lives in process state: the batch of step k is drawn from
 (seed, step k, source) and the flow noise from its own generator seeded the same way, so a run killed after
 step k and resumed from its checkpoint computes the same steps as an uninterrupted one.
+
+How gradients become updates is the engine's job (``cfg.engine``: ``torch`` or ``deepspeed``, see
+:mod:`sgt.train.engines`). Every engine writes the same checkpoint folder ``workdir/ckpt``:
+``model.safetensors`` (weights), ``optimizer.pt`` (the engine's optimiser state, tensors and numbers only:
+``torch.load(weights_only=True)``) and ``state.json`` (step, metrics, engine). A checkpoint resumes only with
+the engine that wrote it.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ import torch
 from sgt.io import atomic_dir
 from sgt.seeding import rng_for, torch_seed_for
 from sgt.train.datasets import PairSet, VQASet
+from sgt.train.engines import Engine, make_engine
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +54,7 @@ class TrainConfig:
     vit_lr_scale: float = 1.0
     seed: int = 0
     threads: int = 2
+    engine: str = "torch"
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any], **overrides: Any) -> TrainConfig:
@@ -82,6 +90,7 @@ def lr_at(step: int, cfg: TrainConfig) -> float:
 class _State:
     step: int = 0
     metrics: list[dict[str, float]] = field(default_factory=list)
+    engine: str = "torch"  # checkpoints written before engines existed are torch ones
 
 
 class _StopFlag:
@@ -103,28 +112,38 @@ class _StopFlag:
             signal.signal(sig, old)
 
 
-def _param_groups(model: torch.nn.Module, cfg: TrainConfig) -> list[dict[str, Any]]:
+def param_groups(model: torch.nn.Module, cfg: TrainConfig) -> list[dict[str, Any]]:
+    """The optimiser groups: the ViT at ``vit_lr_scale`` times the learning rate, the rest at 1."""
     vit = [p for n, p in model.named_parameters() if n.startswith("vit.") and p.requires_grad]
     rest = [p for n, p in model.named_parameters() if not n.startswith("vit.") and p.requires_grad]
     return [{"params": rest, "lr_scale": 1.0}, {"params": vit, "lr_scale": cfg.vit_lr_scale}]
 
 
-def _save_checkpoint(model: torch.nn.Module, opt: torch.optim.Optimizer, state: _State, ckpt: Path) -> None:
+def _save_checkpoint(model: torch.nn.Module, engine: Engine, state: _State, ckpt: Path) -> None:
     from safetensors.torch import save_file
 
     with atomic_dir(ckpt) as tmp:
-        weights = {k: v.detach().contiguous() for k, v in model.state_dict().items() if k != "lm_head.weight"}
+        # clone: under ZeRO the parameters are views of one flat buffer, which safetensors refuses to save
+        weights = {k: v.detach().clone() for k, v in model.state_dict().items() if k != "lm_head.weight"}
         save_file(weights, str(tmp / "model.safetensors"))
-        torch.save(opt.state_dict(), tmp / "optimizer.pt")
+        torch.save(engine.state_dict(), tmp / "optimizer.pt")
         (tmp / "state.json").write_text(json.dumps(asdict(state)))
 
 
-def _load_checkpoint(model: torch.nn.Module, opt: torch.optim.Optimizer, ckpt: Path) -> _State:
+def _read_state(ckpt: Path, engine: str) -> _State:
+    state = _State(**json.loads((ckpt / "state.json").read_text()))
+    if state.engine != engine:
+        raise ValueError(
+            f"{ckpt} was written by engine {state.engine!r} but this run uses {engine!r}: set "
+            "models.<m>.finetune.engine back or delete the ckpt folder to start over"
+        )
+    return state
+
+
+def _load_weights(model: torch.nn.Module, ckpt: Path) -> None:
     from safetensors.torch import load_file
 
     model.load_state_dict(load_file(str(ckpt / "model.safetensors")), strict=False)
-    opt.load_state_dict(torch.load(ckpt / "optimizer.pt", weights_only=True))
-    return _State(**json.loads((ckpt / "state.json").read_text()))
 
 
 def _source_loss(
@@ -159,13 +178,34 @@ def train(
         raise KeyError(f"mix names source(s) {missing} that were not loaded; loaded: {sorted(sources)}")
     torch.set_num_threads(max(1, cfg.threads))
     composition = batch_composition(mix, cfg.batch_size)
-    groups = _param_groups(model, cfg)
-    opt = torch.optim.AdamW(groups, lr=cfg.lr, betas=cfg.betas, weight_decay=cfg.weight_decay)
+    engine = make_engine(cfg.engine)
     ckpt = Path(workdir) / "ckpt"
-    state = _load_checkpoint(model, opt, ckpt) if (ckpt / "state.json").is_file() else _State()
-    if state.step:
-        logger.info("resuming from %s at step %d", ckpt, state.step)
+    resume = (ckpt / "state.json").is_file()
+    state = _read_state(ckpt, cfg.engine) if resume else _State(engine=cfg.engine)
+    if resume:
+        _load_weights(model, ckpt)  # before setup: an engine may copy the weights (ZeRO's fp32 partitions)
+    engine.setup(model, param_groups(model, cfg), cfg)
+    if resume:
+        engine.load_state_dict(torch.load(ckpt / "optimizer.pt", weights_only=True))
+        logger.info("resuming from %s at step %d (engine %s)", ckpt, state.step, cfg.engine)
     model.train()
+    try:
+        _run(model, sources, composition, cfg, engine, state, ckpt, stop_after)
+    finally:
+        engine.close()
+    return state.metrics
+
+
+def _run(
+    model: torch.nn.Module,
+    sources: Mapping[str, VQASet | PairSet],
+    composition: Mapping[str, int],
+    cfg: TrainConfig,
+    engine: Engine,
+    state: _State,
+    ckpt: Path,
+    stop_after: int | None,
+) -> None:
     from tqdm import tqdm
 
     with _StopFlag() as stop, tqdm(total=cfg.steps, initial=state.step, desc="train", disable=None) as bar:
@@ -173,10 +213,10 @@ def train(
             step = state.step
             t0 = time.perf_counter()
             lr = lr_at(step, cfg)
-            for g in opt.param_groups:
+            for g in engine.param_groups:
                 g["lr"] = lr * g["lr_scale"]
             gen = torch.Generator().manual_seed(torch_seed_for(cfg.seed, "noise", step))
-            opt.zero_grad(set_to_none=True)
+            engine.zero_grad()
             losses: dict[str, float] = {}
             total = torch.zeros(())
             for name, count in composition.items():
@@ -187,9 +227,9 @@ def train(
                 losses[f"loss_{name}"] = float(loss.detach())
             if not torch.isfinite(total):
                 raise FloatingPointError(f"non-finite loss at step {step}: {losses}; lower train.lr")
-            total.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-            opt.step()
+            engine.backward(total)
+            engine.clip()
+            engine.step()
             state.step += 1
             dt = time.perf_counter() - t0
             state.metrics.append(
@@ -205,7 +245,7 @@ def train(
             finished = state.step >= cfg.steps
             interrupted = stop.requested or (stop_after is not None and state.step >= stop_after)
             if finished or interrupted or state.step % cfg.checkpoint_every == 0:
-                _save_checkpoint(model, opt, state, ckpt)
+                _save_checkpoint(model, engine, state, ckpt)
             if state.step % 25 == 0 or finished:
                 logger.info(
                     "step %d/%d loss %.4f %s", state.step, cfg.steps, state.metrics[-1]["loss"], losses
@@ -214,7 +254,6 @@ def train(
                 raise Preempted(f"stopped at step {state.step}; checkpoint in {ckpt}; rerun to resume")
             if interrupted:
                 break
-    return state.metrics
 
 
 def clear_checkpoints(workdir: str | Path) -> None:
