@@ -56,6 +56,21 @@ def check_config(config: Mapping[str, Any]) -> None:
                     f"study.variants.{variant}.mix: unknown source {source!r}; "
                     f"use 'vqa' or a task from targets.tasks ({', '.join(sorted(tasks))})"
                 )
+        if spec.get("untrained") and (spec.get("mix") or spec.get("pairs")):
+            raise ConfigError(
+                f"study.variants.{variant}: an untrained variant is never trained, so it takes no mix or "
+                "pairs; drop them or drop 'untrained'"
+            )
+        pairs = spec.get("pairs")
+        if pairs is not None and pairs > config["targets"]["n_per_task"]:
+            raise ConfigError(
+                f"study.variants.{variant}.pairs: {pairs} is more than targets.n_per_task "
+                f"({config['targets']['n_per_task']}); raise n_per_task or lower pairs"
+            )
+        if pairs is not None and not [s for s in spec.get("mix", {}) if s != "vqa"]:
+            raise ConfigError(
+                f"study.variants.{variant}.pairs: the mix has no proxy task to take {pairs} pairs of"
+            )
         if spec.get("mix") is not None and sum(spec["mix"].values()) <= 0:
             raise ConfigError(
                 f"study.variants.{variant}.mix: weights sum to 0; drop 'mix' for the base model"
@@ -65,9 +80,16 @@ def check_config(config: Mapping[str, Any]) -> None:
     for task in config["eval"]["generation_tasks"]:
         if task not in tasks:
             raise ConfigError(f"eval.generation_tasks: {task!r} is not in targets.tasks")
+    untrained = [v for v, spec in config["study"]["variants"].items() if spec.get("untrained")]
     for model in config["study"]["models"]:
         if model not in config["models"]:
             raise ConfigError(f"study.models: {model!r} has no entry under models")
+        if untrained and not _builds_own_model(config["models"][model]):
+            raise ConfigError(
+                f"study.variants.{untrained[0]}.untrained: model {model!r} (backend "
+                f"{config['models'][model].get('backend')!r}) has no untrained model of its own; use it "
+                "with the tiny backend only, or drop the variant"
+            )
     for name, spec in config["models"].items():
         _check_backend_options(name, spec)
     _check_analysis(config)
@@ -82,6 +104,15 @@ def check_config(config: Mapping[str, Any]) -> None:
             check_depth_config(config["depth"])
         except ValueError as err:
             raise ConfigError(str(err)) from None
+
+
+def _builds_own_model(spec: Mapping[str, Any]) -> bool:
+    from sgt.models.backends import backend_class
+
+    try:
+        return bool(backend_class(spec.get("backend", "")).needs_base)
+    except (KeyError, ValueError):
+        return True  # an unknown backend is reported by _check_backend_options
 
 
 def _check_backend_options(name: str, spec: Mapping[str, Any]) -> None:

@@ -140,3 +140,21 @@ def test_tiny_backend_trains_and_hands_over_a_loadable_model(toy_shards, vqa_jso
     assert load_model(out).cfg == SMALLEST
     assert "step" in (out / "metrics.csv").read_text()
     assert "sgt.train" in log.read_text()  # the launched process's log reached the rule's log
+
+
+def test_untrained_tiny_model_is_seeded_random_weights_and_cluster_models_have_none(tmp_path):
+    import torch
+
+    from sgt.models.backends.run import build_untrained
+    from sgt.models.tiny_umm import load_model
+
+    cfg = {"backend": "tiny", "architecture": dataclasses.asdict(SMALLEST)}
+    for name, seed in (("a", 0), ("b", 0), ("c", 1)):
+        build_untrained(cfg, tmp_path / name, seed=seed)
+    a, b, c = (load_model(tmp_path / n).state_dict() for n in "abc")
+    assert all(torch.equal(a[k], b[k]) for k in a)  # same seed, same weights
+    assert not all(torch.equal(a[k], c[k]) for k in a)
+    assert (tmp_path / "a" / "train.json").is_file()
+    cluster, _ = model_setup("bagel", tmp_path)
+    with pytest.raises(TypeError, match="no untrained model"):
+        build_untrained(cluster, tmp_path / "bagel", seed=0)

@@ -18,6 +18,19 @@ def test_figures_follow_the_configured_variants(study):
     assert sweep.available and [r for r, _ in sweep.points["sweeps"]["semantic"]] == [0.0, 1.0, 2.0]
 
 
+def test_size_sweep_makes_fig5b_and_stays_out_of_the_ratio_sweep(study):
+    assert not figure_plans(study, LEVELS, 100)["fig5b"].available  # one size per mix: no sweep
+    seg = study["variants"]["seg"]
+    more = {"variants": {**study["variants"], "seg10": {**seg, "pairs": 10}, "seg40": {**seg, "pairs": 40}}}
+    plans = figure_plans(more, LEVELS, 100)
+    assert plans["fig5b"].available
+    assert plans["fig5b"].points["sizes"] == {"seg10": 10, "seg40": 40, "seg": 100}
+    assert plans["fig5b"].variants == ("seg10", "seg40", "seg")
+    # the cut variants have seg's ratio but must not add points to the ratio sweep or Fig. 6
+    assert plans["fig6"].variants == ("sft", "seg")
+    assert figure_plans(more, LEVELS)["fig5b"].points["sizes"] == {"seg10": 10, "seg40": 40}
+
+
 def test_no_base_variant_means_no_gain_figures(study):
     no_base = {"variants": {k: v for k, v in study["variants"].items() if k != "base"}}
     plans = figure_plans(no_base, LEVELS)

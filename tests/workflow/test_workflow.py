@@ -138,11 +138,19 @@ def test_test_config_runs_end_to_end_then_has_nothing_to_do(tmp_path: Path) -> N
     first = snakemake("--cores", "2", "-d", str(tmp_path), "--configfile", cfg)
     assert first.returncode == 0, first.stderr[-5000:]
     table = pd.read_csv(tmp_path / "results" / "tables" / "understanding.csv", index_col=0)
-    assert list(table.index) == ["majority_answer", "base", "sft_semantic"]
+    assert list(table.index) == ["majority_answer", "base", "untrained", "sft_semantic"]
     assert {"toy_cvbench", "toy_vsr", "toy_pope", "toy_attribute", "Overall"} <= set(table.columns)
     assert table["Overall"].between(0, 100).all()
     gen = pd.read_csv(tmp_path / "results" / "tables" / "generation.csv", index_col=0)
     assert "semantic/condition_gap" in gen.columns
+    # the untrained floor: random weights, one row per trained variant and benchmark
+    weights = tmp_path / "results" / "models" / "tiny" / "untrained" / "seed0" / "model.safetensors"
+    assert weights.is_file()
+    separation = pd.read_csv(tmp_path / "results" / "tables" / "separation.csv")
+    assert set(separation["trained"]) == {"base", "sft_semantic"} and set(separation["untrained"]) == {
+        "untrained"
+    }
+    assert {"toy_cvbench", "Overall", "GenEval overall"} <= set(separation["benchmark"])
     second = snakemake("--cores", "2", "-d", str(tmp_path), "--configfile", cfg)
     assert second.returncode == 0
     assert "Nothing to be done" in second.stdout + second.stderr

@@ -48,6 +48,10 @@ TINY_MODELS = EMBEDDED_EVAL_MODELS  # older names, kept for rule files that use 
 CLUSTER_MODELS = VLMEVAL_MODELS
 SEEDS = config["study"]["seeds"]
 VARIANTS = list(config["study"]["variants"])
+# variants evaluated with random weights (never trained): the floor of the separation table
+UNTRAINED_VARIANTS = [
+    v for v, spec in config["study"]["variants"].items() if spec.get("untrained")
+]
 BENCHMARKS = config["vqa"]["benchmarks"]
 # a generated square image shows a scene of this width / height (None: COCO, no fixed aspect)
 SCENE_ASPECT = (
@@ -187,6 +191,10 @@ def task_shard_map(wildcards, input):
 
 
 def model_dir(wildcards):
+    if wildcards.variant in UNTRAINED_VARIANTS:
+        return (
+            f"results/models/{wildcards.model}/{wildcards.variant}/seed{wildcards.seed}"
+        )
     if not variant_mix(wildcards):
         return f"results/models/{wildcards.model}/base"
     return f"results/models/{wildcards.model}/{wildcards.variant}/seed{wildcards.seed}"
@@ -379,7 +387,9 @@ def figure_plans():
     if not FIGURE_PLANS:
         from sgt.report.plan import figure_plans as plans
 
-        FIGURE_PLANS.update(plans(config["study"], task_levels()))
+        FIGURE_PLANS.update(
+            plans(config["study"], task_levels(), config["targets"]["n_per_task"])
+        )
     return FIGURE_PLANS
 
 
@@ -427,4 +437,5 @@ def report_outputs():
         ),
         "results/report/findings.html",
         "results/report/config.yaml",
+        *(["results/tables/separation.md"] if UNTRAINED_VARIANTS else []),
     ]

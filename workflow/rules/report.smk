@@ -109,6 +109,34 @@ rule figure:
         "../scripts/figure.py"
 
 
+rule separation:
+    input:
+        results=eval_results(),
+        benchmark_map=BENCHMARK_MAP,
+    output:
+        csv="results/tables/separation.csv",
+        md=report(
+            "results/tables/separation.md",
+            caption="../report/separation.rst",
+            category="Tables",
+        ),
+    log:
+        "results/logs/report/separation.log",
+    benchmark:
+        "results/benchmarks/report/separation.tsv"
+    conda:
+        "../../envs/sgt.yaml"
+    threads: lookup(dpath="resources/report/threads", within=config)
+    resources:
+        mem_mb=grow("report", "mem_mb"),
+        runtime=grow("report", "runtime"),
+        gpu=lookup(dpath="resources/report/gpu", within=config),
+    params:
+        study=lookup(dpath="study", within=config),
+    script:
+        "../scripts/separation.py"
+
+
 rule findings:
     input:
         results=eval_results(),

@@ -64,6 +64,8 @@ rule train:
         "results/logs/train/{model}/{variant}/seed{seed}.log",
     benchmark:
         "results/benchmarks/train/{model}/{variant}/seed{seed}.tsv"
+    wildcard_constraints:
+        variant="|".join(v for v in VARIANTS if v not in UNTRAINED_VARIANTS) or "^$",
     conda:
         "../../envs/sgt.yaml"
     threads: lambda w: train_resources(w).threads
@@ -74,7 +76,31 @@ rule train:
     params:
         model_cfg=lambda w: config["models"][w.model],
         mix=variant_mix,
+        pairs=lambda w: config["study"]["variants"][w.variant].get("pairs"),
         task_shards=lambda w, input: task_shard_map(w, input),
         workdir=lambda w: f"results/work/{w.model}/{w.variant}/seed{w.seed}",
     script:
         "../scripts/train.py"
+
+
+rule untrained:
+    output:
+        directory("results/models/{model}/{variant}/seed{seed}"),
+    log:
+        "results/logs/train/{model}/{variant}/seed{seed}.log",
+    benchmark:
+        "results/benchmarks/train/{model}/{variant}/seed{seed}.tsv"
+    wildcard_constraints:
+        model="|".join(BASE_MODELS) or "^$",
+        variant="|".join(UNTRAINED_VARIANTS) or "^$",
+    conda:
+        "../../envs/sgt.yaml"
+    threads: 1
+    resources:
+        mem_mb=grow("eval", "mem_mb"),
+        runtime=grow("eval", "runtime"),
+        gpu=0,
+    params:
+        model_cfg=lambda w: config["models"][w.model],
+    script:
+        "../scripts/untrained.py"

@@ -14,4 +14,5 @@ train_with_backend(
     checkout=i.get("checkout"),
     base=i.get("base"),
     threads=snakemake.threads,
+    pairs=p.pairs,
 )

@@ -107,6 +107,10 @@ class BaseBuilder(Protocol):
     ) -> None:
         """Build the base model from the image folder ``root``/``split`` and the VQA JSONL into ``out``."""
 
+    def build_untrained(self, out: Path, *, seed: int) -> None:
+        """The same architecture with random weights (seeded) into ``out``: the floor a trained model must
+        beat on the embedded benchmarks by more than the seed-to-seed spread."""
+
 
 class ClusterBackend:
     """What the upstream-trained backends (BAGEL, OmniGen2) share: no base step, a pinned checkout, GPUs

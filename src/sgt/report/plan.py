@@ -24,10 +24,12 @@ class Variant:
     label: str
     mix: Mapping[str, float]
     tables: Mapping[str, str | None]
+    pairs: int | None = None  # study.variants.<v>.pairs: trained on only this many pairs per task
+    untrained: bool = False  # random weights, never trained: the separation table's floor, not a base
 
     @property
     def is_base(self) -> bool:
-        return not self.mix
+        return not self.mix and not self.untrained
 
     @property
     def tasks(self) -> tuple[str, ...]:
@@ -57,6 +59,8 @@ def variants_from_config(study: Mapping[str, Any]) -> dict[str, Variant]:
             label=spec.get("label", name),
             mix=dict(spec.get("mix", {})),
             tables=dict(spec.get("tables", {})),
+            pairs=spec.get("pairs"),
+            untrained=bool(spec.get("untrained", False)),
         )
         unknown = sorted(set(out[name].tables) - set(TABLE_IDS))
         if unknown:
@@ -112,12 +116,16 @@ def _level_plan(
 
 
 def ratio_sweeps(variants: Mapping[str, Variant]) -> dict[str, list[tuple[float, str]]]:
-    """Per task: (task:SFT ratio, variant) for variants mixing only SFT data and that task; SFT-only is 0."""
+    """Per task: (task:SFT ratio, variant) for variants mixing only SFT data and that task; SFT-only is 0.
+
+    Only variants trained on all pairs count: a cut data size (``pairs``) belongs to the size sweep."""
     sft_only = [v.name for v in variants.values() if v.mix and not v.tasks and v.mix.get(SFT_SOURCE, 0) > 0]
     sweeps: dict[str, list[tuple[float, str]]] = {}
     for v in variants.values():
         task = _single_task(v)
-        if task is None or v.mix.get(SFT_SOURCE, 0) <= 0 or set(v.mix) - {task, SFT_SOURCE}:
+        if task is None or v.pairs is not None:
+            continue
+        if v.mix.get(SFT_SOURCE, 0) <= 0 or set(v.mix) - {task, SFT_SOURCE}:
             continue
         sweeps.setdefault(task, []).append((v.mix[task] / v.mix[SFT_SOURCE], v.name))
     for pts in sweeps.values():
@@ -126,7 +134,7 @@ def ratio_sweeps(variants: Mapping[str, Variant]) -> dict[str, list[tuple[float,
     return sweeps
 
 
-def _fig5a(variants: Mapping[str, Variant], levels: Mapping[str, str]) -> FigurePlan:
+def _fig5a(variants: Mapping[str, Variant], levels: Mapping[str, str], full_pairs: int | None) -> FigurePlan:
     sweeps = {t: p for t, p in ratio_sweeps(variants).items() if len({r for r, _ in p}) >= 3}
     if not sweeps:
         have = {t: [r for r, _ in p] for t, p in ratio_sweeps(variants).items()}
@@ -142,17 +150,34 @@ def _fig5a(variants: Mapping[str, Variant], levels: Mapping[str, str]) -> Figure
     return FigurePlan("fig5a", True, "", names, {"sweeps": sweeps})
 
 
-def _fig5b(variants: Mapping[str, Variant], levels: Mapping[str, str]) -> FigurePlan:
-    return FigurePlan(
-        "fig5b",
-        False,
-        "needs variants that differ only in the number of proxy-task pairs (the paper's 2k..100k); the "
-        "config sets one size for every task (targets.n_per_task) and variants cannot override it yet, so "
-        "run the study once per size, or add a per-variant pair count to training first.",
-    )
+def size_sweeps(variants: Mapping[str, Variant], full_pairs: int | None) -> list[dict[str, int]]:
+    """Groups of variants with the same mix that differ only in their pair count: {variant: pairs}.
+
+    A variant without ``pairs`` trains on all ``full_pairs`` (targets.n_per_task) pairs of each task."""
+    groups: dict[tuple[tuple[str, float], ...], dict[str, int]] = {}
+    for v in variants.values():
+        size = v.pairs if v.pairs is not None else full_pairs
+        if v.is_base or not v.tasks or size is None:
+            continue
+        groups.setdefault(tuple(sorted(v.mix.items())), {})[v.name] = size
+    return [g for g in groups.values() if len(set(g.values())) >= 2]
 
 
-def _fig6(variants: Mapping[str, Variant], levels: Mapping[str, str]) -> FigurePlan:
+def _fig5b(variants: Mapping[str, Variant], levels: Mapping[str, str], full_pairs: int | None) -> FigurePlan:
+    sweeps = size_sweeps(variants, full_pairs)
+    if not sweeps:
+        return FigurePlan(
+            "fig5b",
+            False,
+            "needs at least two variants that differ only in their number of proxy-task pairs (the paper's "
+            "2k..100k). Add e.g. 'sft_semantic_small: {mix: {vqa: 1, semantic: 2}, pairs: 100}' beside "
+            "sft_semantic (which trains on all targets.n_per_task pairs).",
+        )
+    sizes = max(sweeps, key=lambda g: len(set(g.values())))  # the longest sweep
+    return FigurePlan("fig5b", True, "", tuple(sorted(sizes, key=sizes.get)), {"sizes": sizes})
+
+
+def _fig6(variants: Mapping[str, Variant], levels: Mapping[str, str], full_pairs: int | None) -> FigurePlan:
     for task, pts in ratio_sweeps(variants).items():
         by_ratio = {r: v for r, v in pts}
         if 0.0 in by_ratio and 2.0 in by_ratio:
@@ -168,20 +193,24 @@ def _fig6(variants: Mapping[str, Variant], levels: Mapping[str, str]) -> FigureP
     )
 
 
-FigureRule = Callable[[Mapping[str, Variant], Mapping[str, str]], FigurePlan]
+FigureRule = Callable[[Mapping[str, Variant], Mapping[str, str], int | None], FigurePlan]
 FIGURES: dict[str, FigureRule] = {
-    "fig3a": lambda v, lv: _level_plan("fig3a", "table6", v, lv),
-    "fig3b": lambda v, lv: _level_plan("fig3b", "table7", v, lv),
+    "fig3a": lambda v, lv, _: _level_plan("fig3a", "table6", v, lv),
+    "fig3b": lambda v, lv, _: _level_plan("fig3b", "table7", v, lv),
     "fig5a": _fig5a,
     "fig5b": _fig5b,
     "fig6": _fig6,
 }
 
 
-def figure_plans(study: Mapping[str, Any], levels: Mapping[str, str]) -> dict[str, FigurePlan]:
-    """Every figure of the report with whether this config can make it; ``levels``: task -> level."""
+def figure_plans(
+    study: Mapping[str, Any], levels: Mapping[str, str], full_pairs: int | None = None
+) -> dict[str, FigurePlan]:
+    """Every figure of the report with whether this config can make it; ``levels``: task -> level.
+
+    ``full_pairs``: the pairs per task of a variant without ``pairs`` (targets.n_per_task)."""
     variants = variants_from_config(study)
     if base_variant(variants) is None:
         why = "needs a base variant (one without 'mix', e.g. 'base: {label: Base}') to take gains against"
         return {name: FigurePlan(name, False, why) for name in FIGURES}
-    return {name: rule(variants, levels) for name, rule in FIGURES.items()}
+    return {name: rule(variants, levels, full_pairs) for name, rule in FIGURES.items()}

@@ -166,5 +166,28 @@ def write_manifest(shards: Sequence[str | Path], out: str | Path) -> int:
     return table.num_rows
 
 
+def write_first_pairs(shards: Sequence[str | Path], n: int, out: str | Path) -> int:
+    """The first ``n`` pairs of ``shards`` (shard then row order) as one shard at ``out``, atomically.
+
+    Shards hold the task's images in the subset's seeded pool order, so the first ``n`` are a random sample,
+    and the samples of two sizes are nested: the data-size sweep (Fig. 5b) grows one data set.
+    """
+    tables, have = [], 0
+    for shard in shards:
+        if have >= n:
+            break
+        table = pq.read_table(shard)
+        tables.append(table.slice(0, n - have))
+        have += tables[-1].num_rows
+    if have < n:
+        raise ValueError(
+            f"asked for the first {n} pairs but the shards hold {have} ({[str(s) for s in shards]}): "
+            "lower study.variants.<v>.pairs or raise targets.n_per_task"
+        )
+    with atomic_path(out, suffix=".parquet") as tmp:
+        pq.write_table(pa.concat_tables(tables), tmp, compression="zstd")
+    return have
+
+
 def read_pairs(shard: str | Path) -> pa.Table:
     return pq.read_table(shard)

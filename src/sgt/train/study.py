@@ -43,6 +43,15 @@ def _finish(model: Any, metrics: Sequence[Mapping[str, float]], summary: dict[st
         (tmp / "train.json").write_text(json.dumps(summary, indent=1, sort_keys=True) + "\n")
 
 
+def untrained_model(model_cfg: Mapping[str, Any], out: str | Path, *, seed: int) -> None:
+    """The tiny UMM as initialised, before any training: random weights drawn from (seed, "untrained")."""
+    from sgt.models.tiny_umm import TinyUMM, TinyUMMConfig
+
+    torch.manual_seed(torch_seed_for(seed, "untrained"))
+    model = TinyUMM(TinyUMMConfig.from_dict(dict(model_cfg)))
+    _finish(model, [], {"stage": "untrained", "seed": seed, "steps": 0}, Path(out))
+
+
 def pretrain_base(
     root: str | Path,
     split: str,

@@ -9,7 +9,9 @@ OmniGen2. Rerunning after a requeue resumes from the backend's newest complete c
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
+import shutil
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -106,6 +108,38 @@ def build_base(
     backend.build_base(Path(root), split, Path(vqa), Path(out), Path(workdir), seed=seed, threads=threads)
 
 
+def build_untrained(model_cfg: Mapping[str, Any], out: str | Path, *, seed: int) -> None:
+    """A variant with ``untrained: true``: the model of ``models.<m>`` with random weights, never trained."""
+    if not backend_class(model_cfg["backend"]).needs_base:
+        raise TypeError(
+            f"backend {model_cfg['backend']!r} has no untrained model of its own (it starts from upstream "
+            "weights); drop 'untrained' from its variants"
+        )
+    backend = backend_for(model_cfg)
+    if not isinstance(backend, BaseBuilder):
+        raise TypeError(f"backend {backend.name!r} needs a base but cannot build one: a registry bug")
+    backend.build_untrained(Path(out), seed=seed)
+
+
+def limit_pairs(
+    task_shards: Mapping[str, Sequence[str | Path]], pairs: int | None, out_dir: str | Path
+) -> dict[str, list[Path]]:
+    """Each task's shards cut to their first ``pairs`` pairs (one shard per task under ``out_dir``).
+
+    Done here, before any backend's export, so a variant's data size means the same for every backend.
+    """
+    if pairs is None:
+        return {t: [Path(s) for s in v] for t, v in task_shards.items()}
+    from sgt.targets.shards import write_first_pairs
+
+    out = {}
+    for task, shards in task_shards.items():
+        path = Path(out_dir) / f"{task}-first{pairs}.parquet"
+        write_first_pairs(shards, pairs, path)
+        out[task] = [path]
+    return out
+
+
 def train_with_backend(
     model_cfg: Mapping[str, Any],
     task_shards: Mapping[str, Sequence[str | Path]],
@@ -118,19 +152,33 @@ def train_with_backend(
     checkout: str | Path | None = None,
     base: str | Path | None = None,
     threads: int | None = None,
+    pairs: int | None = None,
 ) -> Path:
-    """Export, configure and launch one run, then hand its checkpoint to ``out`` for evaluation."""
+    """Export, configure and launch one run, then hand its checkpoint to ``out`` for evaluation.
+
+    ``pairs``: train on only the first that many pairs of each task (``study.variants.<v>.pairs``).
+    """
     backend = backend_for(model_cfg, checkout=checkout, base=base, threads=threads)
     workdir = Path(workdir)
     data = workdir / "data"
-    if not (data / ".complete").is_file():  # exports write absolute paths: build them in place
+    # what the export is made of: a rerun with other shards, mix or data size must not reuse it
+    made_of = json.dumps(
+        {"shards": {t: [str(s) for s in v] for t, v in sorted(task_shards.items())}, "vqa": str(vqa),
+         "mix": dict(recipe.mix), "pairs": pairs},
+        sort_keys=True,
+    )  # fmt: skip
+    done = data / ".complete"
+    if not done.is_file() or done.read_text() != made_of:  # exports write absolute paths: build them in place
+        if data.exists():
+            logger.info("%s was exported from other inputs: exporting again", data)
+            shutil.rmtree(data)
         backend.export(
-            {t: [Path(s) for s in v] for t, v in task_shards.items()},
+            limit_pairs(task_shards, pairs, workdir / "pairs"),
             Path(vqa) if vqa else None,
             recipe,
             data,
         )
-        (data / ".complete").write_text("ok\n")
+        done.write_text(made_of)
     config = backend.write_config(data, recipe, workdir / "train_config.yaml")
     backend.prepare(config, workdir)
     run_launch(backend.launch(config, recipe, workdir), log)

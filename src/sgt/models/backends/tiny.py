@@ -82,6 +82,11 @@ class TinyBackend:
             root, split, vqa, self.architecture, self.pretrain, out, workdir, seed=seed, threads=threads
         )
 
+    def build_untrained(self, out: Path, *, seed: int) -> None:
+        from sgt.train.study import untrained_model
+
+        untrained_model(self.architecture, out, seed=seed)
+
     def export(
         self, shards: Mapping[str, Sequence[Path]], vqa: Path | None, recipe: Recipe, out: Path
     ) -> Path:

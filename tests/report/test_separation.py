@@ -1,0 +1,58 @@
+"""Trained against untrained beyond the seed spread: the separation table from known numbers."""
+
+import pandas as pd
+import pytest
+from report_fixtures import REFERENCE, tidy_rows
+
+from sgt.report.build import separation_rows, write_separation
+from sgt.report.plan import base_variant, variants_from_config
+from sgt.report.reference import load_benchmark_map
+
+STUDY = {
+    "variants": {
+        "base": {"label": "Base"},
+        "sft": {"mix": {"vqa": 1}, "label": "SFT"},
+        "random": {"untrained": True, "label": "Untrained"},
+    }
+}
+
+
+def _tidy() -> pd.DataFrame:
+    scores = {}
+    for s, (sft, floor) in enumerate([(70.0, 40.0), (72.0, 45.0), (74.0, 50.0)]):
+        scores[("base", s)] = {"toy_cvbench": 60.0, "toy_pope": 50.0}
+        scores[("sft", s)] = {"toy_cvbench": sft, "toy_pope": 51.0}
+        scores[("random", s)] = {"toy_cvbench": floor, "toy_pope": 50.0 + s}
+    return tidy_rows(scores)
+
+
+def test_untrained_variant_is_a_floor_not_a_second_base():
+    variants = variants_from_config(STUDY)
+    assert base_variant(variants) == "base" and variants["random"].untrained
+
+
+def test_margins_stds_and_intervals_follow_the_numbers():
+    rows = separation_rows(
+        _tidy(), variants_from_config(STUDY), load_benchmark_map(REFERENCE / "benchmarks.yaml")
+    )
+    rows = rows.set_index(["trained", "benchmark"])
+    cv = rows.loc[("sft", "toy_cvbench")]
+    assert cv["untrained"] == "random" and cv["n_seeds"] == 3
+    assert cv["margin"] == pytest.approx(72.0 - 45.0) and cv["seed_std"] == pytest.approx(5.0)
+    assert cv["beats_spread"] and cv["intervals_apart"]
+    pope = rows.loc[("sft", "toy_pope")]  # 51 against 50, 51, 52: no separation
+    assert pope["margin"] == pytest.approx(0.0) and not pope["beats_spread"] and not pope["intervals_apart"]
+    overall = rows.loc[("sft", "Overall")]  # mean of the two benchmarks per seed
+    assert overall["margin"] == pytest.approx((72.0 + 51.0) / 2 - (45.0 + 51.0) / 2)
+    assert set(rows.index.get_level_values("trained")) == {"base", "sft"}
+
+
+def test_without_an_untrained_variant_the_table_says_why(tmp_path):
+    eval_csv = tmp_path / "seed0.csv"
+    _tidy().to_csv(eval_csv, index=False)
+    study = {"variants": {k: v for k, v in STUDY["variants"].items() if k != "random"}}
+    write_separation([eval_csv], study, REFERENCE / "benchmarks.yaml", tmp_path / "s.csv", tmp_path / "s.md")
+    assert "No variant has `untrained: true`" in (tmp_path / "s.md").read_text()
+    write_separation([eval_csv], STUDY, REFERENCE / "benchmarks.yaml", tmp_path / "s.csv", tmp_path / "s.md")
+    text = (tmp_path / "s.md").read_text()
+    assert "| tiny | SFT | Untrained | toy_cvbench | +27.00 | 5.00 | yes | yes | 3 |" in text
