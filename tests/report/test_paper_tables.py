@@ -1,5 +1,6 @@
 import math
 
+import pandas as pd
 import pytest
 from report_fixtures import LEVELS, tidy_rows
 
@@ -85,6 +86,39 @@ def test_table7_reads_geneval_tags_and_compares_with_the_paper(ctx, study):
     pos = _row(long, "seg", "position")
     assert pos["delta"] == 6.0 and pos["relation"] == "same"
     assert pos["paper_delta"] == pytest.approx(56.6 - 51.3)
+
+
+def test_table7_from_the_embedded_geneval_is_an_analogue(ctx, study):
+    """The tiny model's GenEval (toy prompts, benchmark gen_geneval) fills Table 7, labelled analogue."""
+    variants = variants_from_config(
+        {
+            "variants": {
+                **study["variants"],
+                "seg": {**study["variants"]["seg"], "tables": {"table7": "+Edge"}},
+            }
+        }
+    )
+    gen = {("base", 0): {"position": 40.0, "overall": 70.0}, ("seg", 0): {"position": 46.0, "overall": 71.0}}
+    tidy = tidy_rows({}, gen).replace({"benchmark": {"GenEval": "gen_geneval"}})
+    long = build_table("table7", tidy, variants, ctx["ref"]["table7"], ctx["map"], {"tiny": "BAGEL"})
+    pos = _row(long, "seg", "position")
+    assert pos["delta"] == 6.0 and pos["relation"] == "analogue"
+
+
+def test_models_without_rows_of_the_table_are_left_out(ctx):
+    """The majority-answer baseline (model 'none', variant majority_answer) is no row of a paper table."""
+    tidy = tidy_rows(_scores())
+    baseline = tidy[tidy["variant"] == "base"].assign(model="none", variant="majority_answer")
+    long = build_table(
+        "table6",
+        pd.concat([tidy, baseline]),
+        ctx["variants"],
+        ctx["ref"]["table6"],
+        ctx["map"],
+        {"tiny": "BAGEL"},
+    )
+    assert set(long["model"]) == {"tiny"}
+    assert "paper BAGEL: CV-Bench (analogue)" in to_markdown(long, "base", "t", "")
 
 
 def test_seed_read_from_file_name_when_missing(tmp_path):

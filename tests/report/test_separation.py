@@ -56,3 +56,31 @@ def test_without_an_untrained_variant_the_table_says_why(tmp_path):
     write_separation([eval_csv], STUDY, REFERENCE / "benchmarks.yaml", tmp_path / "s.csv", tmp_path / "s.md")
     text = (tmp_path / "s.md").read_text()
     assert "| tiny | SFT | Untrained | toy_cvbench | +27.00 | 5.00 | yes | yes | 3 |" in text
+
+
+def test_sweep_figures_draw_variants_that_are_no_paper_table_row(tmp_path):
+    """Fig. 5a/5b points (an SFT-only or cut-size variant) need no ``tables`` tag to be drawn."""
+    from dataclasses import asdict
+
+    from sgt.report.build import write_figure
+    from sgt.report.plan import figure_plans
+
+    study = {
+        "variants": {
+            "base": {"label": "Base"},
+            "sft": {"mix": {"vqa": 1}},
+            "seg": {"mix": {"vqa": 1, "semantic": 2}, "tables": {"table6": "+Semantic"}},
+            "seg1": {"mix": {"vqa": 1, "semantic": 1}},
+            "seg_small": {"mix": {"vqa": 1, "semantic": 2}, "pairs": 10},
+        }
+    }
+    scores = {(v, 0): {"toy_cvbench": 50.0 + k} for k, v in enumerate(study["variants"])}
+    eval_csv = tmp_path / "seed0.csv"
+    tidy_rows(scores).to_csv(eval_csv, index=False)
+    plans = figure_plans(study, {"semantic": "high"}, 40)
+    for name in ("fig5a", "fig5b"):
+        png, pdf = tmp_path / f"{name}.png", tmp_path / f"{name}.pdf"
+        bench_map = REFERENCE / "benchmarks.yaml"
+        plan = asdict(plans[name])
+        write_figure(name, plan, study, [eval_csv], {}, REFERENCE, bench_map, {"tiny": "BAGEL"}, png, pdf)
+        assert png.stat().st_size > 1000 and pdf.is_file()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -64,10 +65,10 @@ def separation_rows(
     GenEval overall where evaluated) the margin of the seed means, the larger seed std, and whether both
     checks pass."""
     from sgt.eval.spread import seed_spread, separation
-    from sgt.report.paper_tables import geneval_matrix, understanding_matrix, with_overall
+    from sgt.report.paper_tables import geneval_benchmarks, geneval_matrix, understanding_matrix, with_overall
 
     matrices = [with_overall(understanding_matrix(tidy, bench_map))]
-    geneval = geneval_matrix(tidy)
+    geneval = geneval_matrix(tidy, geneval_benchmarks(bench_map))
     if "overall" in geneval.columns:
         matrices.append(geneval[["overall"]].rename(columns={"overall": "GenEval overall"}))
     long = pd.concat(
@@ -142,7 +143,14 @@ def write_figure(
         table = {"fig3b": "table7"}.get(name, "table6")
         reference = load_reference(reference_dir)[table]
         tidy, bench_map = load_results(eval_csvs), load_benchmark_map(benchmark_map)
-        data = build_table(table, tidy, variants, reference, bench_map, paper_model)
+        # a sweep's points need not be rows of the paper table: add them, without a paper row
+        drawn = {
+            v: dataclasses.replace(spec, tables={table: None, **spec.tables})
+            if v in fplan.variants and not spec.is_base
+            else spec
+            for v, spec in variants.items()
+        }
+        data = build_table(table, tidy, drawn, reference, bench_map, paper_model)
         missing = sorted(set(fplan.variants) - set(data["variant"][data["n"] > 0]))
         if missing:
             raise ValueError(

@@ -86,9 +86,14 @@ def generation_matrix(tidy: pd.DataFrame, bench_map: Mapping[str, BenchmarkRef])
     return _pivot(tidy[_is_headline(tidy) & tidy["benchmark"].isin(gen)], "benchmark")
 
 
-def geneval_matrix(tidy: pd.DataFrame, geneval: str = "GenEval") -> pd.DataFrame:
-    """(model, variant, seed) x GenEval tag (plus ``overall``), percent."""
-    rows = tidy[(tidy["benchmark"] == geneval) & tidy["metric"].isin([*GENEVAL_TAGS, "overall"])]
+def geneval_benchmarks(bench_map: Mapping[str, BenchmarkRef]) -> list[str]:
+    """The run benchmarks scored by GenEval's rules: the real prompt set and the embedded toy one."""
+    return [b for b, r in bench_map.items() if r.paper == "GenEval"]
+
+
+def geneval_matrix(tidy: pd.DataFrame, geneval: Sequence[str] = ("GenEval",)) -> pd.DataFrame:
+    """(model, variant, seed) x GenEval tag (plus ``overall``), percent, from the benchmarks ``geneval``."""
+    rows = tidy[tidy["benchmark"].isin(list(geneval)) & tidy["metric"].isin([*GENEVAL_TAGS, "overall"])]
     matrix = _pivot(rows, "metric")
     return matrix[[c for c in (*GENEVAL_TAGS, "overall") if c in matrix.columns]]
 
@@ -108,7 +113,12 @@ def _table3(tidy: pd.DataFrame, bench_map: Mapping[str, BenchmarkRef]) -> pd.Dat
 
 
 def _table7(tidy: pd.DataFrame, bench_map: Mapping[str, BenchmarkRef]) -> pd.DataFrame:
-    return geneval_matrix(tidy)
+    names = geneval_benchmarks(bench_map)
+    matrix = geneval_matrix(tidy, names)
+    present = sorted(set(tidy["benchmark"]) & set(names))
+    # the tags are GenEval's, but a toy prompt set is only an analogue of the paper's: say which ran
+    matrix.attrs["relation"] = "/".join(dict.fromkeys(bench_map[b].relation for b in present)) or "same"
+    return matrix
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,17 +183,24 @@ def build_table(
     spec = TABLES[table]
     matrix = spec.columns(tidy, bench_map)
     base = base_variant(variants)
-    models = sorted(set(tidy["model"]) & set(matrix.index.get_level_values("model")))
+    rows = table_rows(variants, table)
+    # models with a result for a row of this table (not e.g. the majority-answer baseline's "none")
+    models = sorted(
+        m
+        for m in set(tidy["model"]) & set(matrix.index.get_level_values("model"))
+        if set(matrix.loc[m].index.get_level_values("variant")) & {v for v, _ in rows}
+    )
     records = []
     for model in models:
         pmodel = paper_model.get(model, model)
-        for variant, prow in table_rows(variants, table):
+        for variant, prow in rows:
             for column in matrix.columns:
                 values = _seed_values(matrix, model, variant, column)
                 base_values = _seed_values(matrix, model, base, column)
                 est = estimate(values)
                 delta = estimate(paired_deltas(values, base_values))
                 pcol, relation = spec.paper_column(str(column), bench_map)
+                relation = matrix.attrs.get("relation", relation)
                 pval = paper_value(reference, pmodel, prow, pcol)
                 base_row = variants[base].tables.get(table, BASE_ROW) if base else BASE_ROW
                 pbase = paper_value(reference, pmodel, base_row, pcol)
