@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from sgt.models.tiny_umm import TinyUMM, load_model, save_model
-from sgt.testing.tiny import SMALLEST
+from sgt.testing.tiny import SMALLEST, smallest_model, toy_sources
 from sgt.train.datasets import PairSet, VQASet
 from sgt.train.loop import TrainConfig, batch_composition, lr_at, train
 
@@ -16,17 +16,11 @@ TINY = SMALLEST
 
 
 def _sources() -> dict[str, VQASet | PairSet]:
-    g = torch.Generator().manual_seed(0)
-    images = torch.rand(6, 3, 16, 16, generator=g)
-    return {
-        "vqa": VQASet(images, ["how many circles are there?"] * 6, ["1", "2", "0", "1", "3", "2"]),
-        "semantic": PairSet("semantic", images, images.flip(3), ["segment."] * 6),
-    }
+    return toy_sources()
 
 
 def _model() -> TinyUMM:
-    torch.manual_seed(0)
-    return TinyUMM(TINY)
+    return smallest_model()
 
 
 def test_batch_composition_follows_the_ratio() -> None:
