@@ -84,10 +84,29 @@ def test_train_with_backend_exports_the_cut_data_and_again_when_the_size_changes
     recipe = Recipe("v", {"semantic": 1}, 2, 1e-3, 1, 2, 0)
     shards = {"semantic": toy_shards["semantic"]}
     args = (shards, None, recipe, tmp_path / "work", tmp_path / "out", tmp_path / "log")
+    ckpt = tmp_path / "work" / "ckpt" / "state.json"
     run.train_with_backend({}, *args, pairs=3)
-    run.train_with_backend({}, *args, pairs=3)  # a rerun (requeue) reuses the export
-    run.train_with_backend({}, *args, pairs=None)  # another data size: exported again
+    ckpt.write_text("{}")  # a checkpoint of this run
+    run.train_with_backend({}, *args, pairs=3)  # a rerun (requeue) reuses the export and the checkpoint
+    assert ckpt.is_file()
+    run.train_with_backend({}, *args, pairs=None)  # another data size: a new run, from scratch
     assert backend.exports == [{"semantic": 3}, {"semantic": 4}]
+    assert not ckpt.exists()
+
+
+def test_a_changed_recipe_or_base_model_starts_the_run_over(toy_shards, tmp_path):
+    shards = {"semantic": toy_shards["semantic"]}
+    recipe = Recipe("v", {"semantic": 1}, 2, 1e-3, 1, 2, 0)
+    base = tmp_path / "base"
+    base.mkdir()
+    (base / "model.safetensors").write_bytes(b"one")
+    same = run.run_inputs({}, shards, None, recipe, base, None)
+    assert run.run_inputs({}, shards, None, recipe, base, None) == same
+    assert (
+        run.run_inputs({}, shards, None, Recipe("v", {"semantic": 1}, 3, 1e-3, 1, 2, 0), base, None) != same
+    )
+    (base / "model.safetensors").write_bytes(b"two")  # the base rebuilt in place
+    assert run.run_inputs({}, shards, None, recipe, base, None) != same
 
 
 @pytest.mark.parametrize(

@@ -140,6 +140,32 @@ def limit_pairs(
     return out
 
 
+def run_inputs(
+    model_cfg: Mapping[str, Any],
+    task_shards: Mapping[str, Sequence[str | Path]],
+    vqa: str | Path | None,
+    recipe: Recipe,
+    base: str | Path | None,
+    pairs: int | None,
+) -> str:
+    """What one training run is made of, as text: two runs resume each other only when it is equal.
+
+    The base model enters by content (a rebuilt base at the same path is another starting point)."""
+    from sgt.io import sha256_file
+
+    base_files = (
+        {str(p.relative_to(base)): sha256_file(p) for p in sorted(Path(base).rglob("*")) if p.is_file()}
+        if base is not None
+        else None
+    )
+    return json.dumps(
+        {"model": model_cfg, "shards": {t: [str(s) for s in v] for t, v in task_shards.items()},
+         "vqa": None if vqa is None else str(vqa), "recipe": dataclasses.asdict(recipe), "pairs": pairs,
+         "base": base_files},
+        sort_keys=True, default=str,
+    )  # fmt: skip
+
+
 def train_with_backend(
     model_cfg: Mapping[str, Any],
     task_shards: Mapping[str, Sequence[str | Path]],
@@ -161,17 +187,15 @@ def train_with_backend(
     backend = backend_for(model_cfg, checkout=checkout, base=base, threads=threads)
     workdir = Path(workdir)
     data = workdir / "data"
-    # what the export is made of: a rerun with other shards, mix or data size must not reuse it
-    made_of = json.dumps(
-        {"shards": {t: [str(s) for s in v] for t, v in sorted(task_shards.items())}, "vqa": str(vqa),
-         "mix": dict(recipe.mix), "pairs": pairs},
-        sort_keys=True,
-    )  # fmt: skip
+    made_of = run_inputs(model_cfg, task_shards, vqa, recipe, base, pairs)
     done = data / ".complete"
-    if not done.is_file() or done.read_text() != made_of:  # exports write absolute paths: build them in place
-        if data.exists():
-            logger.info("%s was exported from other inputs: exporting again", data)
-            shutil.rmtree(data)
+    if done.is_file() and done.read_text() != made_of:
+        # another recipe, data size, shard set or base model: this folder's export and checkpoints belong
+        # to another run, and resuming from them would mix two runs
+        logger.info("%s holds a run of other inputs: starting over", workdir)
+        shutil.rmtree(workdir)
+    if not done.is_file():  # exports write absolute paths: build them in place
+        shutil.rmtree(data, ignore_errors=True)  # an export cut off midway
         backend.export(
             limit_pairs(task_shards, pairs, workdir / "pairs"),
             Path(vqa) if vqa else None,
