@@ -358,6 +358,18 @@ def analysis_outputs():
     )
 
 
+def findings_analysis():
+    """Findings 1-3 read report.analysis_results if set, else this run's analysis tables (Figs. 7, 8a, 8b)."""
+    if config["report"]["analysis_results"]:
+        return config["report"]["analysis_results"]
+    models = TINY_MODELS if config["analysis"]["compare"] else []
+    return expand(
+        "results/analysis/{model}/{table}.csv",
+        model=models,
+        table=["probe", "visual_attention", "prompt_attention"],
+    )
+
+
 def task_levels():
     from sgt.targets import resolve_task
 

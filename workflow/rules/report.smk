@@ -140,7 +140,7 @@ rule separation:
 rule findings:
     input:
         results=eval_results(),
-        analysis=lookup(dpath="report/analysis_results", within=config),
+        analysis=findings_analysis(),
         reference=REFERENCE_TABLES,
         benchmark_map=BENCHMARK_MAP,
     output:

@@ -11,6 +11,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
+from sgt.analysis.tidy import analysis_tidy
 from sgt.io import atomic_write_text
 from sgt.report import figures as figs
 from sgt.report import findings as fnd
@@ -174,7 +175,7 @@ def write_findings(
     variants = variants_from_config(study)
     bench_map = load_benchmark_map(benchmark_map)
     deltas = pd.concat([seed_deltas(t, tidy, variants, bench_map) for t in TABLES], ignore_index=True)
-    analysis = load_results(analysis_csvs) if analysis_csvs else pd.DataFrame()
+    analysis = analysis_tidy(analysis_csvs) if analysis_csvs else pd.DataFrame()
     ev = fnd.Evidence(deltas, analysis, variants, levels, bench_map, base_variant(variants))
     items = fnd.findings(ev)
     for f in items:
