@@ -172,7 +172,7 @@ def plot_discrepancy_histogram(
     ax.axvline(threshold, color="k", linestyle="--", label=f"threshold {threshold}")
     ax.set_xlabel(f"discrepancy (last bin: > {bins[-2]:.2f} or not comparable, n={int((~finite).sum())} inf)")
     ax.set_ylabel("images")
-    ax.set_title(title)
+    ax.set_title(title, fontsize=10)  # the default size overflows the 6.4-inch figure for long titles
     ax.legend(loc="upper right")
     fig.tight_layout()
     out = Path(out)
