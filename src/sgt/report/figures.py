@@ -147,6 +147,7 @@ def fig5b(long: pd.DataFrame, plan: FigurePlan, variants: Mapping[str, Variant])
     ax.set_xscale("log")
     ax.set_xlabel("proxy-task pairs")
     ax.set_ylabel("Δ Overall understanding vs base")
+    ax.set_title(_n_text(overall), fontsize=9)
     ax.legend(fontsize=7)
     fig.tight_layout()
     return fig
