@@ -191,11 +191,8 @@ def task_shard_map(wildcards, input):
 
 
 def model_dir(wildcards):
-    if wildcards.variant in UNTRAINED_VARIANTS:
-        return (
-            f"results/models/{wildcards.model}/{wildcards.variant}/seed{wildcards.seed}"
-        )
-    if not variant_mix(wildcards):
+    """The base model for the variant without a mix; every other variant (untrained too) has its own."""
+    if not variant_mix(wildcards) and wildcards.variant not in UNTRAINED_VARIANTS:
         return f"results/models/{wildcards.model}/base"
     return f"results/models/{wildcards.model}/{wildcards.variant}/seed{wildcards.seed}"
 
