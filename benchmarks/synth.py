@@ -78,9 +78,11 @@ def _floor_fn(root: Path, files: dict[int, str]) -> Callable[[int], object]:
 
 
 def _naive_renders(root: Path) -> dict[str, Callable[[int], np.ndarray]]:
-    """What a user would write per segmentation task: pycocotools ``annToMask`` per annotation (semantic,
-    instance), panopticapi's ``rgb2id`` then one ``ids == id`` mask per segment (panoptic), each mask
-    coloured by boolean indexing. Same colours as our recipes; no shared work with them."""
+    """What a user would write per segmentation task, each mask coloured by boolean indexing: instance,
+    pycocotools ``annToMask`` per annotation; panoptic, panopticapi's ``rgb2id`` then one ``ids == id`` mask
+    per segment; semantic, the same per-segment loop with category colours (our semantic target has the
+    stuff classes, which only the panoptic PNG holds; ``annToMask`` per annotation without one). Same
+    colours as our recipes (``main`` checks the semantic targets are equal); no shared work with them."""
     import json
 
     from pycocotools.coco import COCO
@@ -95,10 +97,21 @@ def _naive_renders(root: Path) -> dict[str, Callable[[int], np.ndarray]]:
         meta = coco.imgs[image_id]
         return np.zeros((meta["height"], meta["width"], 3), np.uint8)
 
+    def panoptic_ids(image_id: int) -> np.ndarray:
+        png = root / "annotations" / "panoptic_train2017" / pan_by_image[image_id]["file_name"]
+        rgb = decode_image(png.read_bytes(), str(png)).astype(np.int32)
+        return rgb[..., 0] + 256 * rgb[..., 1] + 256 * 256 * rgb[..., 2]  # panopticapi's rgb2id
+
     def semantic(image_id: int) -> np.ndarray:
-        target = blank(image_id)
-        for ann in coco.loadAnns(coco.getAnnIds(imgIds=[image_id])):
-            target[coco.annToMask(ann) == 1] = category_color(ann["category_id"])
+        if image_id not in pan_by_image:  # things only: annToMask per annotation
+            target = blank(image_id)
+            for ann in coco.loadAnns(coco.getAnnIds(imgIds=[image_id])):
+                target[coco.annToMask(ann) == 1] = category_color(ann["category_id"])
+            return target
+        ids = panoptic_ids(image_id)  # things and stuff, as our semantic target has them
+        target = np.zeros((*ids.shape, 3), np.uint8)
+        for seg in pan_by_image[image_id]["segments_info"]:
+            target[ids == seg["id"]] = category_color(seg["category_id"])
         return target
 
     def instance(image_id: int) -> np.ndarray:
@@ -109,12 +122,9 @@ def _naive_renders(root: Path) -> dict[str, Callable[[int], np.ndarray]]:
         return target
 
     def panoptic(image_id: int) -> np.ndarray:
-        entry = pan_by_image[image_id]
-        png = root / "annotations" / "panoptic_train2017" / entry["file_name"]
-        rgb = decode_image(png.read_bytes(), str(png)).astype(np.int32)
-        ids = rgb[..., 0] + 256 * rgb[..., 1] + 256 * 256 * rgb[..., 2]  # panopticapi's rgb2id
+        ids = panoptic_ids(image_id)
         target = np.zeros((*ids.shape, 3), np.uint8)
-        segs = entry["segments_info"]
+        segs = pan_by_image[image_id]["segments_info"]
         colors = iter(instance_colors(len(segs), rng_for(0, "naive", image_id), exclude=stuff))
         for seg in segs:
             thing = isthing[seg["category_id"]]
@@ -200,6 +210,10 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
             methods[f"{name}_render"](image_id)
     for fn in methods.values():  # warm caches (annotation JSON, palettes) outside the timing
         fn(ids[0])
+    for image_id in ids:  # the baseline must make the target ours makes, or the ratio means nothing
+        ours = methods["semantic_render"](image_id)
+        if not np.array_equal(naive_renders["semantic"](image_id), ours.target):  # type: ignore[attr-defined]
+            raise AssertionError(f"naive semantic target differs from ours on image {image_id}")
     best = {name: float("inf") for name in methods}
     for _ in range(args.repeats):
         for name, fn in methods.items():

@@ -1,25 +1,43 @@
-"""The fast label painting (uint8 or int32 labels, masks' own memory order, ``np.take``) colours every pixel
-exactly as the straightforward ``lut[int32 labels]`` does, also past 255 instances."""
+"""The fast label painting (uint8 or int32 labels, masks' own memory order or their RLE runs, the packed
+colour gather) colours every pixel exactly as the straightforward ``lut[int32 labels]`` does, also past 255
+instances."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
+from pycocotools import mask as mask_utils
 
-from sgt.data.records import Category, Instance, Sample
+from sgt.data.records import Category, Instance, LazyMask, Sample
 from sgt.seeding import rng_for
 from sgt.targets.high import instance
 from sgt.targets.palette import BACKGROUND, instance_colors
 
 
-@pytest.mark.parametrize(("n", "fortran"), [(5, True), (5, False), (300, True)])
-def test_instance_colours_match_reference(n: int, fortran: bool) -> None:
+def _stored(mask: np.ndarray, how: str) -> np.ndarray | LazyMask:
+    if how == "rle":  # as the COCO loader keeps them: undecoded, painted from the runs
+        rle = mask_utils.encode(np.asfortranarray(mask.astype(np.uint8)))
+        return LazyMask(lambda: mask_utils.decode(rle).view(np.bool_), rle)
+    return np.asfortranarray(mask) if how == "fortran" else mask
+
+
+@pytest.mark.parametrize(
+    ("n", "how"), [(5, "fortran"), (5, "c"), (300, "fortran"), (5, "rle"), (300, "rle"), (7, "mixed")]
+)
+def test_instance_colours_match_reference(n: int, how: str) -> None:
     h, w = 23, 29
     rng = np.random.default_rng(n)
     masks = [rng.random((h, w)) < 0.05 for _ in range(n)]
-    masks = [np.asfortranarray(m) if fortran else m for m in masks]
+    kinds = ["rle", "c", "fortran"] if how == "mixed" else [how]
     insts = tuple(
-        Instance(k + 1, 1, (0.0, 0.0, 1.0, 1.0), float(rng.integers(1, 99)), False, m)
+        Instance(
+            k + 1,
+            1,
+            (0.0, 0.0, 1.0, 1.0),
+            float(rng.integers(1, 99)),
+            False,
+            _stored(m, kinds[k % len(kinds)]),
+        )
         for k, m in enumerate(masks)
     )
     sample = Sample(1, "", "t", np.zeros((h, w, 3), np.uint8), insts, (), {1: Category(1, "a", "", True)})

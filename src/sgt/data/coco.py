@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 from collections import Counter
-from functools import cached_property
+from functools import cached_property, partial
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +19,7 @@ import numpy as np
 import numpy.typing as npt
 from pycocotools import mask as mask_utils
 
-from sgt.data.records import Category, Instance, Sample, Segment
+from sgt.data.records import Category, Instance, LazyMask, Sample, Segment
 
 logger = logging.getLogger(__name__)
 
@@ -85,6 +85,12 @@ def panoptic_id_map(bgr: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint32]:
     rgba = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGBA)
     rgba[..., 3] = 0
     return rgba.view("<u4")[..., 0]
+
+
+def _rle_mask(rle: dict[str, Any]) -> npt.NDArray[np.bool_]:
+    """pycocotools decodes to a fresh Fortran-order uint8 array of 0/1: viewing it as bool is exact and
+    copy-free (astype(bool) made the same Fortran-order values with one more pass over the image)."""
+    return mask_utils.decode(rle).view(np.bool_)
 
 
 def _id_mask(ids: npt.NDArray[np.uint32], segment_id: int) -> npt.NDArray[np.bool_]:
@@ -197,16 +203,13 @@ class CocoDataset:
         if bbox[0] < 0 or bbox[1] < 0 or bbox[0] + bbox[2] > w + 1 or bbox[1] + bbox[3] > h + 1:
             self.skipped["bbox outside the image"] += 1
             return None
-        # pycocotools decodes to a fresh Fortran-order uint8 array of 0/1: viewing it as bool is exact and
-        # copy-free (astype(bool) made the same Fortran-order values with one more pass over the image)
-        mask = mask_utils.decode(rle).view(np.bool_)
         return Instance(
             ann_id=int(ann["id"]),
             category_id=cat,
             bbox=(float(bbox[0]), float(bbox[1]), float(bbox[2]), float(bbox[3])),
-            area=float(ann["area"]) if "area" in ann else float(mask.sum()),
+            area=float(ann["area"]) if "area" in ann else float(mask_utils.area(rle)),
             iscrowd=bool(ann.get("iscrowd", 0)),
-            mask=mask,
+            mask_source=LazyMask(partial(_rle_mask, rle), rle),
         )
 
     def _segments(self, image_id: int, h: int, w: int) -> tuple[Segment, ...]:
@@ -230,7 +233,7 @@ class CocoDataset:
                     category_id=cat,
                     isthing=self.categories[cat].isthing,
                     iscrowd=bool(info.get("iscrowd", 0)),
-                    mask=_id_mask(ids, int(info["id"])),
+                    mask_source=LazyMask(partial(_id_mask, ids, int(info["id"]))),
                 )
             )
         return tuple(segments)

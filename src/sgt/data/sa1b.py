@@ -71,7 +71,7 @@ def segments_from_masks(ids: Sequence[int], masks: Sequence[Mask]) -> tuple[Segm
     for k in order:
         owner[masks[k]] = k
     return tuple(
-        Segment(id=int(ids[k]), category_id=OBJECT.id, isthing=True, iscrowd=False, mask=owner == k)
+        Segment(id=int(ids[k]), category_id=OBJECT.id, isthing=True, iscrowd=False, mask_source=owner == k)
         for k in order
         if (owner == k).any()
     )
@@ -113,7 +113,7 @@ def load_sample(
                 bbox=(float(bbox[0]), float(bbox[1]), float(bbox[2]), float(bbox[3])),
                 area=float(ann.get("area", mask.sum())),
                 iscrowd=False,
-                mask=mask,
+                mask_source=mask,
             )
         )
     if skipped:
