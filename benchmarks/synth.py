@@ -12,10 +12,11 @@ End to end (what one pair costs):
 - floor:  JPEG decode + PNG encode of the image twice (a pair is two PNGs): no recipe can do less.
 - naive_<task> (segmentation): JPEG decode, the naive render below, then the same two PNG encodes.
 Annotations to colour image only (no image decode, no PNG encode; the part the naive loop replaces):
-- naive_<task>_render: what a user would write. semantic and instance: pycocotools ``annToMask`` per
-          annotation in a Python loop, each mask coloured by boolean indexing (category colour / a random
-          colour per instance); panoptic: panopticapi's ``rgb2id`` on the panoptic PNG, then ``ids == id``
-          per segment coloured the same way.
+- naive_<task>_render: what a user would write. instance: pycocotools ``annToMask`` per annotation in a
+          Python loop, each mask coloured by boolean indexing (a random colour per instance); panoptic:
+          panopticapi's ``rgb2id`` on the panoptic PNG, then ``ids == id`` per segment coloured the same
+          way; semantic: that same per-segment loop with category colours, since our semantic target has
+          the stuff classes only the panoptic PNG holds (checked equal to ours before timing).
 - <task>_work: ours, same span: the loader's annotation decoding (instance masks, panoptic PNG) + the recipe.
 - <task>_render: the recipe alone on an already loaded ``Sample``.
 The end-to-end ratio to naive cannot exceed (naive end to end) / (floor-like shared part): both sides decode

@@ -98,3 +98,29 @@ def test_edit_pairs_apply_each_edit_to_every_image() -> None:
     assert pairs.prompts[0] == EDITS["mirror"][1] and pairs.prompts[-1] == EDITS["invert"][1]
     with pytest.raises(ValueError, match="choose from"):
         edit_pairs(images, ["segment"])
+
+
+def test_a_corpus_joins_the_pretraining_data(toyworld_root: Path, vqa_jsonl: Path, tmp_path: Path) -> None:
+    """With ``corpus.images`` the base trains on more scenes, and the fingerprint says so."""
+    plain, more = tmp_path / "plain", tmp_path / "more"
+    _pretrain(toyworld_root, vqa_jsonl, plain, tmp_path / "w0")
+    _pretrain(
+        toyworld_root, vqa_jsonl, more, tmp_path / "w1", corpus={"images": 5}, vit={"steps": 2, "pool": "max"}
+    )
+    summary = read_json(more / "train.json")
+    assert summary["samples"]["t2i"] == read_json(plain / "train.json")["samples"]["t2i"] + 5
+    assert summary["samples"]["vqa"] > read_json(plain / "train.json")["samples"]["vqa"]
+    assert summary["fingerprint"]["pretrain"]["corpus"] == {"images": 5}
+    assert sha256_file(more / "model.safetensors") != sha256_file(plain / "model.safetensors")
+
+
+def test_the_demo_config_matches_the_shipped_base() -> None:
+    """Editing the demo's base settings without re-shipping would make every demo run retrain the base
+    (about 20 min): `make base-checkpoint` after any change to models.tiny.architecture or pretrain."""
+    import yaml
+
+    repo = Path(__file__).resolve().parents[2]
+    tiny = yaml.safe_load((repo / "config" / "config.yaml").read_text())["models"]["tiny"]
+    shipped = read_json(repo / tiny["pretrain"]["shipped"] / MANIFEST)["fingerprint"]
+    assert shipped["architecture"] == tiny["architecture"]
+    assert shipped["pretrain"] == {k: v for k, v in tiny["pretrain"].items() if k != "shipped"}

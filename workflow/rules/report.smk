@@ -17,6 +17,12 @@ rule tables:
             category="Tables",
         ),
         generation_md="results/tables/generation.md",
+        condition_use=report(
+            "results/tables/condition_use.csv",
+            caption="../report/condition_use.rst",
+            category="Tables",
+        ),
+        condition_use_md="results/tables/condition_use.md",
     log:
         "results/logs/report/tables.log",
     benchmark:

@@ -162,13 +162,20 @@ def make_qa(
     if image_ids is not None:
         wanted = set(image_ids)
         scenes = [s for s in scenes if s["image_id"] in wanted]
+    paths = [str(Path(root) / split / f"{scene['image_id']:012d}.jpg") for scene in scenes]
+    return scene_questions(scenes, paths, split, benchmarks, per_image, seed)
+
+
+def scene_questions(
+    scenes: list[Scene], image_paths: list[str], split: str, benchmarks: list[str], per_image: int, seed: int
+) -> list[QA]:
+    """``make_qa`` over scenes already in memory (``image_paths[k]`` names scene k's image)."""
     stats = pool_stats(scenes)
     unknown = sorted(set(benchmarks) - set(BENCHMARKS))
     if unknown:
         raise KeyError(f"unknown embedded benchmark(s) {unknown}; known: {sorted(BENCHMARKS)}")
     out: list[QA] = []
-    for scene in scenes:
-        image_path = str(Path(root) / split / f"{scene['image_id']:012d}.jpg")
+    for scene, image_path in zip(scenes, image_paths, strict=True):
         for bench in benchmarks:
             rng = rng_for(seed, "vqa", split, bench, scene["image_id"])
             seen: set[str] = set()

@@ -45,6 +45,30 @@ def generation_table(tidy: pd.DataFrame, variant_order: Sequence[str]) -> pd.Dat
     return table.loc[order].round(4)
 
 
+MAJORITY_VARIANT = "majority_answer"
+
+
+def condition_table(tidy: pd.DataFrame, variant_order: Sequence[str]) -> pd.DataFrame:
+    """Does each model read its condition image and the image it is asked about? One row per variant:
+    shuffled/true flow-loss ratio per generation check (1.0 = the condition is ignored), segmentation pixel
+    accuracy and foreground IoU beside the all-background baseline, and VQA Overall beside the
+    majority-answer baseline (answers from the question alone)."""
+    gen = generation_table(tidy, variant_order)
+    und = understanding_table(tidy, variant_order)
+    table = pd.DataFrame(index=pd.Index([v for v in und.index if v != MAJORITY_VARIANT], name="variant"))
+    for col in sorted(c for c in gen.columns if c.endswith("/condition_gap")):
+        table[col] = gen[col]
+    for task in sorted({c.split("/")[0] for c in gen.columns if c.endswith("/foreground_iou")}):
+        if task.startswith("edit_"):  # photos, not label maps: pixel accuracy means nothing there
+            continue
+        for metric in ("pixel_accuracy", "pixel_accuracy_background_baseline", "foreground_iou"):
+            table[f"{task}/{metric}"] = gen.get(f"{task}/{metric}")
+    table["vqa/Overall"] = und["Overall"]
+    if MAJORITY_VARIANT in und.index:
+        table["vqa/Overall_majority_baseline"] = und.loc[MAJORITY_VARIANT, "Overall"]
+    return table
+
+
 def _cell(v: object) -> str:
     if isinstance(v, str):
         return v
@@ -75,9 +99,11 @@ def build_tables(
     tidy = read_tidy(eval_csvs)
     und = understanding_table(tidy, variant_order)
     gen = generation_table(tidy, variant_order)
-    for table in (und, gen):
+    cond = condition_table(tidy, variant_order)
+    for table in (und, gen, cond):
         table.insert(0, "label", [labels.get(v, v) for v in table.index])
     write_table(
         und, outputs["understanding"], outputs["understanding_md"], "Understanding (embedded benchmarks)"
     )
     write_table(gen, outputs["generation"], outputs["generation_md"], "Generation checks")
+    write_table(cond, outputs["condition_use"], outputs["condition_use_md"], "Condition use (with baselines)")

@@ -29,12 +29,32 @@ def to_tensor(images: Sequence[npt.NDArray[np.uint8]], size: int, *, nearest: bo
 
 @dataclass(frozen=True)
 class VQASet:
+    """Questions and answers about images; ``images`` holds each image once when ``image_of_row`` says which
+    row asks about which (tens of questions per image: one copy per row would not fit a large corpus)."""
+
     images: torch.Tensor
     questions: list[str]
     answers: list[str]
+    image_of_row: torch.Tensor | None = None
 
     def __len__(self) -> int:
         return len(self.questions)
+
+    def batch_images(self, rows: torch.Tensor) -> torch.Tensor:
+        return self.images[rows if self.image_of_row is None else self.image_of_row[rows]]
+
+    def __add__(self, other: VQASet) -> VQASet:
+        """Both sets' rows, in order (each keeps its own images)."""
+
+        def index(s: VQASet) -> torch.Tensor:
+            return torch.arange(len(s.images)) if s.image_of_row is None else s.image_of_row
+
+        return VQASet(
+            torch.cat([self.images, other.images]),
+            self.questions + other.questions,
+            self.answers + other.answers,
+            torch.cat([index(self), index(other) + len(self.images)]),
+        )
 
 
 @dataclass(frozen=True)
@@ -51,15 +71,15 @@ class PairSet:
 
 
 def load_vqa(rows: Sequence[QA], size: int) -> VQASet:
-    cache: dict[str, torch.Tensor] = {}
-    images = []
+    """Each image decoded once; the rows point at it."""
+    slot: dict[str, int] = {}
     for r in rows:
-        if r.image_path not in cache:
-            cache[r.image_path] = to_tensor([read_image(r.image_path)], size)[0]
-        images.append(cache[r.image_path])
-    if not images:
+        slot.setdefault(r.image_path, len(slot))
+    if not slot:
         raise ValueError("no VQA rows to train on: check the vqa rule's output")
-    return VQASet(torch.stack(images), [r.question for r in rows], [r.answer for r in rows])
+    images = torch.cat([to_tensor([read_image(path)], size) for path in slot])
+    index = torch.tensor([slot[r.image_path] for r in rows], dtype=torch.long)
+    return VQASet(images, [r.question for r in rows], [r.answer for r in rows], index)
 
 
 def load_pairs(name: str, shards: Sequence[str | Path], size: int, *, nearest_targets: bool) -> PairSet:

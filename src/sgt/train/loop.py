@@ -151,7 +151,7 @@ def _source_loss(
 ) -> torch.Tensor:
     if isinstance(source, VQASet):
         return model.understanding_loss(
-            source.images[idx], [source.questions[i] for i in idx], [source.answers[i] for i in idx]
+            source.batch_images(idx), [source.questions[i] for i in idx], [source.answers[i] for i in idx]
         )
     cond = source.conditions[idx] if source.conditions is not None else None
     return model.generation_loss(

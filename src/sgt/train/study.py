@@ -17,7 +17,7 @@ from typing import Any
 
 import torch
 
-from sgt.data.vqa import load_scenes, read_jsonl
+from sgt.data.vqa import BENCHMARKS, load_scenes, read_jsonl
 from sgt.io import atomic_dir
 from sgt.seeding import torch_seed_for
 from sgt.train.datasets import PairSet, VQASet, caption_pairs, edit_pairs, load_pairs, load_vqa, to_tensor
@@ -64,10 +64,14 @@ def pretrain_base(
     seed: int,
     threads: int,
 ) -> None:
-    """Build the base tiny UMM (ViT on global labels, then VQA, captions, edits) or install the shipped."""
+    """Build the base tiny UMM (ViT on global labels, then VQA, captions, edits) or install the shipped.
+
+    With ``pretrain.corpus.images`` > 0, fresh toy-world scenes (``sgt.train.corpus``) join the training
+    split's images for the ViT, the VQA and the captions."""
     from sgt.data.coco import CocoDataset, read_image
     from sgt.models.tiny_umm import TinyUMM, TinyUMMConfig, load_model, save_model
     from sgt.train import shipped_base
+    from sgt.train.corpus import corpus_settings, corpus_vqa, render_corpus
     from sgt.train.vit_pretrain import global_labels, pretrain_vit
 
     data_sha = shipped_base.data_fingerprint(root, split, vqa_jsonl)
@@ -83,6 +87,16 @@ def pretrain_base(
     dataset = CocoDataset(root, split)
     ids = dataset.image_ids()
     images = to_tensor([read_image(dataset.image_path(i)) for i in ids], cfg.image_size)  # decoded once
+    captions = [dataset.caption(i) for i in ids]
+    corpus_cfg = corpus_settings(pretrain_cfg.get("corpus"))
+    first = read_image(dataset.image_path(ids[0]))
+    corpus = render_corpus(
+        corpus_cfg["images"],
+        seed=corpus_cfg["seed"],
+        size=cfg.image_size,
+        width=first.shape[1],
+        height=first.shape[0],
+    )
     if (vit_dir / "model.safetensors").is_file():
         logger.info("ViT pretraining already done: %s", vit_dir)
         model = load_model(vit_dir)
@@ -92,18 +106,22 @@ def pretrain_base(
         vit_cfg = pretrain_cfg.get("vit", {})
         pretrain_vit(
             model.vit,
-            images,
-            global_labels([scenes[i] for i in ids]),
+            torch.cat([images, corpus.images]),
+            global_labels([scenes[i] for i in ids] + corpus.scenes),
             steps=int(vit_cfg.get("steps", 300)),
             batch_size=int(vit_cfg.get("batch_size", 32)),
             lr=float(vit_cfg.get("lr", 1e-3)),
             seed=seed,
+            pool=str(vit_cfg.get("pool", "mean")),
         )
         with atomic_dir(vit_dir) as tmp:
             save_model(model, tmp)
+    vqa = load_vqa(read_jsonl(vqa_jsonl), cfg.image_size)
+    if len(corpus):  # every embedded question generator, as the SFT set uses
+        vqa = vqa + corpus_vqa(corpus, sorted(BENCHMARKS), corpus_cfg["vqa_per_image"], corpus_cfg["seed"])
     sources: dict[str, VQASet | PairSet] = {
-        "vqa": load_vqa(read_jsonl(vqa_jsonl), cfg.image_size),
-        "t2i": caption_pairs(images, [dataset.caption(i) for i in ids]),
+        "vqa": vqa,
+        "t2i": caption_pairs(torch.cat([images, corpus.images]), captions + corpus.captions),
         "edit": edit_pairs(images, pretrain_cfg.get("edits", ("mirror", "gray", "invert"))),
     }
     mix = dict(pretrain_cfg.get("mix", {"vqa": 2, "t2i": 1, "edit": 1}))

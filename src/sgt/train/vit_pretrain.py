@@ -65,6 +65,7 @@ def pretrain_vit(
     batch_size: int,
     lr: float,
     seed: int,
+    pool: str = "mean",
 ) -> list[float]:
     """Train ``vit`` (a SiglipVisionModel) with pooled linear heads; the heads are thrown away after."""
     hidden = vit.config.hidden_size
@@ -78,7 +79,8 @@ def pretrain_vit(
         for g in opt.param_groups:
             g["lr"] = lr * min(1.0, (step + 1) / max(1, steps // 10))
         idx = torch.from_numpy(rng_for(seed, "vit", step).integers(0, len(images), size=batch_size))
-        feats = vit(pixel_values=images[idx] * 2.0 - 1.0).last_hidden_state.mean(dim=1)
+        tokens = vit(pixel_values=images[idx] * 2.0 - 1.0).last_hidden_state
+        feats = tokens.amax(dim=1) if pool == "max" else tokens.mean(dim=1)
         loss = (
             bce(heads.shapes(feats), labels.shapes[idx])
             + bce(heads.colors(feats), labels.colors[idx])

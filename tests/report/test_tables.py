@@ -1,0 +1,72 @@
+"""Tables from tidy rows: the condition-use table puts each model's checks beside their baselines."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from sgt.report.tables import build_tables, condition_table
+
+
+def _tidy() -> pd.DataFrame:
+    rows = []
+    for variant, seed, gap, acc, vqa in [
+        ("base", 0, 1.3, 0.5, 60.0),
+        ("base", 1, 1.1, 0.3, 50.0),
+        ("sft", 0, 1.0, 0.2, 40.0),
+    ]:
+        ident = {"model": "tiny", "variant": variant, "seed": seed}
+        rows += [
+            {**ident, "benchmark": "gen_semantic", "metric": "condition_gap", "value": gap},
+            {**ident, "benchmark": "gen_semantic", "metric": "pixel_accuracy", "value": acc},
+            {
+                **ident,
+                "benchmark": "gen_semantic",
+                "metric": "pixel_accuracy_background_baseline",
+                "value": 0.25,
+            },
+            {**ident, "benchmark": "gen_semantic", "metric": "foreground_iou", "value": acc / 2},
+            {**ident, "benchmark": "gen_edit_gray", "metric": "condition_gap", "value": gap + 1},
+            {**ident, "benchmark": "gen_edit_gray", "metric": "foreground_iou", "value": 0.0},
+            {**ident, "benchmark": "toy_pope", "metric": "accuracy", "value": vqa},
+            {**ident, "benchmark": "toy_vsr", "metric": "accuracy", "value": vqa + 10},
+        ]
+    for bench, value in (("toy_pope", 50.0), ("toy_vsr", 56.0)):
+        rows.append(
+            {
+                "model": "none",
+                "variant": "majority_answer",
+                "seed": 0,
+                "benchmark": bench,
+                "metric": "accuracy",
+                "value": value,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def test_condition_table_sets_checks_beside_their_baselines() -> None:
+    table = condition_table(_tidy(), ["base", "sft"])
+    assert list(table.index) == ["base", "sft"]  # the baseline is a column, not a row
+    assert table.loc["base", "semantic/condition_gap"] == 1.2  # mean over seeds
+    assert table.loc["base", "edit_gray/condition_gap"] == 2.2
+    assert table.loc["sft", "semantic/pixel_accuracy"] == 0.2
+    assert (table["semantic/pixel_accuracy_background_baseline"] == 0.25).all()
+    assert "edit_gray/pixel_accuracy" not in table.columns  # photos: no label-map accuracy
+    assert table.loc["base", "vqa/Overall"] == 60.0 and table.loc["sft", "vqa/Overall"] == 45.0
+    assert (table["vqa/Overall_majority_baseline"] == 53.0).all()
+
+
+def test_build_tables_writes_the_condition_table(tmp_path: Path) -> None:
+    csv = tmp_path / "eval.csv"
+    _tidy().to_csv(csv, index=False)
+    names = ["understanding", "generation", "condition_use"]
+    outputs = {
+        **{n: tmp_path / f"{n}.csv" for n in names},
+        **{f"{n}_md": tmp_path / f"{n}.md" for n in names},
+    }
+    build_tables([csv], outputs, ["base", "sft"], {"base": "Base", "sft": "SFT"})
+    md = (tmp_path / "condition_use.md").read_text()
+    assert md.startswith("# Condition use (with baselines)")
+    assert "| base | Base | 2.2 | 1.2 |" in md
