@@ -26,7 +26,7 @@ test: $(STAMP)  ## lint, format check, unit tests, workflow tests
 	$(BIN)/snakefmt --check Snakefile workflow/rules
 	$(BIN)/python -m pytest -q
 
-base-checkpoint: $(STAMP)  ## retrain the shipped tiny base from config and seed (about 25 min on 2 cores)
+base-checkpoint: $(STAMP)  ## retrain the shipped tiny base from config and seed (about 15 min on one core)
 	rm -rf checkpoints/tiny-base
 	$(BIN)/snakemake --workflow-profile profiles/local --cores $(CORES) --forcerun pretrain results/models/tiny/base
 	$(BIN)/sgt ship-base --model-dir results/models/tiny/base --dest checkpoints/tiny-base

@@ -67,7 +67,12 @@ def pretrain_vit(
     seed: int,
     pool: str = "mean",
 ) -> list[float]:
-    """Train ``vit`` (a SiglipVisionModel) with pooled linear heads; the heads are thrown away after."""
+    """Train ``vit`` (a SiglipVisionModel) with pooled linear heads; the heads are thrown away after.
+
+    ``pool``: ``mean`` or ``max`` over the tokens. Max pooling makes each token answer for itself (a small
+    object is one token of 64, which a mean washes out); it is still image-level supervision."""
+    if pool not in ("mean", "max"):
+        raise ValueError(f"pretrain.vit.pool {pool!r}: choose mean or max")
     hidden = vit.config.hidden_size
     heads = _Heads(hidden)
     params = list(vit.parameters()) + list(heads.parameters())
