@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from sgt.report.tables import build_tables, condition_table
+from sgt.report.tables import build_tables, condition_table, generation_table, understanding_table
 
 
 def _tidy() -> pd.DataFrame:
@@ -47,7 +47,8 @@ def _tidy() -> pd.DataFrame:
 
 
 def test_condition_table_sets_checks_beside_their_baselines() -> None:
-    table = condition_table(_tidy(), ["base", "sft"])
+    tidy, order = _tidy(), ["base", "sft"]
+    table = condition_table(understanding_table(tidy, order), generation_table(tidy, order))
     assert list(table.index) == ["base", "sft"]  # the baseline is a column, not a row
     assert table.loc["base", "semantic/condition_gap"] == 1.2  # mean over seeds
     assert table.loc["base", "edit_gray/condition_gap"] == 2.2

@@ -37,7 +37,8 @@ class LazyMask:
         return self._mask
 
 
-def _resolve(source: Mask | LazyMask) -> Mask:
+def as_mask(source: Mask | LazyMask) -> Mask:
+    """The mask itself, decoding a ``LazyMask`` (once) if need be."""
     return source() if isinstance(source, LazyMask) else source
 
 
@@ -62,7 +63,7 @@ class Instance:
 
     @property
     def mask(self) -> Mask:
-        return _resolve(self.mask_source)
+        return as_mask(self.mask_source)
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +78,7 @@ class Segment:
 
     @property
     def mask(self) -> Mask:
-        return _resolve(self.mask_source)
+        return as_mask(self.mask_source)
 
 
 @dataclass(frozen=True, slots=True)

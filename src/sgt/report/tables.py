@@ -48,13 +48,11 @@ def generation_table(tidy: pd.DataFrame, variant_order: Sequence[str]) -> pd.Dat
 MAJORITY_VARIANT = "majority_answer"
 
 
-def condition_table(tidy: pd.DataFrame, variant_order: Sequence[str]) -> pd.DataFrame:
-    """Does each model read its condition image and the image it is asked about? One row per variant:
-    shuffled/true flow-loss ratio per generation check (1.0 = the condition is ignored), segmentation pixel
-    accuracy and foreground IoU beside the all-background baseline, and VQA Overall beside the
-    majority-answer baseline (answers from the question alone)."""
-    gen = generation_table(tidy, variant_order)
-    und = understanding_table(tidy, variant_order)
+def condition_table(und: pd.DataFrame, gen: pd.DataFrame) -> pd.DataFrame:
+    """Does each model read its condition image and the image it is asked about? From the understanding and
+    generation tables, one row per variant: shuffled/true flow-loss ratio per generation check (1.0 = the
+    condition is ignored), segmentation pixel accuracy and foreground IoU beside the all-background baseline,
+    and VQA Overall beside the majority-answer baseline (answers from the question alone)."""
     table = pd.DataFrame(index=pd.Index([v for v in und.index if v != MAJORITY_VARIANT], name="variant"))
     for col in sorted(c for c in gen.columns if c.endswith("/condition_gap")):
         table[col] = gen[col]
@@ -99,7 +97,7 @@ def build_tables(
     tidy = read_tidy(eval_csvs)
     und = understanding_table(tidy, variant_order)
     gen = generation_table(tidy, variant_order)
-    cond = condition_table(tidy, variant_order)
+    cond = condition_table(und, gen)
     for table in (und, gen, cond):
         table.insert(0, "label", [labels.get(v, v) for v in table.index])
     write_table(

@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from sgt.data.records import Image, LazyMask, Mask, Sample
+from sgt.data.records import Image, LazyMask, Mask, Sample, as_mask
 from sgt.data.rle import Runs, one_runs, paint_runs
 from sgt.seeding import rng_for
 from sgt.targets.palette import BACKGROUND, category_color, category_lut, instance_colors
@@ -51,7 +51,7 @@ def _label_map(
         if runs is not None:
             paint_runs(flat, runs, value)
         else:
-            np.copyto(labels, value, where=masks[k]() if isinstance(masks[k], LazyMask) else masks[k])
+            np.copyto(labels, value, where=as_mask(masks[k]))
     return np.ascontiguousarray(labels)
 
 

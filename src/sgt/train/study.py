@@ -86,16 +86,14 @@ def pretrain_base(
     vit_dir = workdir / "vit_pretrained"
     dataset = CocoDataset(root, split)
     ids = dataset.image_ids()
-    images = to_tensor([read_image(dataset.image_path(i)) for i in ids], cfg.image_size)  # decoded once
+    decoded = [read_image(dataset.image_path(i)) for i in ids]
+    height, width = decoded[0].shape[:2]  # the corpus is rendered at the training images' size
+    images = to_tensor(decoded, cfg.image_size)  # decoded once
+    del decoded
     captions = [dataset.caption(i) for i in ids]
     corpus_cfg = corpus_settings(pretrain_cfg.get("corpus"))
-    first = read_image(dataset.image_path(ids[0]))
     corpus = render_corpus(
-        corpus_cfg["images"],
-        seed=corpus_cfg["seed"],
-        size=cfg.image_size,
-        width=first.shape[1],
-        height=first.shape[0],
+        corpus_cfg["images"], seed=corpus_cfg["seed"], size=cfg.image_size, width=width, height=height
     )
     if (vit_dir / "model.safetensors").is_file():
         logger.info("ViT pretraining already done: %s", vit_dir)
@@ -117,7 +115,7 @@ def pretrain_base(
         with atomic_dir(vit_dir) as tmp:
             save_model(model, tmp)
     vqa = load_vqa(read_jsonl(vqa_jsonl), cfg.image_size)
-    if len(corpus):  # every embedded question generator, as the SFT set uses
+    if len(corpus):  # every embedded question generator (the SFT set uses those vqa.benchmarks names)
         vqa = vqa + corpus_vqa(corpus, sorted(BENCHMARKS), corpus_cfg["vqa_per_image"], corpus_cfg["seed"])
     sources: dict[str, VQASet | PairSet] = {
         "vqa": vqa,
