@@ -57,6 +57,6 @@ def test_vqa_sets_concatenate_with_their_own_images(toyworld_root: Path) -> None
 
 
 def test_corpus_settings_name_unknown_keys() -> None:
-    assert corpus_settings(None) == {"images": 0, "seed": 1, "vqa_per_image": 2}
+    assert corpus_settings(None) == {"images": 0, "seed": 1, "vqa_per_image": 2, "t2i": False}
     with pytest.raises(ValueError, match=r"unknown key\(s\) \['size'\]"):
         corpus_settings({"size": 3})

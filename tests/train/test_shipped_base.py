@@ -40,9 +40,11 @@ def test_shipped_base_is_reused_only_when_it_matches(
 ) -> None:
     built = tmp_path / "built"
     _pretrain(toyworld_root, vqa_jsonl, built, tmp_path / "work0")
+    (built / ".snakemake_timestamp").touch()  # Snakemake marks directory outputs; not part of the model
     shipped = ship(built, tmp_path / "shipped", read_json(built / "train.json")["fingerprint"])
     manifest = read_json(shipped / MANIFEST)
     assert manifest["sha256"]["model.safetensors"] == sha256_file(built / "model.safetensors")
+    assert not any(name.startswith(".") for name in manifest["sha256"])
 
     with caplog.at_level(logging.INFO):
         _pretrain(toyworld_root, vqa_jsonl, tmp_path / "reused", tmp_path / "work1", shipped=str(shipped))
@@ -101,15 +103,18 @@ def test_edit_pairs_apply_each_edit_to_every_image() -> None:
 
 
 def test_a_corpus_joins_the_pretraining_data(toyworld_root: Path, vqa_jsonl: Path, tmp_path: Path) -> None:
-    """With ``corpus.images`` the base trains on more scenes, and the fingerprint says so."""
-    plain, more = tmp_path / "plain", tmp_path / "more"
+    """With ``corpus.images`` the base trains on more scenes (captions too only with ``t2i``), and the
+    fingerprint says so."""
+    plain, more, captioned = tmp_path / "plain", tmp_path / "more", tmp_path / "captioned"
+    vit = {"steps": 2, "pool": "max", "flip": True, "largest": True}
     _pretrain(toyworld_root, vqa_jsonl, plain, tmp_path / "w0")
-    _pretrain(
-        toyworld_root, vqa_jsonl, more, tmp_path / "w1", corpus={"images": 5}, vit={"steps": 2, "pool": "max"}
-    )
-    summary = read_json(more / "train.json")
-    assert summary["samples"]["t2i"] == read_json(plain / "train.json")["samples"]["t2i"] + 5
-    assert summary["samples"]["vqa"] > read_json(plain / "train.json")["samples"]["vqa"]
+    _pretrain(toyworld_root, vqa_jsonl, more, tmp_path / "w1", corpus={"images": 5}, vit=vit)
+    with_captions = {"images": 5, "t2i": True}
+    _pretrain(toyworld_root, vqa_jsonl, captioned, tmp_path / "w2", corpus=with_captions, vit=vit)
+    summary, base = read_json(more / "train.json"), read_json(plain / "train.json")
+    assert summary["samples"]["t2i"] == base["samples"]["t2i"]
+    assert read_json(captioned / "train.json")["samples"]["t2i"] == base["samples"]["t2i"] + 5
+    assert summary["samples"]["vqa"] > base["samples"]["vqa"]
     assert summary["fingerprint"]["pretrain"]["corpus"] == {"images": 5}
     assert sha256_file(more / "model.safetensors") != sha256_file(plain / "model.safetensors")
 
@@ -124,3 +129,19 @@ def test_the_demo_config_matches_the_shipped_base() -> None:
     shipped = read_json(repo / tiny["pretrain"]["shipped"] / MANIFEST)["fingerprint"]
     assert shipped["architecture"] == tiny["architecture"]
     assert shipped["pretrain"] == {k: v for k, v in tiny["pretrain"].items() if k != "shipped"}
+
+
+def test_a_changed_recipe_never_resumes_the_last_runs_state(
+    toyworld_root: Path, vqa_jsonl: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The work folder keeps a finished UMM checkpoint; a rerun with another UMM recipe must start that
+    stage over (it would otherwise return the old weights), yet keep the ViT stage it did not change."""
+    changed = {"umm": {**PRETRAIN["umm"], "lr": 0.003}}  # type: ignore[dict-item]
+    _pretrain(toyworld_root, vqa_jsonl, tmp_path / "first", tmp_path / "work")
+    with caplog.at_level(logging.INFO, logger="sgt.train.study"):
+        _pretrain(toyworld_root, vqa_jsonl, tmp_path / "again", tmp_path / "work", **changed)
+    assert "ViT pretraining already done" in caplog.text and "ckpt was made of other inputs" in caplog.text
+    _pretrain(toyworld_root, vqa_jsonl, tmp_path / "fresh", tmp_path / "clean", **changed)
+    again = sha256_file(tmp_path / "again" / "model.safetensors")
+    assert again == sha256_file(tmp_path / "fresh" / "model.safetensors")
+    assert again != sha256_file(tmp_path / "first" / "model.safetensors")

@@ -22,7 +22,7 @@ from sgt.io import atomic_dir, atomic_write_json, read_json, sha256_file
 logger = logging.getLogger(__name__)
 MANIFEST = "MANIFEST.json"
 # Bump when the pretraining code changes what it computes for the same config (invalidates shipped bases).
-RECIPE_VERSION = 2
+RECIPE_VERSION = 3
 
 
 def _canonical(obj: Any) -> bytes:
@@ -69,7 +69,7 @@ def ship(model_dir: str | Path, dest: str | Path, print_: Mapping[str, Any]) -> 
     src, dest = Path(model_dir), Path(dest)
     with atomic_dir(dest) as tmp:
         for f in sorted(src.iterdir()):
-            if f.is_file():
+            if f.is_file() and not f.name.startswith("."):  # not Snakemake's .snakemake_timestamp
                 shutil.copy2(f, tmp / f.name)
         files = {f.name: sha256_file(f) for f in sorted(tmp.iterdir())}
         atomic_write_json(tmp / MANIFEST, {"fingerprint": dict(print_), "sha256": files})

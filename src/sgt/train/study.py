@@ -8,8 +8,10 @@ UMM. ``finetune`` starts every variant from that base, as the paper starts from 
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import logging
+import shutil
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -18,7 +20,7 @@ from typing import Any
 import torch
 
 from sgt.data.vqa import BENCHMARKS, load_scenes, read_jsonl
-from sgt.io import atomic_dir
+from sgt.io import atomic_dir, atomic_write_json, read_json
 from sgt.seeding import torch_seed_for
 from sgt.train.datasets import PairSet, VQASet, caption_pairs, edit_pairs, load_pairs, load_vqa, to_tensor
 from sgt.train.loop import TrainConfig, train
@@ -41,6 +43,17 @@ def _finish(model: Any, metrics: Sequence[Mapping[str, float]], summary: dict[st
         save_model(model, tmp)
         _write_metrics(metrics, tmp / "metrics.csv")
         (tmp / "train.json").write_text(json.dumps(summary, indent=1, sort_keys=True) + "\n")
+
+
+def _keep_if_made_of(folder: Path, made_of: Mapping[str, Any]) -> None:
+    """Keep ``folder`` (a stage's resumable state) only if the stamp beside it says it was made of
+    ``made_of``; otherwise remove it, so a changed config never resumes another run's weights."""
+    stamp = folder.with_name(folder.name + ".made_of.json")
+    wanted = json.loads(json.dumps(made_of, sort_keys=True, default=str))
+    if folder.exists() and (not stamp.is_file() or read_json(stamp) != wanted):
+        logger.info("%s was made of other inputs: starting it over", folder)
+        shutil.rmtree(folder)
+    atomic_write_json(stamp, wanted)
 
 
 def untrained_model(model_cfg: Mapping[str, Any], out: str | Path, *, seed: int) -> None:
@@ -67,12 +80,12 @@ def pretrain_base(
     """Build the base tiny UMM (ViT on global labels, then VQA, captions, edits) or install the shipped.
 
     With ``pretrain.corpus.images`` > 0, fresh toy-world scenes (``sgt.train.corpus``) join the training
-    split's images for the ViT, the VQA and the captions."""
+    split's images for the ViT and the VQA, and for the captions too with ``corpus.t2i``."""
     from sgt.data.coco import CocoDataset, read_image
     from sgt.models.tiny_umm import TinyUMM, TinyUMMConfig, load_model, save_model
     from sgt.train import shipped_base
     from sgt.train.corpus import corpus_settings, corpus_vqa, render_corpus
-    from sgt.train.vit_pretrain import global_labels, pretrain_vit
+    from sgt.train.vit_pretrain import ViTPretrainConfig, global_labels, pretrain_vit
 
     data_sha = shipped_base.data_fingerprint(root, split, vqa_jsonl)
     print_ = shipped_base.fingerprint(model_cfg, pretrain_cfg, seed, data_sha)
@@ -91,26 +104,34 @@ def pretrain_base(
     images = to_tensor(decoded, cfg.image_size)  # decoded once
     del decoded
     captions = [dataset.caption(i) for i in ids]
+    vit_cfg = ViTPretrainConfig.from_dict(pretrain_cfg.get("vit"))  # a bad key fails before any work
     corpus_cfg = corpus_settings(pretrain_cfg.get("corpus"))
+    # the ViT stage is a function of less than the whole base: changing only the UMM stage keeps it
+    vit_inputs = {k: v for k, v in print_.items() if k != "pretrain"}
+    vit_inputs |= {"vit": dataclasses.asdict(vit_cfg), "corpus": [corpus_cfg["images"], corpus_cfg["seed"]]}
+    _keep_if_made_of(vit_dir, vit_inputs)
+    _keep_if_made_of(workdir / "ckpt", print_)
+    vit_done = (vit_dir / "model.safetensors").is_file()
+    corpus_used = not vit_done or corpus_cfg["vqa_per_image"] > 0 or corpus_cfg["t2i"]
     corpus = render_corpus(
-        corpus_cfg["images"], seed=corpus_cfg["seed"], size=cfg.image_size, width=width, height=height
+        corpus_cfg["images"] if corpus_used else 0,
+        seed=corpus_cfg["seed"],
+        size=cfg.image_size,
+        width=width,
+        height=height,
     )
-    if (vit_dir / "model.safetensors").is_file():
+    if vit_done:
         logger.info("ViT pretraining already done: %s", vit_dir)
         model = load_model(vit_dir)
     else:
         model = TinyUMM(cfg)
         scenes = {s["image_id"]: s for s in load_scenes(root, split)}
-        vit_cfg = pretrain_cfg.get("vit", {})
         pretrain_vit(
             model.vit,
             torch.cat([images, corpus.images]),
             global_labels([scenes[i] for i in ids] + corpus.scenes),
-            steps=int(vit_cfg.get("steps", 300)),
-            batch_size=int(vit_cfg.get("batch_size", 32)),
-            lr=float(vit_cfg.get("lr", 1e-3)),
+            vit_cfg,
             seed=seed,
-            pool=str(vit_cfg.get("pool", "mean")),
         )
         with atomic_dir(vit_dir) as tmp:
             save_model(model, tmp)
@@ -119,7 +140,9 @@ def pretrain_base(
         vqa = vqa + corpus_vqa(corpus, sorted(BENCHMARKS), corpus_cfg["vqa_per_image"], corpus_cfg["seed"])
     sources: dict[str, VQASet | PairSet] = {
         "vqa": vqa,
-        "t2i": caption_pairs(torch.cat([images, corpus.images]), captions + corpus.captions),
+        "t2i": caption_pairs(torch.cat([images, corpus.images]), captions + corpus.captions)
+        if corpus_cfg["t2i"]
+        else caption_pairs(images, captions),
         "edit": edit_pairs(images, pretrain_cfg.get("edits", ("mirror", "gray", "invert"))),
     }
     mix = dict(pretrain_cfg.get("mix", {"vqa": 2, "t2i": 1, "edit": 1}))
