@@ -9,7 +9,6 @@ would be segmentation, the very proxy task the study compares.
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from typing import Any
@@ -19,6 +18,7 @@ from torch import nn
 
 from sgt.data.toyworld import COLORS, THINGS
 from sgt.seeding import rng_for
+from sgt.train.loop import TrainConfig, lr_at
 
 logger = logging.getLogger(__name__)
 MAX_COUNT = 6
@@ -95,14 +95,6 @@ class _Heads(nn.Module):
         self.largest_color = nn.Linear(hidden, len(COLORS))
 
 
-def _lr(step: int, cfg: ViTPretrainConfig) -> float:
-    warmup = max(1, int(cfg.steps * cfg.warmup))
-    if step < warmup:
-        return cfg.lr * (step + 1) / warmup
-    progress = (step - warmup) / max(1, cfg.steps - warmup)
-    return cfg.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress)))
-
-
 def _batch(
     images: torch.Tensor, cfg: ViTPretrainConfig, seed: int, step: int
 ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -145,6 +137,7 @@ def pretrain_vit(
 
     Max pooling makes each token answer for itself (a small object is one token of 64, which a mean washes
     out); it is still image-level supervision."""
+    schedule = TrainConfig(steps=cfg.steps, lr=cfg.lr, warmup=max(1, int(cfg.steps * cfg.warmup)))
     heads = _Heads(vit.config.hidden_size)
     params = list(vit.parameters()) + list(heads.parameters())
     opt = torch.optim.AdamW(params, lr=cfg.lr, betas=(0.9, 0.95), weight_decay=0.01)
@@ -152,7 +145,7 @@ def pretrain_vit(
     vit.train()
     for step in range(cfg.steps):
         for g in opt.param_groups:
-            g["lr"] = _lr(step, cfg)
+            g["lr"] = lr_at(step, schedule)
         idx, x = _batch(images, cfg, seed, step)
         tokens = vit(pixel_values=x * 2.0 - 1.0).last_hidden_state
         feats = tokens.amax(dim=1) if cfg.pool == "max" else tokens.mean(dim=1)
