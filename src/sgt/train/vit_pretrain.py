@@ -2,8 +2,8 @@
 
 BAGEL starts from a pretrained SigLIP; a from-scratch ViT was the bottleneck in the probe (shared/notes).
 The labels are global only (which shapes and colours appear, how many objects, which background, and the
-shape and colour of the largest object), never per-pixel: dense supervision
-would be segmentation, the very proxy task the study compares.
+shape and colour of the largest object), never per-pixel: dense supervision would be segmentation, the very
+proxy task the study compares.
 """
 
 from __future__ import annotations
@@ -60,8 +60,9 @@ def global_labels(scenes: Sequence[dict[str, Any]]) -> GlobalLabels:
 class ViTPretrainConfig:
     """``pretrain.vit``. ``pool``: mean or max over tokens before the heads. ``flip``: mirror half of each
     batch (every label is mirror-invariant; it doubles what the ViT sees). ``largest``: also classify the
-    largest object's shape and colour (one clear object per image teaches shapes far faster than presence
-    alone). The learning rate warms up over ``warmup`` of the steps and then follows a cosine to a tenth."""
+    largest object's shape and colour (a one-of-five target about one object, beside the multi-label
+    presence that names none). The learning rate warms up over ``warmup`` of the steps and then follows
+    a cosine to a tenth."""
 
     steps: int = 300
     batch_size: int = 32
