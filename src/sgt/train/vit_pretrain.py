@@ -109,7 +109,7 @@ def _batch(
     return idx, x
 
 
-def head_losses(
+def _head_losses(
     heads: _Heads, feats: torch.Tensor, labels: GlobalLabels, idx: torch.Tensor, largest: bool
 ) -> torch.Tensor:
     bce, ce = nn.functional.binary_cross_entropy_with_logits, nn.functional.cross_entropy
@@ -150,7 +150,7 @@ def pretrain_vit(
         idx, x = _batch(images, cfg, seed, step)
         tokens = vit(pixel_values=x * 2.0 - 1.0).last_hidden_state
         feats = tokens.amax(dim=1) if cfg.pool == "max" else tokens.mean(dim=1)
-        loss = head_losses(heads, feats, labels, idx, cfg.largest)
+        loss = _head_losses(heads, feats, labels, idx, cfg.largest)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
