@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
 import torch
 
-from sgt.models.tiny_umm import TinyUMM, load_model, save_model
+from sgt.models.tiny_umm import TinyUMM, load_model, load_vit, save_model
 from sgt.testing.tiny import SMALLEST, smallest_model, toy_sources
 from sgt.train.datasets import PairSet, VQASet
 from sgt.train.loop import TrainConfig, batch_composition, lr_at, train
@@ -69,3 +70,20 @@ def test_checkpoint_round_trip(tmp_path: Path) -> None:
     (tmp_path / "m" / "model.safetensors").unlink()
     with pytest.raises(FileNotFoundError, match="model.safetensors"):
         load_model(tmp_path / "m")
+
+
+def test_load_vit_takes_only_the_vit(tmp_path: Path) -> None:
+    """The ViT stage's product is the ViT: a resumed base keeps its own LM weights and takes the saved ViT."""
+    saved = smallest_model(seed=1)
+    save_model(saved, tmp_path / "m")
+    model = smallest_model(seed=2)
+    lm_before = {k: v.clone() for k, v in model.lm.state_dict().items()}
+    load_vit(model, tmp_path / "m")
+    for (name, p), q in zip(saved.vit.state_dict().items(), model.vit.state_dict().values(), strict=True):
+        assert torch.equal(p, q), name
+    assert all(torch.equal(lm_before[k], v) for k, v in model.lm.state_dict().items())
+    with pytest.raises(FileNotFoundError, match="model.safetensors"):
+        load_vit(model, tmp_path / "missing")
+    wider = TinyUMM(dataclasses.replace(SMALLEST, vit_hidden=2 * SMALLEST.vit_hidden))
+    with pytest.raises(RuntimeError, match="size mismatch"):
+        load_vit(wider, tmp_path / "m")

@@ -95,7 +95,8 @@ def prompt_attention(
     model.eval()
     cfg, rows = model.cfg, []
     ts = torch.linspace(1.0, 0.0, steps + 1)
-    with torch.no_grad(), capture_attention(model.lm) as layers:
+    # the noise tokens are the generation expert's queries; its keys are [prefix, noise tokens]
+    with torch.no_grad(), capture_attention(model.gen_lm) as layers:
         for p_idx, prompt in enumerate(prompts):
             words = prompt_token_groups(model.tokenizer, prompt)
             g = torch.Generator().manual_seed(torch_seed_for(seed, "fig8b", p_idx))
@@ -103,11 +104,11 @@ def prompt_attention(
             for k in range(timesteps):
                 v = model.velocity(x, torch.full((1,), float(ts[k])), [prompt], None)
                 x = x - (ts[k] - ts[k + 1]) * v
-                length = layers[0].shape[-1]
+                queries, length = layers[0].shape[-2:]
                 prefix = length - cfg.n_patches
                 groups = {**words, "bos": [0], "noise": list(range(prefix, length))}
                 for layer, attn in enumerate(layers):
-                    masses = group_masses(attn[0], range(prefix, length), groups)
+                    masses = group_masses(attn[0], range(queries - cfg.n_patches, queries), groups)
                     shares = normalise({w: masses[w] for w in WORD_GROUPS})
                     for name in KEY_GROUPS:
                         rows.append(

@@ -1,11 +1,18 @@
 """A BAGEL-like miniature UMM from real library parts, small enough to train on two CPU cores.
 
-A SigLIP ViT (``transformers``, no pooling head) feeds an MLP connector into a small Qwen2 causal LM. The
-understanding path is next-token prediction of answers after [ViT tokens, question]. The generation path is
-rectified flow on pixel patches: noise tokens follow the prefix [condition ViT tokens, prompt] in the same LM
-and read the condition only through its ViT tokens, as the paper's y = f(x, [z_vit, z_noise]) requires (no VAE
-latents of the condition). ViT token i is also added to noise token i (aligned projection), which the probe in
-shared/notes found necessary for a tiny model to use its condition at all.
+A SigLIP ViT (``transformers``, no pooling head) feeds an MLP connector into a small Qwen2 causal LM. As
+in BAGEL, the LM is a mixture of transformers: two Qwen2 stacks of the same shape, an understanding expert
+(``lm``: text and ViT tokens) and a generation expert (``gen_lm``: noise tokens), which meet in attention
+only. The understanding path is next-token prediction of answers after [ViT tokens, question]. The
+generation path is rectified flow on pixel patches: the understanding expert encodes the prefix [condition
+ViT tokens, prompt] into a key/value cache, and the noise tokens run through the generation expert attending
+to that cache and to each other. They read the condition only through its ViT tokens, as the paper's
+y = f(x, [z_vit, z_noise]) requires (no VAE latents of the condition), and the flow loss still reaches the
+understanding expert and the ViT through the prefix's keys and values, which is what generative tuning acts
+on. ViT token i is also added to noise token i (aligned projection), which the probe in shared/notes found
+necessary for a tiny model to use its condition at all. Separate experts matter at this size: with one
+shared stack, training it on VQA made it forget generation and training it on generation undid the VQA
+(docs/tiny-umm.md).
 """
 
 from __future__ import annotations
@@ -14,12 +21,15 @@ import json
 import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import nn
 
 from sgt.models.tokenizer import WordTokenizer
+
+if TYPE_CHECKING:
+    from transformers import DynamicCache
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +83,14 @@ def unpatchify(tokens: torch.Tensor, p: int, size: int) -> torch.Tensor:
     return x.reshape(b, 3, size, size)
 
 
+@dataclass(slots=True)
+class _Prefix:
+    """A generation prefix encoded once: the understanding expert's key/value cache and the valid slots."""
+
+    cache: DynamicCache
+    valid: torch.Tensor  # B x prefix length, False on padding
+
+
 class TinyUMM(nn.Module):
     def __init__(self, cfg: TinyUMMConfig):
         super().__init__()
@@ -94,19 +112,20 @@ class TinyUMM(nn.Module):
         )
         h = cfg.lm_hidden
         self.connector = nn.Sequential(nn.Linear(cfg.vit_hidden, h), nn.GELU(), nn.Linear(h, h))
-        self.lm = Qwen2Model(
-            Qwen2Config(
-                vocab_size=self.tokenizer.vocab_size,
-                hidden_size=h,
-                intermediate_size=h * 3,
-                num_hidden_layers=cfg.lm_layers,
-                num_attention_heads=cfg.lm_heads,
-                num_key_value_heads=cfg.lm_kv_heads,
-                max_position_embeddings=2 * cfg.n_patches + cfg.max_text_len + 16,
-                tie_word_embeddings=True,
-                attn_implementation="sdpa",
-            )
+        lm_config = Qwen2Config(
+            vocab_size=self.tokenizer.vocab_size,
+            hidden_size=h,
+            intermediate_size=h * 3,
+            num_hidden_layers=cfg.lm_layers,
+            num_attention_heads=cfg.lm_heads,
+            num_key_value_heads=cfg.lm_kv_heads,
+            max_position_embeddings=2 * cfg.n_patches + cfg.max_text_len + 16,
+            tie_word_embeddings=True,
+            attn_implementation="sdpa",
         )
+        self.lm = Qwen2Model(lm_config)
+        self.gen_lm = Qwen2Model(lm_config)
+        self.gen_lm.embed_tokens = None  # noise tokens arrive as embeddings; no text passes this expert
         self.lm_head = nn.Linear(h, self.tokenizer.vocab_size, bias=False)
         self.lm_head.weight = self.lm.embed_tokens.weight
         self.image_type = nn.Parameter(torch.zeros(h))
@@ -230,33 +249,52 @@ class TinyUMM(nn.Module):
             return text, valid
         return torch.cat([cond_tokens + self.image_type, text], dim=1), valid
 
+    def _encode_prefix(self, prompts: list[str], cond_tokens: torch.Tensor | None) -> _Prefix:
+        """Run the prefix through the understanding expert once; its keys and values serve every step."""
+        from transformers import DynamicCache
+
+        embeds, valid = self._generation_prefix(prompts, cond_tokens)
+        p = embeds.shape[1]
+        allowed = torch.tril(torch.ones(p, p, dtype=torch.bool))[None] & valid[:, None, :]
+        allowed |= torch.eye(p, dtype=torch.bool)[None]  # padding rows attend to themselves: no NaNs
+        cache = DynamicCache(config=self.lm.config)
+        self._run_lm(embeds, allowed, past_key_values=cache, use_cache=True)
+        return _Prefix(cache, valid)
+
     def velocity(
         self,
         x_t: torch.Tensor,
         t: torch.Tensor,
         prompts: list[str],
         cond_tokens: torch.Tensor | None,
-        prefix: tuple[torch.Tensor, torch.Tensor] | None = None,
+        prefix: _Prefix | None = None,
     ) -> torch.Tensor:
-        """Predicted velocity (noise - data) for patch tokens ``x_t`` at times ``t``."""
-        embeds, valid = prefix if prefix is not None else self._generation_prefix(prompts, cond_tokens)
+        """Predicted velocity (noise - data) for patch tokens ``x_t`` at times ``t``.
+
+        ``prefix`` (from ``_encode_prefix``) is the cached prefix of a sampling loop; without it the prefix
+        is encoded here, with gradients, as in training.
+        """
+        if prefix is None:
+            prefix = self._encode_prefix(prompts, cond_tokens)
         n = self.cfg.n_patches
         noise = (
             self.gen_in(x_t) + self.gen_pos + self.time_mlp(timestep_embedding(t))[:, None] + self.noise_type
         )
         if cond_tokens is not None:
             noise = noise + self.cond_align(cond_tokens)
-        seq = torch.cat([embeds, noise], dim=1)
-        b, p = embeds.shape[0], embeds.shape[1]
-        total = p + n
-        allowed = torch.zeros((b, total, total), dtype=torch.bool)
-        causal = torch.tril(torch.ones(p, p, dtype=torch.bool))
-        allowed[:, :p, :p] = causal[None] & valid[:, None, :]
-        allowed[:, p:, :p] = valid[:, None, :]
-        allowed[:, p:, p:] = True
-        allowed |= torch.eye(total, dtype=torch.bool)[None]
-        hidden = self._run_lm(seq, allowed)[:, p:]
-        return self.gen_out(hidden)
+        b, p = prefix.valid.shape
+        allowed = torch.cat(
+            [prefix.valid[:, None, :].expand(b, n, p), torch.ones((b, n, n), dtype=torch.bool)], dim=2
+        )
+        out = self.gen_lm(
+            inputs_embeds=noise,
+            attention_mask=self._mask(allowed, noise.dtype),
+            position_ids=torch.arange(p, p + n)[None].expand(b, -1),
+            past_key_values=prefix.cache,
+            use_cache=True,
+        )
+        prefix.cache.crop(-n)  # drop this step's n noise keys and values: the next step brings its own
+        return self.gen_out(out.last_hidden_state)
 
     def generation_loss(
         self,
@@ -283,16 +321,22 @@ class TinyUMM(nn.Module):
         generator: torch.Generator,
         steps: int = 20,
     ) -> torch.Tensor:
-        """Euler sampling from t=1 to t=0; images in [0, 1], B x 3 x S x S."""
+        """Euler sampling from t=1 to t=0 in ``steps`` even steps with ``diffusers``' flow-matching
+        scheduler; the prefix is encoded once and its keys and values serve every step.
+
+        Returns images in [0, 1], B x 3 x S x S."""
+        from diffusers import FlowMatchEulerDiscreteScheduler
+
         cfg = self.cfg
+        scheduler = FlowMatchEulerDiscreteScheduler(num_train_timesteps=1000, shift=1.0)
+        scheduler.set_timesteps(sigmas=torch.linspace(1.0, 0.0, steps + 1)[:-1].tolist())  # it appends 0
         cond = self.vit_tokens(conditions) if conditions is not None else None
-        prefix = self._generation_prefix(prompts, cond)
+        prefix = self._encode_prefix(prompts, cond)
         x = torch.randn((len(prompts), cfg.n_patches, cfg.patch_dim), generator=generator)
-        ts = torch.linspace(1.0, 0.0, steps + 1)
-        for i in range(steps):
-            t = torch.full((len(prompts),), float(ts[i]))
+        for i, timestep in enumerate(scheduler.timesteps):
+            t = scheduler.sigmas[i].expand(len(prompts))
             v = self.velocity(x, t, prompts, cond, prefix=prefix)
-            x = x - (ts[i] - ts[i + 1]) * v
+            x = scheduler.step(v, timestep, x).prev_sample
         img = unpatchify(x, cfg.patch_size, cfg.image_size)
         return ((img + 1.0) / 2.0).clamp(0.0, 1.0)
 
@@ -325,3 +369,14 @@ def load_model(model_dir: str | Path) -> TinyUMM:
             f"{weights}: weights do not match the config (missing {missing}, unexpected {unexpected})"
         )
     return model
+
+
+def load_vit(model: TinyUMM, model_dir: str | Path) -> None:
+    """Load only the ViT of a saved tiny UMM into ``model`` (safetensors), whatever the rest of it was."""
+    from safetensors.torch import load_file
+
+    weights = Path(model_dir) / "model.safetensors"
+    if not weights.is_file():
+        raise FileNotFoundError(f"{weights} missing: {model_dir} is not a saved tiny UMM")
+    state = {k.removeprefix("vit."): v for k, v in load_file(str(weights)).items() if k.startswith("vit.")}
+    model.vit.load_state_dict(state)  # strict: a ViT of another shape fails here, naming the keys

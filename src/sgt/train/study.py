@@ -82,7 +82,7 @@ def pretrain_base(
     With ``pretrain.corpus.images`` > 0, fresh toy-world scenes (``sgt.train.corpus``) join the training
     split's images for the ViT and the VQA, and for the captions too with ``corpus.t2i``."""
     from sgt.data.coco import CocoDataset, read_image
-    from sgt.models.tiny_umm import TinyUMM, TinyUMMConfig, load_model, save_model
+    from sgt.models.tiny_umm import TinyUMM, TinyUMMConfig, load_vit, save_model
     from sgt.train import shipped_base
     from sgt.train.corpus import corpus_settings, corpus_vqa, render_corpus
     from sgt.train.vit_pretrain import ViTPretrainConfig, global_labels, pretrain_vit
@@ -120,11 +120,11 @@ def pretrain_base(
         width=width,
         height=height,
     )
+    model = TinyUMM(cfg)  # the same initial weights whether or not the ViT stage is done
     if vit_done:
         logger.info("ViT pretraining already done: %s", vit_dir)
-        model = load_model(vit_dir)
+        load_vit(model, vit_dir)  # that stage's product is the ViT; the rest stays at its initial weights
     else:
-        model = TinyUMM(cfg)
         scenes = {s["image_id"]: s for s in load_scenes(root, split)}
         pretrain_vit(
             model.vit,
