@@ -64,8 +64,9 @@ def corpus_vqa(corpus: Corpus, benchmarks: Sequence[str], per_image: int, seed: 
 def corpus_settings(cfg: Mapping[str, Any] | None) -> dict[str, Any]:
     """``pretrain.corpus`` with its defaults: ``images`` (0 = no corpus), ``seed`` (its own stream),
     ``vqa_per_image`` (0: the corpus asks no questions) and ``t2i`` (its captions join text-to-image too;
-    off: text-to-image learns from the training split alone). The demo turns both off: corpus questions cost
-    the base's GenEval (7.8 against 25.6, docs/tiny-umm.md)."""
+    off: text-to-image learns from the training split alone). The demo asks no questions (they cost the
+    base's GenEval: 7.8 against 25.6) and draws the captions (without them the base learns 480 captions by
+    heart and draws noise for unseen prompts; docs/tiny-umm.md)."""
     cfg = dict(cfg or {})
     known = {"images", "seed", "vqa_per_image", "t2i"}
     unknown = sorted(set(cfg) - known)
