@@ -143,3 +143,16 @@ def test_config_engine_reaches_the_loop_and_a_bad_one_stops_naming_the_key() -> 
     cfg["models"]["tiny"]["finetune"]["engine"] = "zero2"
     with pytest.raises(ConfigError, match=r"^models.tiny.finetune.engine: unknown training engine 'zero2'"):
         check_config(cfg)
+
+
+@pytest.mark.parametrize("engine", ENGINE_NAMES)
+def test_a_generation_only_mix_trains_though_part_of_the_understanding_expert_gets_no_gradient(
+    engine: str, tmp_path: Path
+) -> None:
+    """Task-only variants (Table 6) have no VQA: the noise tokens read the understanding expert's keys and
+    values, never its last MLP or final norm, which then get no gradient at all."""
+    model = _model()
+    before = {k: v.clone() for k, v in model.gen_lm.state_dict().items()}
+    metrics = train(model, _sources(), {"semantic": 1}, _cfg(engine, 2), tmp_path)
+    assert all(torch.isfinite(torch.tensor(m["loss"])) for m in metrics)
+    assert any(not torch.equal(before[k], v) for k, v in model.gen_lm.state_dict().items())
