@@ -54,7 +54,7 @@ def test_a_cached_prefix_predicts_what_the_full_pass_predicts_at_every_step() ->
     torch.nn.init.normal_(model.gen_out.weight, std=0.1)
     cond = model.vit_tokens(torch.rand(2, 3, 16, 16))
     prompts = ["p", "a longer prompt"]
-    prefix = model._encode_prefix(prompts, cond)
+    prefix = model.encode_prefix(prompts, cond)
     with torch.no_grad():
         for step in range(3):
             x_t = torch.randn(2, CFG.n_patches, CFG.patch_dim)

@@ -101,8 +101,9 @@ def prompt_attention(
             words = prompt_token_groups(model.tokenizer, prompt)
             g = torch.Generator().manual_seed(torch_seed_for(seed, "fig8b", p_idx))
             x = torch.randn((1, cfg.n_patches, cfg.patch_dim), generator=g)
+            encoded = model.encode_prefix([prompt], None)  # once per prompt, as sampling does
             for k in range(timesteps):
-                v = model.velocity(x, torch.full((1,), float(ts[k])), [prompt], None)
+                v = model.velocity(x, torch.full((1,), float(ts[k])), [prompt], None, prefix=encoded)
                 x = x - (ts[k] - ts[k + 1]) * v
                 queries, length = layers[0].shape[-2:]
                 prefix = length - cfg.n_patches

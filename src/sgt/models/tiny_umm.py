@@ -84,7 +84,7 @@ def unpatchify(tokens: torch.Tensor, p: int, size: int) -> torch.Tensor:
 
 
 @dataclass(slots=True)
-class _Prefix:
+class EncodedPrefix:
     """A generation prefix encoded once: the understanding expert's key/value cache and the valid slots."""
 
     cache: DynamicCache
@@ -249,7 +249,7 @@ class TinyUMM(nn.Module):
             return text, valid
         return torch.cat([cond_tokens + self.image_type, text], dim=1), valid
 
-    def _encode_prefix(self, prompts: list[str], cond_tokens: torch.Tensor | None) -> _Prefix:
+    def encode_prefix(self, prompts: list[str], cond_tokens: torch.Tensor | None) -> EncodedPrefix:
         """Run the prefix through the understanding expert once; its keys and values serve every step."""
         from transformers import DynamicCache
 
@@ -259,7 +259,7 @@ class TinyUMM(nn.Module):
         allowed |= torch.eye(p, dtype=torch.bool)[None]  # padding rows attend to themselves: no NaNs
         cache = DynamicCache(config=self.lm.config)
         self._run_lm(embeds, allowed, past_key_values=cache, use_cache=True)
-        return _Prefix(cache, valid)
+        return EncodedPrefix(cache, valid)
 
     def velocity(
         self,
@@ -267,15 +267,15 @@ class TinyUMM(nn.Module):
         t: torch.Tensor,
         prompts: list[str],
         cond_tokens: torch.Tensor | None,
-        prefix: _Prefix | None = None,
+        prefix: EncodedPrefix | None = None,
     ) -> torch.Tensor:
         """Predicted velocity (noise - data) for patch tokens ``x_t`` at times ``t``.
 
-        ``prefix`` (from ``_encode_prefix``) is the cached prefix of a sampling loop; without it the prefix
+        ``prefix`` (from ``encode_prefix``) is the cached prefix of a sampling loop; without it the prefix
         is encoded here, with gradients, as in training.
         """
         if prefix is None:
-            prefix = self._encode_prefix(prompts, cond_tokens)
+            prefix = self.encode_prefix(prompts, cond_tokens)
         n = self.cfg.n_patches
         noise = (
             self.gen_in(x_t) + self.gen_pos + self.time_mlp(timestep_embedding(t))[:, None] + self.noise_type
@@ -331,7 +331,7 @@ class TinyUMM(nn.Module):
         scheduler = FlowMatchEulerDiscreteScheduler(num_train_timesteps=1000, shift=1.0)
         scheduler.set_timesteps(sigmas=torch.linspace(1.0, 0.0, steps + 1)[:-1].tolist())  # it appends 0
         cond = self.vit_tokens(conditions) if conditions is not None else None
-        prefix = self._encode_prefix(prompts, cond)
+        prefix = self.encode_prefix(prompts, cond)
         x = torch.randn((len(prompts), cfg.n_patches, cfg.patch_dim), generator=generator)
         for i, timestep in enumerate(scheduler.timesteps):
             t = scheduler.sigmas[i].expand(len(prompts))
