@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch import nn
 
+from sgt.models.conv_stem import VIT_STEMS, install_stem
 from sgt.models.tokenizer import WordTokenizer
 
 if TYPE_CHECKING:
@@ -44,6 +45,7 @@ class TinyUMMConfig:
     lm_heads: int = 4
     lm_kv_heads: int = 2
     max_text_len: int = 72
+    vit_stem: str = "patch"  # "conv": early convolutions before the ViT (sgt.models.conv_stem)
 
     @property
     def n_patches(self) -> int:
@@ -59,6 +61,8 @@ class TinyUMMConfig:
         unknown = sorted(set(d) - known)
         if unknown:
             raise ValueError(f"tiny UMM config: unknown key(s) {unknown}; known: {sorted(known)}")
+        if d.get("vit_stem", "patch") not in VIT_STEMS:
+            raise ValueError(f"tiny UMM config: vit_stem {d['vit_stem']!r}; choose one of {list(VIT_STEMS)}")
         return cls(**d)
 
 
@@ -110,6 +114,7 @@ class TinyUMM(nn.Module):
                 vision_use_head=False,
             )
         )
+        install_stem(self.vit, cfg.vit_stem)
         h = cfg.lm_hidden
         self.connector = nn.Sequential(nn.Linear(cfg.vit_hidden, h), nn.GELU(), nn.Linear(h, h))
         lm_config = Qwen2Config(
