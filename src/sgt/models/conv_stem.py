@@ -42,10 +42,15 @@ class ConvStem(nn.Conv2d):
 VIT_STEMS = ("patch", "conv")
 
 
+def check_stem(stem: str) -> None:
+    """Fail naming the choices; the config checks this before any model is built."""
+    if stem not in VIT_STEMS:
+        raise ValueError(f"vit_stem {stem!r}; choose one of {list(VIT_STEMS)}")
+
+
 def install_stem(vit: nn.Module, stem: str) -> None:
     """Give a ``SiglipVisionModel`` the named stem: ``patch`` keeps SigLIP's, ``conv`` puts a ConvStem in."""
-    if stem not in VIT_STEMS:
-        raise ValueError(f"vit_stem {stem!r}: choose one of {list(VIT_STEMS)}")
+    check_stem(stem)
     if stem == "conv":
         cfg = vit.config
         vit.embeddings.patch_embedding = ConvStem(cfg.hidden_size, cfg.patch_size)

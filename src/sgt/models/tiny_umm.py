@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch import nn
 
-from sgt.models.conv_stem import VIT_STEMS, install_stem
+from sgt.models.conv_stem import check_stem, install_stem
 from sgt.models.tokenizer import WordTokenizer
 
 if TYPE_CHECKING:
@@ -61,8 +61,7 @@ class TinyUMMConfig:
         unknown = sorted(set(d) - known)
         if unknown:
             raise ValueError(f"tiny UMM config: unknown key(s) {unknown}; known: {sorted(known)}")
-        if d.get("vit_stem", "patch") not in VIT_STEMS:
-            raise ValueError(f"tiny UMM config: vit_stem {d['vit_stem']!r}; choose one of {list(VIT_STEMS)}")
+        check_stem(d.get("vit_stem", "patch"))
         return cls(**d)
 
 
