@@ -26,7 +26,7 @@ test: $(STAMP)  ## lint, format check, unit tests, workflow tests
 	$(BIN)/snakefmt --check Snakefile workflow/rules
 	$(BIN)/python -m pytest -q
 
-base-checkpoint: $(STAMP)  ## retrain the shipped tiny base from config and seed (about 13 min on two cores)
+base-checkpoint: $(STAMP)  ## retrain the shipped tiny base from config and seed (about 17 min on two cores)
 	rm -rf checkpoints/tiny-base
 	$(BIN)/snakemake --workflow-profile profiles/local --cores $(CORES) results/models/tiny/base --forcerun pretrain
 	$(BIN)/sgt ship-base --model-dir results/models/tiny/base --dest checkpoints/tiny-base

@@ -11,7 +11,7 @@ import torch
 from sgt.models.tiny_umm import TinyUMM, load_model, load_vit, save_model
 from sgt.testing.tiny import SMALLEST, smallest_model, toy_sources
 from sgt.train.datasets import PairSet, VQASet
-from sgt.train.loop import TrainConfig, batch_composition, lr_at, train
+from sgt.train.loop import UNDERSTANDING_PATH, TrainConfig, batch_composition, lr_at, param_groups, train
 
 TINY = SMALLEST
 
@@ -87,3 +87,18 @@ def test_load_vit_takes_only_the_vit(tmp_path: Path) -> None:
     wider = TinyUMM(dataclasses.replace(SMALLEST, vit_hidden=2 * SMALLEST.vit_hidden))
     with pytest.raises(RuntimeError, match="size mismatch"):
         load_vit(wider, tmp_path / "m")
+
+
+def test_each_part_of_the_model_learns_at_its_own_scale() -> None:
+    """ViT, understanding path and generation side land in their own optimiser groups, frozen parameters
+    in none."""
+    model = smallest_model()
+    model.gen_out.weight.requires_grad_(False)
+    cfg = TrainConfig(steps=1, vit_lr_scale=0.1, understanding_lr_scale=0.3)
+    groups = {g["lr_scale"]: {id(p) for p in g["params"]} for g in param_groups(model, cfg)}
+    names = {id(p): n for n, p in model.named_parameters()}
+    assert {names[i] for i in groups[0.1]} == {n for n in names.values() if n.startswith("vit.")}
+    assert {names[i] for i in groups[0.3]} == {n for n in names.values() if n.startswith(UNDERSTANDING_PATH)}
+    rest = {names[i] for i in groups[1.0]}
+    assert "gen_lm.layers.0.mlp.up_proj.weight" in rest and "gen_out.weight" not in rest
+    assert sum(len(g) for g in groups.values()) == sum(p.requires_grad for p in model.parameters())

@@ -69,3 +69,20 @@ def test_pretraining_is_deterministic_and_learns() -> None:
     assert losses == again and all(torch.equal(weights[k], weights2[k]) for k in weights)
     assert all(torch.isfinite(torch.tensor(losses)))
     assert sum(losses[-5:]) < sum(losses[:5])
+
+
+def test_pretraining_depends_on_its_seed_not_the_global_random_state() -> None:
+    """The throw-away heads draw their weights from the seed: whatever ran before (a model built in
+    another order, another test) must not change the ViT this stage produces."""
+    images = torch.rand(4, 3, 16, 16)
+    cfg = ViTPretrainConfig(steps=3, batch_size=4)
+
+    def run(global_seed: int) -> dict[str, torch.Tensor]:
+        vit = smallest_model(0).vit
+        torch.manual_seed(global_seed)
+        pretrain_vit(vit, images, global_labels((SCENES * 2)[:4]), cfg, seed=1)
+        return vit.state_dict()
+
+    first, second = run(0), run(123)
+    assert all(torch.equal(first[k], second[k]) for k in first)
+    assert torch.random.initial_seed() == 123  # the stage leaves the caller's stream where it was seeded

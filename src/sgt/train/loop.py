@@ -52,6 +52,7 @@ class TrainConfig:
     checkpoint_every: int = 50
     t_shift: float = 0.5
     vit_lr_scale: float = 1.0
+    understanding_lr_scale: float = 1.0
     seed: int = 0
     threads: int = 2
     engine: str = "torch"
@@ -112,11 +113,30 @@ class _StopFlag:
             signal.signal(sig, old)
 
 
+# The tiny UMM's understanding path after the ViT: connector, image-type embedding and understanding expert
+# (whose token embeddings are also the tied LM head).
+UNDERSTANDING_PATH = ("lm.", "connector.", "image_type")
+
+
 def param_groups(model: torch.nn.Module, cfg: TrainConfig) -> list[dict[str, Any]]:
-    """The optimiser groups: the ViT at ``vit_lr_scale`` times the learning rate, the rest at 1."""
-    vit = [p for n, p in model.named_parameters() if n.startswith("vit.") and p.requires_grad]
-    rest = [p for n, p in model.named_parameters() if not n.startswith("vit.") and p.requires_grad]
-    return [{"params": rest, "lr_scale": 1.0}, {"params": vit, "lr_scale": cfg.vit_lr_scale}]
+    """The optimiser groups: the ViT at ``vit_lr_scale`` times the learning rate, the understanding path at
+    ``understanding_lr_scale``, the rest (the generation side) at 1."""
+    groups: dict[str, list[torch.nn.Parameter]] = {"rest": [], "vit": [], "understanding": []}
+    for name, p in model.named_parameters():
+        if p.requires_grad:
+            kind = (
+                "vit"
+                if name.startswith("vit.")
+                else "understanding"
+                if name.startswith(UNDERSTANDING_PATH)
+                else "rest"
+            )
+            groups[kind].append(p)
+    return [
+        {"params": groups["rest"], "lr_scale": 1.0},
+        {"params": groups["vit"], "lr_scale": cfg.vit_lr_scale},
+        {"params": groups["understanding"], "lr_scale": cfg.understanding_lr_scale},
+    ]
 
 
 def _save_checkpoint(model: torch.nn.Module, engine: Engine, state: _State, ckpt: Path) -> None:

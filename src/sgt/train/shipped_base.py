@@ -22,7 +22,9 @@ from sgt.io import atomic_dir, atomic_write_json, read_json, sha256_file
 logger = logging.getLogger(__name__)
 MANIFEST = "MANIFEST.json"
 # Bump when the pretraining code changes what it computes for the same config (invalidates shipped bases).
-RECIPE_VERSION = 4  # 4: mixture-of-transformers LM (a generation expert beside the understanding one)
+# 4: mixture-of-transformers LM (a generation expert beside the understanding one); 5: the ViT stage's heads
+# draw their initial weights from the seed, not from the global random state
+RECIPE_VERSION = 5
 
 
 def _canonical(obj: Any) -> bytes:

@@ -13,7 +13,8 @@ import json
 import logging
 import shutil
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,7 @@ from sgt.data.vqa import BENCHMARKS, load_scenes, read_jsonl
 from sgt.io import atomic_dir, atomic_write_json, read_json
 from sgt.seeding import torch_seed_for
 from sgt.train.datasets import PairSet, VQASet, caption_pairs, edit_pairs, load_pairs, load_vqa, to_tensor
-from sgt.train.loop import TrainConfig, train
+from sgt.train.loop import UNDERSTANDING_PATH, TrainConfig, train
 
 logger = logging.getLogger(__name__)
 
@@ -36,12 +37,21 @@ def _write_metrics(metrics: Sequence[Mapping[str, float]], path: Path) -> None:
         writer.writerows(metrics)
 
 
-def _finish(model: Any, metrics: Sequence[Mapping[str, float]], summary: dict[str, Any], out: Path) -> None:
+def _finish(
+    model: Any,
+    metrics: Sequence[Mapping[str, float]],
+    summary: dict[str, Any],
+    out: Path,
+    stage_metrics: Mapping[str, Sequence[Mapping[str, float]]] | None = None,
+) -> None:
+    """Save the model, its metrics (an earlier stage's as metrics_<stage>.csv) and train.json at once."""
     from sgt.models.tiny_umm import save_model
 
     with atomic_dir(out) as tmp:
         save_model(model, tmp)
         _write_metrics(metrics, tmp / "metrics.csv")
+        for stage, rows in (stage_metrics or {}).items():
+            _write_metrics(rows, tmp / f"metrics_{stage}.csv")
         (tmp / "train.json").write_text(json.dumps(summary, indent=1, sort_keys=True) + "\n")
 
 
@@ -54,6 +64,32 @@ def _keep_if_made_of(folder: Path, made_of: Mapping[str, Any]) -> None:
         logger.info("%s was made of other inputs: starting it over", folder)
         shutil.rmtree(folder)
     atomic_write_json(stamp, wanted)
+
+
+def understanding_settings(cfg: Mapping[str, Any] | None) -> dict[str, Any]:
+    """``pretrain.understanding`` with its defaults: ``steps`` (0: no such stage), ``questions_per_image``
+    (corpus questions per scene and benchmark) and the loop's settings (``batch_size``, ``lr``, ...)."""
+    cfg = dict(cfg or {})
+    fixed = {"seed", "threads", "engine", "vit_lr_scale", "understanding_lr_scale"}  # the stage fixes these
+    loop_keys = set(TrainConfig.__dataclass_fields__) - fixed
+    known = loop_keys | {"questions_per_image"}
+    unknown = sorted(set(cfg) - known)
+    if unknown:
+        raise ValueError(f"pretrain.understanding: unknown key(s) {unknown}; known: {sorted(known)}")
+    return {"steps": 0, "questions_per_image": 4, **cfg}
+
+
+@contextmanager
+def _training_only(model: torch.nn.Module, prefixes: Sequence[str]) -> Iterator[None]:
+    """Freeze every parameter whose name does not start with one of ``prefixes``, for the block's length."""
+    before = {n: p.requires_grad for n, p in model.named_parameters()}
+    try:
+        for n, p in model.named_parameters():
+            p.requires_grad_(n.startswith(tuple(prefixes)))
+        yield
+    finally:
+        for n, p in model.named_parameters():
+            p.requires_grad_(before[n])
 
 
 def untrained_model(model_cfg: Mapping[str, Any], out: str | Path, *, seed: int) -> None:
@@ -106,13 +142,17 @@ def pretrain_base(
     captions = [dataset.caption(i) for i in ids]
     vit_cfg = ViTPretrainConfig.from_dict(pretrain_cfg.get("vit"))  # a bad key fails before any work
     corpus_cfg = corpus_settings(pretrain_cfg.get("corpus"))
+    und_cfg = understanding_settings(pretrain_cfg.get("understanding"))
     # the ViT stage is a function of less than the whole base: changing only the UMM stage keeps it
     vit_inputs = {k: v for k, v in print_.items() if k != "pretrain"}
     vit_inputs |= {"vit": dataclasses.asdict(vit_cfg), "corpus": [corpus_cfg["images"], corpus_cfg["seed"]]}
     _keep_if_made_of(vit_dir, vit_inputs)
     _keep_if_made_of(workdir / "ckpt", print_)
     vit_done = (vit_dir / "model.safetensors").is_file()
-    corpus_used = not vit_done or corpus_cfg["vqa_per_image"] > 0 or corpus_cfg["t2i"]
+    und_dir = workdir / "understanding"
+    _keep_if_made_of(und_dir, vit_inputs | {"understanding": und_cfg})
+    und_needs_corpus = und_cfg["steps"] > 0 and und_cfg["questions_per_image"] > 0
+    corpus_used = not vit_done or corpus_cfg["vqa_per_image"] > 0 or corpus_cfg["t2i"] or und_needs_corpus
     corpus = render_corpus(
         corpus_cfg["images"] if corpus_used else 0,
         seed=corpus_cfg["seed"],
@@ -136,7 +176,17 @@ def pretrain_base(
         with atomic_dir(vit_dir) as tmp:
             save_model(model, tmp)
     vqa = load_vqa(read_jsonl(vqa_jsonl), cfg.image_size)
-    if len(corpus):  # every embedded question generator (the SFT set uses those vqa.benchmarks names)
+    stage_metrics: dict[str, list[dict[str, float]]] = {}
+    if und_cfg["steps"] > 0:
+        questions = vqa
+        if und_needs_corpus:
+            per_image = und_cfg["questions_per_image"]
+            questions = vqa + corpus_vqa(corpus, sorted(BENCHMARKS), per_image, corpus_cfg["seed"])
+        stage_metrics["understanding"] = _train_understanding(
+            model, questions, und_cfg, und_dir, seed=seed, threads=threads
+        )
+    if len(corpus) and corpus_cfg["vqa_per_image"] > 0:
+        # every embedded question generator (the SFT set uses those vqa.benchmarks names)
         vqa = vqa + corpus_vqa(corpus, sorted(BENCHMARKS), corpus_cfg["vqa_per_image"], corpus_cfg["seed"])
     sources: dict[str, VQASet | PairSet] = {
         "vqa": vqa,
@@ -157,7 +207,32 @@ def pretrain_base(
         "samples": {k: len(v) for k, v in sources.items()},
         "seconds": round(time.perf_counter() - started, 1),
     }
-    _finish(model, metrics, summary, Path(out))
+    if und_cfg["steps"] > 0:
+        summary["understanding"] = {"steps": und_cfg["steps"], "questions": len(questions)}
+    _finish(model, metrics, summary, Path(out), stage_metrics)
+
+
+def _train_understanding(
+    model: Any,
+    questions: VQASet,
+    und_cfg: Mapping[str, Any],
+    workdir: Path,
+    *,
+    seed: int,
+    threads: int,
+) -> list[dict[str, float]]:
+    """The understanding stage: VQA alone on the understanding path (connector and understanding expert;
+    the ViT and the generation expert frozen), before the mixed stage.
+
+    Why: the mixed stage's flow loss reaches the understanding expert through the prefix and, from the
+    start, drives it to an answer that ignores the question (a depth question's answer named neither of
+    the question's two objects; 500 further VQA-only steps did not undo it). An LM that first learns to read
+    its question and its image keeps doing so (docs/tiny-umm.md)."""
+    settings = {k: v for k, v in und_cfg.items() if k != "questions_per_image"}
+    train_cfg = TrainConfig.from_dict(settings, seed=seed, threads=threads)
+    logger.info("understanding stage: %d steps on %d questions", train_cfg.steps, len(questions))
+    with _training_only(model, UNDERSTANDING_PATH):
+        return train(model, {"vqa": questions}, {"vqa": 1}, train_cfg, workdir)
 
 
 def finetune(

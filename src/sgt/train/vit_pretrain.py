@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from sgt.data.toyworld import COLORS, THINGS
-from sgt.seeding import rng_for
+from sgt.seeding import rng_for, torch_seed_for
 from sgt.train.loop import TrainConfig, lr_at
 
 logger = logging.getLogger(__name__)
@@ -139,7 +139,9 @@ def pretrain_vit(
     Max pooling makes each token answer for itself (a small object is one token of 64, which a mean washes
     out); it is still image-level supervision."""
     schedule = TrainConfig(steps=cfg.steps, lr=cfg.lr, warmup=max(1, int(cfg.steps * cfg.warmup)))
-    heads = _Heads(vit.config.hidden_size)
+    with torch.random.fork_rng(devices=[]):  # the heads' initial weights come from the seed alone
+        torch.manual_seed(torch_seed_for(seed, "vit_heads"))
+        heads = _Heads(vit.config.hidden_size)
     params = list(vit.parameters()) + list(heads.parameters())
     opt = torch.optim.AdamW(params, lr=cfg.lr, betas=(0.9, 0.95), weight_decay=0.01)
     losses = []
