@@ -123,15 +123,14 @@ def param_groups(model: torch.nn.Module, cfg: TrainConfig) -> list[dict[str, Any
     ``understanding_lr_scale``, the rest (the generation side) at 1."""
     groups: dict[str, list[torch.nn.Parameter]] = {"rest": [], "vit": [], "understanding": []}
     for name, p in model.named_parameters():
-        if p.requires_grad:
-            kind = (
-                "vit"
-                if name.startswith("vit.")
-                else "understanding"
-                if name.startswith(UNDERSTANDING_PATH)
-                else "rest"
-            )
-            groups[kind].append(p)
+        if not p.requires_grad:
+            continue
+        if name.startswith("vit."):
+            groups["vit"].append(p)
+        elif name.startswith(UNDERSTANDING_PATH):
+            groups["understanding"].append(p)
+        else:
+            groups["rest"].append(p)
     return [
         {"params": groups["rest"], "lr_scale": 1.0},
         {"params": groups["vit"], "lr_scale": cfg.vit_lr_scale},

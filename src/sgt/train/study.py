@@ -177,6 +177,7 @@ def pretrain_base(
             save_model(model, tmp)
     vqa = load_vqa(read_jsonl(vqa_jsonl), cfg.image_size)
     stage_metrics: dict[str, list[dict[str, float]]] = {}
+    stage_summary: dict[str, Any] = {}
     if und_cfg["steps"] > 0:
         questions = vqa
         if und_needs_corpus:
@@ -185,6 +186,7 @@ def pretrain_base(
         stage_metrics["understanding"] = _train_understanding(
             model, questions, und_cfg, und_dir, seed=seed, threads=threads
         )
+        stage_summary["understanding"] = {"steps": und_cfg["steps"], "questions": len(questions)}
     if len(corpus) and corpus_cfg["vqa_per_image"] > 0:
         # every embedded question generator (the SFT set uses those vqa.benchmarks names)
         vqa = vqa + corpus_vqa(corpus, sorted(BENCHMARKS), corpus_cfg["vqa_per_image"], corpus_cfg["seed"])
@@ -206,9 +208,7 @@ def pretrain_base(
         "mix": mix,
         "samples": {k: len(v) for k, v in sources.items()},
         "seconds": round(time.perf_counter() - started, 1),
-    }
-    if und_cfg["steps"] > 0:
-        summary["understanding"] = {"steps": und_cfg["steps"], "questions": len(questions)}
+    } | stage_summary
     _finish(model, metrics, summary, Path(out), stage_metrics)
 
 
@@ -224,10 +224,10 @@ def _train_understanding(
     """The understanding stage: VQA alone on the understanding path (connector and understanding expert;
     the ViT and the generation expert frozen), before the mixed stage.
 
-    Why: the mixed stage's flow loss reaches the understanding expert through the prefix and, from the
-    start, drives it to an answer that ignores the question (a depth question's answer named neither of
-    the question's two objects; 500 further VQA-only steps did not undo it). An LM that first learns to read
-    its question and its image keeps doing so (docs/tiny-umm.md)."""
+    Why: at the UMM stage's learning rate (1e-3) a mix of question forms settles on each form's answer
+    prior, and the LM never learns to read its question (a depth question's answer named neither of the
+    question's two objects; 500 more VQA-only steps at 1e-3 did not undo it). Alone at 1e-4 the path
+    learns to; the UMM stage's ``understanding_lr_scale`` then keeps it (docs/tiny-umm.md, session 19)."""
     settings = {k: v for k, v in und_cfg.items() if k != "questions_per_image"}
     train_cfg = TrainConfig.from_dict(settings, seed=seed, threads=threads)
     logger.info("understanding stage: %d steps on %d questions", train_cfg.steps, len(questions))
