@@ -21,6 +21,8 @@ PRETRAIN = {
     "umm": {"steps": 2, "batch_size": 4, "warmup": 1, "checkpoint_every": 2},
     "mix": {"vqa": 1, "t2i": 1, "edit": 1},
 }
+SMALL_CORPUS = {"images": 4, "vqa_per_image": 0}
+UNDERSTANDING = {"steps": 3, "batch_size": 4, "warmup": 1, "checkpoint_every": 2, "questions_per_image": 1}
 
 
 @pytest.fixture(scope="module")
@@ -145,3 +147,37 @@ def test_a_changed_recipe_never_resumes_the_last_runs_state(
     again = sha256_file(tmp_path / "again" / "model.safetensors")
     assert again == sha256_file(tmp_path / "fresh" / "model.safetensors")
     assert again != sha256_file(tmp_path / "first" / "model.safetensors")
+
+
+def test_the_understanding_stage_runs_before_the_mixed_one_and_resumes(
+    toyworld_root: Path, vqa_jsonl: Path, tmp_path: Path
+) -> None:
+    """With the stage the base differs, train.json and metrics_understanding.csv say what it did, and a
+    rerun on the same work folder (as after a kill) resumes to the same weights instead of training again."""
+    _pretrain(toyworld_root, vqa_jsonl, tmp_path / "plain", tmp_path / "w0", corpus=SMALL_CORPUS)
+    _pretrain(
+        toyworld_root,
+        vqa_jsonl,
+        tmp_path / "staged",
+        tmp_path / "w1",
+        corpus=SMALL_CORPUS,
+        understanding=UNDERSTANDING,
+    )
+    summary = read_json(tmp_path / "staged" / "train.json")
+    # the corpus adds its questions: one per scene and benchmark at most, 4 scenes
+    training_questions = summary["samples"]["vqa"]
+    assert summary["understanding"]["steps"] == 3
+    assert training_questions < summary["understanding"]["questions"] <= training_questions + 4 * 4
+    rows = (tmp_path / "staged" / "metrics_understanding.csv").read_text().splitlines()
+    assert rows[0].startswith("step,") and len(rows) == 1 + 3
+    staged = sha256_file(tmp_path / "staged" / "model.safetensors")
+    assert staged != sha256_file(tmp_path / "plain" / "model.safetensors")
+    _pretrain(
+        toyworld_root,
+        vqa_jsonl,
+        tmp_path / "again",
+        tmp_path / "w1",
+        corpus=SMALL_CORPUS,
+        understanding=UNDERSTANDING,
+    )
+    assert sha256_file(tmp_path / "again" / "model.safetensors") == staged
