@@ -11,8 +11,10 @@ The VQA SFT input every backend reads is one JSONL file, one record a line:
 Class attributes tell the workflow what a backend needs around its run, so the rules stay generic:
 ``needs_base`` (a base model is built first by :meth:`BaseBuilder.build_base`), ``needs_upstream`` (training
 code is checked out at ``models.<m>.upstream``), ``evaluator`` (which evaluation rule reads the hand-off),
-``recipe_section`` (the ``models.<m>`` key holding the optimiser settings) and ``resource_stage`` (the
-``resources.<stage>`` whose threads, and defaults, the training job gets).
+``recipe_section`` (the ``models.<m>`` key holding the optimiser settings), ``resource_stage`` (the
+``resources.<stage>`` whose threads, and defaults, the training job gets) and ``preflights`` (the export is
+made on a CPU node and checked by :meth:`ClusterBackend.preflight` with the upstream loaders before the GPU
+job starts).
 """
 
 from __future__ import annotations
@@ -21,7 +23,10 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    from sgt.models.preflight import PreflightResult
 
 VQA_KEY = "vqa"
 Evaluator = Literal["embedded", "vlmeval"]
@@ -69,6 +74,7 @@ class Backend(Protocol):
     evaluator: ClassVar[Evaluator]
     recipe_section: ClassVar[str]
     resource_stage: ClassVar[str]
+    preflights: ClassVar[bool]
 
     @classmethod
     def recipe_defaults(cls) -> dict[str, Any]:
@@ -123,6 +129,7 @@ class ClusterBackend:
     evaluator: ClassVar[Evaluator] = "vlmeval"
     recipe_section: ClassVar[str] = "recipe"
     resource_stage: ClassVar[str] = "cluster_train"
+    preflights: ClassVar[bool] = True
     name: ClassVar[str]
     gpus: int
     nodes: int
@@ -135,6 +142,17 @@ class ClusterBackend:
 
     def resources(self, stage: Resources) -> Resources:
         return Resources(self.gpus, self.nodes, self.runtime_min, self.mem_mb, stage.threads)
+
+    def preflight(
+        self, config: Path, recipe: Recipe, workdir: Path, log: Path | None = None
+    ) -> PreflightResult:
+        """Run the checkout's own loaders on the export that ``config`` (from ``write_config``) names.
+
+        ``workdir`` is scratch space (stand-in tokenizer, probe output); ``log`` gets the probe's output.
+        Returns findings the caller judges; figures under ``launch_options`` are backend options the
+        training job applies (e.g. BAGEL's measured ``tokens_per_sample``).
+        """
+        raise NotImplementedError(f"{self.name}: no preflight")
 
     def handoff(self, checkpoint: Path, out: Path) -> None:
         """``out/checkpoint.json`` names the checkpoint; VLMEvalKit loads it from there."""

@@ -61,6 +61,7 @@ class TinyBackend:
     evaluator: ClassVar[Evaluator] = "embedded"
     recipe_section: ClassVar[str] = "finetune"
     resource_stage: ClassVar[str] = "train"
+    preflights: ClassVar[bool] = False
 
     @classmethod
     def recipe_defaults(cls) -> dict[str, Any]:

@@ -1,0 +1,169 @@
+"""What every backend's preflight shares: findings, the verdict, the report and running a probe.
+
+A probe is one of our modules (``sgt.models.preflight.<backend>_probe``) started with ``python -m`` in the
+upstream checkout, so upstream's own imports (``data.dataset_base``, ``omnigen2.dataset``) resolve as they do
+in its trainer. It writes what it measured to a JSON file that the parent judges. Packages the GPU nodes
+have but a CPU node may not (``flash_attn``, ``decord``, ``wandb``, a CUDA-only ``torchvision``) are replaced
+by the stand-ins in ``stand_ins/`` only when they do not import, and the report names every stand-in used.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from sgt.io import atomic_write_json
+
+logger = logging.getLogger(__name__)
+
+STAND_IN_ROOT = Path(__file__).parent / "stand_ins"
+# modules upstream imports at load time that a CPU node may lack; each has an import-only stand-in
+STAND_INS = ("flash_attn", "decord", "wandb", "torchvision")
+SGT_ROOT = Path(__file__).resolve().parents[3]  # the folder holding the sgt package (src/)
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One invariant checked on what the upstream loaders produced.
+
+    ``upstream`` names the file of the checkout the invariant is about, so a failure says where to look.
+    """
+
+    invariant: str
+    ok: bool
+    detail: str
+    upstream: str
+
+
+@dataclass(frozen=True, slots=True)
+class PreflightResult:
+    """What a backend's ``preflight`` returns: its findings, the figures it measured, the stand-ins used.
+
+    ``figures`` may carry values the training launch needs (BAGEL: the measured tokens per sample).
+    """
+
+    findings: tuple[Finding, ...]
+    figures: Mapping[str, Any]
+    stand_ins: tuple[str, ...] = ()
+
+
+class PreflightError(RuntimeError):
+    """An invariant failed: the GPU job would train on the wrong data or crash."""
+
+
+class ProbeError(RuntimeError):
+    """The upstream loaders could not even run on our export."""
+
+
+def within(measured: float, expected: float, rel: float) -> bool:
+    """``measured`` is within ``rel`` (a fraction) of ``expected``."""
+    return abs(measured - expected) <= rel * abs(expected)
+
+
+def judge(backend: str, findings: Sequence[Finding]) -> None:
+    """Raise :class:`PreflightError` naming every broken invariant and its upstream file."""
+    broken = [f for f in findings if not f.ok]
+    if broken:
+        lines = "\n".join(f"  - {f.invariant}: {f.detail} (upstream {f.upstream})" for f in broken)
+        raise PreflightError(
+            f"{backend} preflight: {len(broken)} of {len(findings)} invariants broken; the GPU job would "
+            f"train on the wrong data or crash:\n{lines}"
+        )
+
+
+def write_report(out: str | Path, backend: str, result: PreflightResult) -> None:
+    """The preflight's JSON record: every finding, the measured figures and the stand-ins that were used."""
+    atomic_write_json(
+        out,
+        {
+            "backend": backend,
+            "ok": all(f.ok for f in result.findings),
+            "findings": [asdict(f) for f in result.findings],
+            "figures": dict(result.figures),
+            "stand_ins": list(result.stand_ins),
+        },
+    )
+
+
+def read_report(path: str | Path) -> dict[str, Any]:
+    """A report written by :func:`write_report` (the train job reads the measured figures from it)."""
+    return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+def missing_modules(modules: Sequence[str], *, python: str, env: Mapping[str, str], cwd: Path) -> list[str]:
+    """Those of ``modules`` that fail to import in ``python`` (a CUDA-only build fails with RuntimeError)."""
+    missing = []
+    for name in modules:
+        proc = subprocess.run(
+            [python, "-c", f"import {name}"], cwd=cwd, env=dict(env), capture_output=True, text=True
+        )
+        if proc.returncode != 0:
+            missing.append(name)
+    return missing
+
+
+def stand_in_dir(names: Sequence[str], dest: Path) -> Path:
+    """A folder holding only the stand-ins ``names`` (so real packages that import stay in use)."""
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        shutil.copytree(STAND_IN_ROOT / name, dest / name, dirs_exist_ok=True)
+    return dest
+
+
+def run_probe(
+    module: str,
+    args: Sequence[str],
+    *,
+    checkout: Path,
+    python: str = sys.executable,
+    env: Mapping[str, str] | None = None,
+    log: str | Path | None = None,
+    timeout_s: int = 3600,
+) -> tuple[dict[str, Any], list[str]]:
+    """Run ``python -m module *args --out JSON`` in ``checkout``; return (what it wrote, stand-ins used).
+
+    PYTHONPATH is the checkout, then our package, then the stand-ins needed; its output goes to ``log``.
+    """
+    checkout = Path(checkout).absolute()
+    base_env = {**os.environ, **(env or {})}
+    base_env.pop("PYTHONPATH", None)
+    path = [str(checkout), str(SGT_ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]
+    with tempfile.TemporaryDirectory(prefix="sgt-preflight-") as tmp:
+        probe_env = {**base_env, "PYTHONPATH": os.pathsep.join(path), "PYTHONDONTWRITEBYTECODE": "1"}
+        needed = missing_modules(STAND_INS, python=python, env=probe_env, cwd=checkout)
+        if needed:
+            logger.warning("preflight: stand-ins for %s (they do not import here)", ", ".join(needed))
+            path.append(str(stand_in_dir(needed, Path(tmp) / "stand_ins")))
+            probe_env["PYTHONPATH"] = os.pathsep.join(path)
+        out = Path(tmp) / "probe.json"
+        cmd = [python, "-m", module, *args, "--out", str(out)]
+        logger.info("preflight probe in %s: %s", checkout, " ".join(cmd))
+        proc = subprocess.run(
+            cmd,
+            cwd=checkout,
+            env=probe_env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            errors="replace",
+            timeout=timeout_s,
+        )
+        if log is not None:
+            with open(log, "a", encoding="utf-8") as fh:
+                fh.write(proc.stdout)
+        if proc.returncode != 0 or not out.is_file():
+            tail = "\n".join(proc.stdout.splitlines()[-30:])
+            raise ProbeError(
+                f"preflight probe {module} failed in {checkout} (exit {proc.returncode}); the upstream "
+                f"loaders could not read our export. Last lines:\n{tail}"
+            )
+        return json.loads(out.read_text(encoding="utf-8")), needed
