@@ -123,11 +123,24 @@ def test_group_weights_refuse_impossible_mix():
         group_weights({"a": 1, "b": 20}, 7.5)
 
 
-def test_generation_only_recipe_is_refused(backend, toy_shards, tmp_path):
+def test_generation_only_recipe_drops_the_ce_assert_and_only_it(backend, toy_shards, tmp_path):
     recipe = paper_recipe(mix={"semantic": 1})
     root = backend.export(toy_shards, None, recipe, tmp_path / "export")
-    with pytest.raises(ValueError, match="give 'vqa' a weight"):
-        backend.write_config(root, recipe, tmp_path / "data.yaml")
+    config = backend.write_config(root, recipe, tmp_path / "data.yaml")
+    assert list(yaml.safe_load(config.read_text())) == ["unified_edit"]
+    backend.prepare(config, tmp_path / "run")
+    launch = backend.launch(config, recipe, tmp_path / "run")
+    assert launch.env["SGT_BAGEL_NO_CE"] == "1" and "--visual_und" in launch.argv
+    entry = {"__name__": "entry"}
+    exec(compile((tmp_path / "run" / ENTRY_SCRIPT).read_text(), ENTRY_SCRIPT, "exec"), entry)
+    trainer = tmp_path / "trainer.py"
+    trainer.write_text("x = 1\nif x:\n    pass\nelse:\n    assert not training_args.visual_und\n")
+    entry["trainer_code"](str(trainer), True)  # compiles without the assert
+    assert "visual_und" not in str(entry["trainer_code"](str(trainer), True).co_names)
+    assert "training_args" in entry["trainer_code"](str(trainer), False).co_names
+    trainer.write_text("assert not training_args.visual_und\nassert not training_args.visual_und\n")
+    with pytest.raises(SystemExit, match="expected .* once, found 2"):
+        entry["trainer_code"](str(trainer), True)
 
 
 def test_launch_snapshots_fresh_and_resumed(backend, toy_shards, vqa_jsonl, tmp_path):

@@ -42,6 +42,8 @@ def backend_of(model):
 
 BASE_MODELS = [m for m in MODELS if backend_of(m).needs_base]
 UPSTREAM_MODELS = [m for m in MODELS if backend_of(m).needs_upstream]
+# models whose export is made and checked with the upstream loaders on a CPU node before the GPU job
+PREFLIGHT_MODELS = [m for m in MODELS if backend_of(m).preflights]
 EMBEDDED_EVAL_MODELS = [m for m in MODELS if backend_of(m).evaluator == "embedded"]
 VLMEVAL_MODELS = [m for m in MODELS if backend_of(m).evaluator == "vlmeval"]
 TINY_MODELS = EMBEDDED_EVAL_MODELS  # older names, kept for rule files that use them
@@ -161,18 +163,35 @@ def variant_tasks(wildcards):
     return sorted(k for k, w in variant_mix(wildcards).items() if k != "vqa" and w > 0)
 
 
-def train_inputs(wildcards):
-    """Shards and VQA of the variant's mix, plus the base model or upstream checkout the backend needs."""
-    backend = backend_of(wildcards.model)
+def mix_inputs(wildcards):
+    """Shards and VQA of the variant's mix: what a backend's export reads."""
     inputs = {}
-    if backend.needs_base:
-        inputs["base"] = f"results/models/{wildcards.model}/base"
-    if backend.needs_upstream:
-        inputs["checkout"] = f"results/upstream/{wildcards.model}"
     if variant_mix(wildcards).get("vqa", 0) > 0:
         inputs["vqa"] = "results/vqa/train.jsonl"
     for task in variant_tasks(wildcards):
         inputs[f"task_{task}"] = target_shards(task)
+    return inputs
+
+
+def run_path(wildcards):
+    """``{model}/{variant}/seed{seed}``: the folder part every per-run output shares."""
+    return f"{wildcards.model}/{wildcards.variant}/seed{wildcards.seed}"
+
+
+def train_inputs(wildcards):
+    """The checked export for preflight backends; else the mix's data plus the base model or checkout."""
+    backend = backend_of(wildcards.model)
+    if backend.preflights:
+        return {
+            "export": f"results/export/{run_path(wildcards)}",
+            "preflight": f"results/preflight/{run_path(wildcards)}.json",
+            "checkout": f"results/upstream/{wildcards.model}",
+        }
+    inputs = mix_inputs(wildcards)
+    if backend.needs_base:
+        inputs["base"] = f"results/models/{wildcards.model}/base"
+    if backend.needs_upstream:
+        inputs["checkout"] = f"results/upstream/{wildcards.model}"
     return inputs
 
 
@@ -187,6 +206,9 @@ def train_resources(wildcards):
 
 
 def task_shard_map(wildcards, input):
+    """Each task's shards as the job's input names them (none when the job reads a made export)."""
+    if "export" in input.keys():
+        return {}
     return {t: list(input[f"task_{t}"]) for t in variant_tasks(wildcards)}
 
 

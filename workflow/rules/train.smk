@@ -55,6 +55,62 @@ rule checkout_upstream:
         "../scripts/checkout_upstream.py"
 
 
+rule export_training_data:
+    input:
+        unpack(mix_inputs),
+    output:
+        directory("results/export/{model}/{variant}/seed{seed}"),
+    log:
+        "results/logs/export/{model}/{variant}/seed{seed}.log",
+    benchmark:
+        "results/benchmarks/export/{model}/{variant}/seed{seed}.tsv"
+    wildcard_constraints:
+        model="|".join(PREFLIGHT_MODELS) or "^$",
+        variant="|".join(v for v in VARIANTS if v not in UNTRAINED_VARIANTS) or "^$",
+    conda:
+        "../../envs/sgt.yaml"
+    threads: lookup(dpath="resources/preflight/threads", within=config)
+    resources:
+        mem_mb=grow("preflight", "mem_mb"),
+        runtime=grow("preflight", "runtime"),
+        gpu=lookup(dpath="resources/preflight/gpu", within=config),
+    params:
+        model_cfg=lambda w: config["models"][w.model],
+        mix=variant_mix,
+        pairs=lambda w: config["study"]["variants"][w.variant].get("pairs"),
+        task_shards=lambda w, input: task_shard_map(w, input),
+        checkout=lambda w: f"results/upstream/{w.model}",
+    script:
+        "../scripts/export_training_data.py"
+
+
+rule preflight:
+    input:
+        export="results/export/{model}/{variant}/seed{seed}",
+        checkout="results/upstream/{model}",
+    output:
+        "results/preflight/{model}/{variant}/seed{seed}.json",
+    log:
+        "results/logs/preflight/{model}/{variant}/seed{seed}.log",
+    benchmark:
+        "results/benchmarks/preflight/{model}/{variant}/seed{seed}.tsv"
+    wildcard_constraints:
+        model="|".join(PREFLIGHT_MODELS) or "^$",
+    conda:
+        "../../envs/sgt.yaml"
+    threads: lookup(dpath="resources/preflight/threads", within=config)
+    resources:
+        mem_mb=grow("preflight", "mem_mb"),
+        runtime=grow("preflight", "runtime"),
+        gpu=lookup(dpath="resources/preflight/gpu", within=config),
+    params:
+        model_cfg=lambda w: config["models"][w.model],
+        mix=variant_mix,
+        workdir=lambda w: f"results/work/preflight/{run_path(w)}",
+    script:
+        "../scripts/preflight.py"
+
+
 rule train:
     input:
         unpack(train_inputs),
@@ -78,7 +134,7 @@ rule train:
         mix=variant_mix,
         pairs=lambda w: config["study"]["variants"][w.variant].get("pairs"),
         task_shards=lambda w, input: task_shard_map(w, input),
-        workdir=lambda w: f"results/work/{w.model}/{w.variant}/seed{w.seed}",
+        workdir=lambda w: f"results/work/{run_path(w)}",
     script:
         "../scripts/train.py"
 

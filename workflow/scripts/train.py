@@ -15,4 +15,6 @@ train_with_backend(
     base=i.get("base"),
     threads=snakemake.threads,
     pairs=p.pairs,
+    exported=i.get("export"),
+    preflight=i.get("preflight"),
 )

@@ -17,7 +17,9 @@ Pitfalls of the upstream code handled here (see docs/backends.md):
 * Group ``weight``s are sampling probabilities *after* one sample of every ``is_mandatory`` group opens each
   packed batch; :func:`group_weights` corrects for that so the expected per-batch mix is the recipe's.
 * Every group must be mandatory: a packed batch without a CE target trips ``assert not visual_und`` and one
-  without an MSE target fails on ``padded_images``. Generation-only recipes are therefore refused.
+  without an MSE target fails on ``padded_images``. Generation-only recipes (Table 6) have no CE target at
+  all; the entry script compiles the trainer without that one assert, as the SGT fork does
+  (``BAGEL/train/pretrain_unified_navit.py:692`` there), and checks that it occurs exactly once.
 * The loader splits row groups (parquet) and lines (JSONL) over ranks x workers and a worker with none spins
   forever, so both are repeated up to at least ``gpus * num_workers``.
 * ``instruction_list`` entries must be lists: ``random.choice`` on a bare string picks one character.
@@ -38,6 +40,7 @@ Pitfalls of the upstream code handled here (see docs/backends.md):
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import math
@@ -45,7 +48,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -55,6 +58,9 @@ from sgt.data.vqa import read_jsonl
 from sgt.io import atomic_dir, atomic_write_json, atomic_write_text, read_json
 from sgt.models.backend import ClusterBackend, Launch, Recipe, Resources
 from sgt.models.backends._export import ImageStore, read_task_pairs, repeat_to, schedule, split_mix
+
+if TYPE_CHECKING:
+    from sgt.models.preflight import PreflightResult
 
 logger = logging.getLogger(__name__)
 
@@ -91,33 +97,60 @@ ENTRY_TEMPLATE = '''\
 """Written by sgt (docs/backends.md): run BAGEL's trainer with our DATASET_INFO and AdamW weight decay."""
 import json
 import os
-import runpy
 import sys
 
-checkout = os.getcwd()
-sys.path.insert(0, checkout)
-with open(os.environ["SGT_BAGEL_DATASET_INFO"], encoding="utf-8") as fh:
-    info = json.load(fh)
-import data.dataset_info as dataset_info  # noqa: E402  (dataset_base imports this same dict)
 
-dataset_info.DATASET_INFO.clear()
-dataset_info.DATASET_INFO.update(info)
-if "--resume_from" in sys.argv:
-    resume = sys.argv[sys.argv.index("--resume_from") + 1]
-    if not os.path.isdir(resume):
-        sys.exit(f"--resume_from {resume} does not exist; upstream would silently train from scratch")
-weight_decay = float(os.environ.get("SGT_BAGEL_WEIGHT_DECAY", "0"))
-if weight_decay:
-    import torch
+def install_dataset_info(path):
+    """Fill upstream's DATASET_INFO from our dataset_info.json (the preflight calls this too)."""
+    with open(path, encoding="utf-8") as fh:
+        info = json.load(fh)
+    import data.dataset_info as dataset_info  # dataset_base imports this same dict
 
-    class _AdamW(torch.optim.AdamW):
-        def __init__(self, params, **kwargs):
-            kwargs["weight_decay"] = weight_decay
-            super().__init__(params, **kwargs)
+    dataset_info.DATASET_INFO.clear()
+    dataset_info.DATASET_INFO.update(info)
 
-    torch.optim.AdamW = _AdamW
-sys.argv[0] = os.path.join(checkout, "train", "pretrain_unified_navit.py")
-runpy.run_path(sys.argv[0], run_name="__main__")
+
+NO_CE_ASSERT = "assert not training_args.visual_und"
+
+
+def trainer_code(path, allow_no_ce):
+    """The trainer compiled from its own file; a generation-only recipe drops the one assert that wants a CE
+    target in every batch while the ViT reads the condition (the SGT fork comments it out)."""
+    with open(path, encoding="utf-8") as fh:
+        source = fh.read()
+    if allow_no_ce:
+        found = source.count(NO_CE_ASSERT)
+        if found != 1:
+            sys.exit(f"{path}: expected '{NO_CE_ASSERT}' once, found {found}; not the pinned trainer")
+        source = source.replace(NO_CE_ASSERT, "pass  # sgt: generation-only recipe, no CE target")
+    return compile(source, path, "exec")
+
+
+def main():
+    checkout = os.getcwd()
+    sys.path.insert(0, checkout)
+    install_dataset_info(os.environ["SGT_BAGEL_DATASET_INFO"])
+    if "--resume_from" in sys.argv:
+        resume = sys.argv[sys.argv.index("--resume_from") + 1]
+        if not os.path.isdir(resume):
+            sys.exit(f"--resume_from {resume} does not exist; upstream would silently train from scratch")
+    weight_decay = float(os.environ.get("SGT_BAGEL_WEIGHT_DECAY", "0"))
+    if weight_decay:
+        import torch
+
+        class _AdamW(torch.optim.AdamW):
+            def __init__(self, params, **kwargs):
+                kwargs["weight_decay"] = weight_decay
+                super().__init__(params, **kwargs)
+
+        torch.optim.AdamW = _AdamW
+    sys.argv[0] = os.path.join(checkout, "train", "pretrain_unified_navit.py")
+    code = trainer_code(sys.argv[0], os.environ.get("SGT_BAGEL_NO_CE") == "1")
+    exec(code, {"__name__": "__main__", "__file__": sys.argv[0], "__builtins__": __builtins__})
+
+
+if __name__ == "__main__":
+    main()
 '''
 
 
@@ -162,6 +195,7 @@ class BagelBackend(ClusterBackend):
     master_port: int = 29500
     runtime_min: int = 1440
     mem_mb: int = 256000
+    preflight_batches: int = 40
     name: ClassVar[str] = "bagel"
 
     def __post_init__(self) -> None:
@@ -262,11 +296,6 @@ class BagelBackend(ClusterBackend):
             shares[VQA_GROUP] = vqa_weight
         if EDIT_GROUP in info:
             shares[EDIT_GROUP] = sum(gen.values())
-        if VQA_GROUP not in shares:
-            raise ValueError(
-                f"recipe {recipe.variant!r}: BAGEL's trainer asserts a CE target in every packed batch while "
-                f"visual_und is on, so generation-only recipes cannot run; give 'vqa' a weight"
-            )
         weights = group_weights(shares, self.samples_per_rank_batch(recipe))
         config: dict[str, object] = {}
         if EDIT_GROUP in shares:
@@ -277,15 +306,16 @@ class BagelBackend(ClusterBackend):
                 "num_used_data": [info[EDIT_GROUP][EDIT_NAME]["num_files"]],
                 "weight": weights[EDIT_GROUP],
             }
-        config[VQA_GROUP] = {
-            "dataset_names": [VQA_NAME],
-            **VQA_TRANSFORMS,
-            "is_mandatory": True,
-            "shuffle_lines": True,
-            "shuffle_seed": recipe.seed,
-            "num_used_data": [info[VQA_GROUP][VQA_NAME]["num_total_samples"]],
-            "weight": weights[VQA_GROUP],
-        }
+        if VQA_GROUP in shares:
+            config[VQA_GROUP] = {
+                "dataset_names": [VQA_NAME],
+                **VQA_TRANSFORMS,
+                "is_mandatory": True,
+                "shuffle_lines": True,
+                "shuffle_seed": recipe.seed,
+                "num_used_data": [info[VQA_GROUP][VQA_NAME]["num_total_samples"]],
+                "weight": weights[VQA_GROUP],
+            }
         header = (
             f"# BAGEL dataset config for recipe {recipe.variant!r}, written by sgt.\n"
             f"# Per-batch shares {shares} with one mandatory sample per group and "
@@ -362,11 +392,74 @@ class BagelBackend(ClusterBackend):
             "PYTHONPATH": str(self.checkout),
             "SGT_BAGEL_DATASET_INFO": info_path,
             "SGT_BAGEL_WEIGHT_DECAY": repr(wd),
+            "SGT_BAGEL_NO_CE": "0" if VQA_GROUP in groups else "1",
             "WANDB_MODE": "offline",
             "TOKENIZERS_PARALLELISM": "false",
         }
         resources = Resources(self.gpus, self.nodes, self.runtime_min, self.mem_mb)
         return Launch(tuple(argv), env, resources, cwd=Path(self.checkout))
+
+    def preflight(
+        self, config: Path, recipe: Recipe, workdir: Path, log: Path | None = None
+    ) -> PreflightResult:
+        """Upstream's PackedDataset on the export, through the entry script's dataset table and our flags.
+
+        A first pass measures the real tokens per sample; when the packed batch misses the recipe's global
+        batch by more than 5 %, ``tokens_per_sample`` is derived from it and the check runs again (at most
+        twice). The derived value is handed to the launch as a ``launch_options`` figure.
+        """
+        from sgt.models.preflight import PreflightResult, run_probe, within
+        from sgt.models.preflight.bagel import (
+            BATCH_TOLERANCE,
+            bagel_findings,
+            derive_tokens_per_sample,
+            figures,
+        )
+        from sgt.models.preflight.bagel import samples_per_batch as measured_samples
+        from sgt.models.preflight.tokenizer import build_stand_in_tokenizer, has_tokenizer
+
+        workdir, config = Path(workdir).absolute(), Path(config).absolute()
+        self.prepare(config, workdir)  # the same entry script the training job runs
+        info = _dataset_info_path(config)
+        stand_ins: list[str] = []
+        tokenizer = Path(self.model_path)
+        if not has_tokenizer(tokenizer):
+            tokenizer = build_stand_in_tokenizer(_export_texts(info), workdir / "stand_in_tokenizer")
+            stand_ins.append(f"tokenizer (byte-level BPE of the export's texts; {self.model_path} has none)")
+        target = self.samples_per_rank_batch(recipe)
+        backend: BagelBackend = self
+        for attempt in range(1, 4):
+            launch = backend.launch(config, recipe, workdir)
+            flags = list(launch.argv[launch.argv.index(str(workdir / ENTRY_SCRIPT)) + 1 :])
+            flags_file = workdir / f"flags-{attempt}.json"
+            atomic_write_json(flags_file, flags)
+            args = [
+                "--entry",
+                str(workdir / ENTRY_SCRIPT),
+                "--dataset-info",
+                info,
+                "--flags",
+                str(flags_file),
+            ]
+            args += ["--tokenizer", str(tokenizer), "--world-size", str(self.gpus * self.nodes)]
+            args += ["--batches", str(self.preflight_batches)]
+            stats, used = run_probe(
+                "sgt.models.preflight.bagel_probe", args, checkout=self.checkout, env=launch.env, log=log
+            )
+            if within(measured_samples(stats), target, BATCH_TOLERANCE) or attempt == 3:
+                break
+            tokens = derive_tokens_per_sample(stats, target)
+            logger.info(
+                "bagel preflight pass %d: %.2f samples a rank batch, not %.2f; tokens_per_sample %d -> %d",
+                attempt, measured_samples(stats), target, backend.tokens_per_sample, tokens,
+            )  # fmt: skip
+            backend = dataclasses.replace(backend, tokens_per_sample=tokens)
+        findings = bagel_findings(stats, recipe.mix, recipe.batch_size)
+        return PreflightResult(
+            tuple(findings),
+            figures(stats, attempt, backend.tokens_per_sample),
+            tuple(stand_ins + [f"{m} (does not import here)" for m in used]),
+        )
 
     def checkpoint(self, workdir: Path) -> Path | None:
         """The highest step folder holding both weights, the scheduler and every optimizer shard."""
@@ -385,6 +478,20 @@ def _dataset_info_path(config: Path) -> str:
     raise ValueError(
         f"{config}: no '{INFO_PREFIX}' header line; regenerate it with BagelBackend.write_config"
     )
+
+
+def _export_texts(dataset_info: str) -> list[str]:
+    """Instructions and conversation turns of an export: what a stand-in tokenizer is trained on."""
+    info = read_json(dataset_info)
+    texts: list[str] = []
+    for entry in info.get(EDIT_GROUP, {}).values():
+        for path in Path(entry["data_dir"]).glob("*.parquet"):
+            for row in pq.read_table(path, columns=["instruction_list"]).column(0).to_pylist():
+                texts += [p for phrasings in row for p in phrasings]
+    for entry in info.get(VQA_GROUP, {}).values():
+        for line in Path(entry["jsonl_path"]).read_text(encoding="utf-8").splitlines():
+            texts += [t["value"] for t in json.loads(line)["conversations"]]
+    return texts
 
 
 def _complete(step_dir: Path) -> bool:

@@ -12,10 +12,12 @@ import dataclasses
 import json
 import logging
 import shutil
+import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from sgt.io import atomic_write_text
 from sgt.models.backend import BaseBuilder, Recipe, Resources
 from sgt.models.backends import backend_class, get_backend, run_launch
 
@@ -166,6 +168,46 @@ def run_inputs(
     )  # fmt: skip
 
 
+EXPORT_DATA, EXPORT_CONFIG, EXPORT_MADE_OF = "data", "train_config.yaml", "made_of.json"
+
+
+def export_training_data(
+    model_cfg: Mapping[str, Any],
+    task_shards: Mapping[str, Sequence[str | Path]],
+    vqa: str | Path | None,
+    recipe: Recipe,
+    out: str | Path,
+    *,
+    checkout: str | Path | None = None,
+    pairs: int | None = None,
+) -> Path:
+    """The backend's training data and config under ``out`` (``data/``, ``train_config.yaml``).
+
+    Cluster backends export on a CPU node ahead of training, so the preflight can check exactly what the
+    GPU job will read. ``made_of.json`` is written last: it marks the export complete and names its inputs.
+    """
+    backend = backend_for(model_cfg, checkout=checkout)
+    out = Path(out).absolute()  # exports write absolute paths: build them where they will stay
+    made_of = run_inputs(model_cfg, task_shards, vqa, recipe, None, pairs)
+    with tempfile.TemporaryDirectory(prefix="sgt-pairs-") as tmp:
+        backend.export(
+            limit_pairs(task_shards, pairs, tmp), Path(vqa) if vqa else None, recipe, out / EXPORT_DATA
+        )
+    backend.write_config(out / EXPORT_DATA, recipe, out / EXPORT_CONFIG)
+    atomic_write_text(out / EXPORT_MADE_OF, made_of)
+    logger.info("%s export for %s in %s", backend.name, recipe.variant, out)
+    return out
+
+
+def launch_options(preflight: str | Path | None) -> dict[str, Any]:
+    """Backend options the preflight measured for the launch (BAGEL: ``tokens_per_sample``)."""
+    if preflight is None:
+        return {}
+    from sgt.models.preflight import read_report
+
+    return dict(read_report(preflight)["figures"].get("launch_options", {}))
+
+
 def train_with_backend(
     model_cfg: Mapping[str, Any],
     task_shards: Mapping[str, Sequence[str | Path]],
@@ -179,31 +221,46 @@ def train_with_backend(
     base: str | Path | None = None,
     threads: int | None = None,
     pairs: int | None = None,
+    exported: str | Path | None = None,
+    preflight: str | Path | None = None,
 ) -> Path:
-    """Export, configure and launch one run, then hand its checkpoint to ``out`` for evaluation.
+    """Export (unless ``exported`` holds a checked export), configure and launch one run, then hand its
+    checkpoint to ``out`` for evaluation.
 
     ``pairs``: train on only the first that many pairs of each task (``study.variants.<v>.pairs``).
+    ``preflight``: the preflight report whose ``launch_options`` the launch applies.
     """
     backend = backend_for(model_cfg, checkout=checkout, base=base, threads=threads)
+    if options := launch_options(preflight):
+        logger.info("launch options measured by the preflight: %s", options)
+        backend = dataclasses.replace(backend, **options)
     workdir = Path(workdir)
-    data = workdir / "data"
-    made_of = run_inputs(model_cfg, task_shards, vqa, recipe, base, pairs)
-    done = data / ".complete"
+    if exported is not None:
+        exported = Path(exported).absolute()
+        data, made_of = exported / EXPORT_DATA, (exported / EXPORT_MADE_OF).read_text(encoding="utf-8")
+    else:
+        data, made_of = workdir / "data", run_inputs(model_cfg, task_shards, vqa, recipe, base, pairs)
+    done = workdir / "data" / ".complete" if exported is None else workdir / ".made_of"
     if done.is_file() and done.read_text() != made_of:
         # another recipe, data size, shard set or base model: this folder's export and checkpoints belong
         # to another run, and resuming from them would mix two runs
         logger.info("%s holds a run of other inputs: starting over", workdir)
         shutil.rmtree(workdir)
-    if not done.is_file():  # exports write absolute paths: build them in place
-        shutil.rmtree(data, ignore_errors=True)  # an export cut off midway
-        backend.export(
-            limit_pairs(task_shards, pairs, workdir / "pairs"),
-            Path(vqa) if vqa else None,
-            recipe,
-            data,
-        )
+    if exported is not None:
+        workdir.mkdir(parents=True, exist_ok=True)
+        config = exported / EXPORT_CONFIG
+    else:
+        if not done.is_file():  # exports write absolute paths: build them in place
+            shutil.rmtree(data, ignore_errors=True)  # an export cut off midway
+            backend.export(
+                limit_pairs(task_shards, pairs, workdir / "pairs"),
+                Path(vqa) if vqa else None,
+                recipe,
+                data,
+            )
+        config = backend.write_config(data, recipe, workdir / "train_config.yaml")
+    if not done.is_file():
         done.write_text(made_of)
-    config = backend.write_config(data, recipe, workdir / "train_config.yaml")
     backend.prepare(config, workdir)
     run_launch(backend.launch(config, recipe, workdir), log)
     ckpt = backend.checkpoint(workdir)
@@ -212,3 +269,38 @@ def train_with_backend(
     backend.handoff(ckpt, Path(out))
     logger.info("checkpoint %s handed to %s", ckpt, out)
     return ckpt
+
+
+def preflight_run(
+    model_cfg: Mapping[str, Any],
+    exported: str | Path,
+    recipe: Recipe,
+    out: str | Path,
+    *,
+    checkout: str | Path,
+    workdir: str | Path,
+    log: str | Path | None = None,
+) -> dict[str, Any]:
+    """Check an export with the checkout's own loaders; write ``out`` only when every invariant holds.
+
+    The report of a failed check stays in ``workdir/report.json`` for inspection.
+    """
+    from sgt.models.preflight import judge, read_report, write_report
+
+    backend = backend_for(model_cfg, checkout=checkout)
+    workdir = Path(workdir).absolute()
+    shutil.rmtree(workdir, ignore_errors=True)
+    workdir.mkdir(parents=True)
+    config = Path(exported).absolute() / EXPORT_CONFIG
+    result = backend.preflight(config, recipe, workdir, Path(log) if log else None)
+    for f in result.findings:
+        logger.info(
+            "%s %s: %s (upstream %s)", "ok    " if f.ok else "BROKEN", f.invariant, f.detail, f.upstream
+        )
+    logger.info("figures: %s", json.dumps(dict(result.figures), default=str))
+    if result.stand_ins:
+        logger.info("stand-ins used: %s", "; ".join(result.stand_ins))
+    write_report(workdir / "report.json", backend.name, result)
+    judge(backend.name, result.findings)
+    write_report(out, backend.name, result)
+    return read_report(out)

@@ -8,6 +8,6 @@ report names this stand-in whenever it was used.
 
 __version__ = "0.0.0+sgt-stand-in"
 
-from torchvision import transforms  # noqa: E402
+from torchvision import io, transforms  # noqa: E402
 
-__all__ = ["transforms"]
+__all__ = ["io", "transforms"]

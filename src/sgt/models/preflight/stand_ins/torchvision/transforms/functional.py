@@ -116,3 +116,11 @@ def center_crop(img, output_size):
 def get_image_size(img) -> list[int]:
     h, w = _size_of(img)
     return [w, h]
+
+
+def pil_to_tensor(pic) -> torch.Tensor:
+    """uint8 CHW, as torchvision gives (transformers imports this name when torchvision is present)."""
+    arr = np.asarray(pic)
+    if arr.ndim == 2:
+        arr = arr[:, :, None]
+    return torch.from_numpy(np.ascontiguousarray(arr.transpose(2, 0, 1)))
