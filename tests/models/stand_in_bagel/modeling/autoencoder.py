@@ -1,0 +1,5 @@
+from types import SimpleNamespace
+
+
+def load_ae(local_path):
+    return None, SimpleNamespace(downsample=8)
