@@ -128,8 +128,8 @@ def list_subset(api: Any, repo: str, commit: str, subset: str) -> list[HubFile]:
     entries = [e for e in tree if isinstance(e, RepoFile)]
     files = []
     for e in entries:
-        check_relative_name(e.path, what=f"{repo}@{commit[:12]} listing")
         if e.path.endswith(".parquet") and e.path.startswith(f"{subset}/"):
+            check_relative_name(e.path, what=f"{repo}@{commit[:12]} listing")  # it becomes a local path
             files.append(HubFile(e.path, int(e.size), e.lfs.sha256 if e.lfs else None, e.blob_id))
     if not files:
         others = ", ".join(sorted(e.path.rsplit("/", 1)[-1] for e in entries)[:5]) or "nothing"
