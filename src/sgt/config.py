@@ -20,11 +20,15 @@ def _repo_path(path: str, repo: Path) -> str:
 def resolve_repo_paths(config: MutableMapping[str, Any], repo: str | Path) -> None:
     """Resolve, in place, the config paths that name files shipped with the repository.
 
-    The published numbers (``report.reference_dir``, ``report.benchmark_map``) and the tiny base
-    checkpoint (``models.<m>.pretrain.shipped``) live in the repository, so ``snakemake --directory``
-    elsewhere must still find them; every other path stays relative to the working directory.
+    The published numbers (``report.reference_dir``, ``report.benchmark_map``), the tiny base
+    checkpoint (``models.<m>.pretrain.shipped``) and the LLaVA-OneVision mixture (``data.llava.mixture``)
+    live in the repository, so ``snakemake --directory`` elsewhere must still find them; every other path
+    stays relative to the working directory.
     """
     repo = Path(repo).resolve()
+    llava = config.get("data", {}).get("llava", {})
+    if llava.get("mixture"):
+        llava["mixture"] = _repo_path(llava["mixture"], repo)
     report = config.get("report", {})
     for key in ("reference_dir", "benchmark_map"):
         if report.get(key):
@@ -97,6 +101,14 @@ def check_config(config: Mapping[str, Any]) -> None:
         raise ConfigError(
             "targets.shard_size is larger than targets.n_per_task: one shard would be partly empty"
         )
+    llava = config["data"]["llava"]
+    if config["vqa"]["source"] == "llava_onevision" or "files" in llava:
+        from sgt.data.llava_mixture import llava_settings
+
+        try:
+            llava_settings(llava, config["seed"])
+        except (OSError, ValueError) as err:
+            raise ConfigError(str(err)) from None
     if "depth" in config:
         from sgt.depth.settings import check_depth_config
 

@@ -8,8 +8,6 @@ import zipfile
 from pathlib import Path
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
 
 from sgt.data.archive import extract
@@ -17,7 +15,7 @@ from sgt.data.coco import CocoDataset, LayoutError
 from sgt.data.download import RetryPolicy, download, download_all
 from sgt.data.roots import unpack_coco_panoptic, validate_coco_root, validate_sa1b_root
 from sgt.data.sa1b import SA1BDataset, write_sample
-from sgt.data.sources import COCO_2017, coco_sources, llava_onevision_sources, read_sa1b_links
+from sgt.data.sources import COCO_2017, coco_sources, read_sa1b_links
 from sgt.data.subset import pool_order, select, write_manifest
 from sgt.data.toyworld import ToyWorldSpec, write_toyworld
 
@@ -159,22 +157,3 @@ def test_sa1b_links_file_download_extract_load(tmp_path):
     links.write_text("file_name\tcdn_link\nsa_000000.tar https://x\n")
     with pytest.raises(ValueError, match=r"links.txt:2: expected 'file_name<TAB>url'.*data.sa1b.links_file"):
         read_sa1b_links(links)
-
-
-def test_llava_onevision_parquet_shards_from_a_dataset_repo(http_server, tmp_path):
-    files = [
-        "CLEVR-Math(MathV360K)/train-00000-of-00002.parquet",
-        "CLEVR-Math(MathV360K)/train-00001-of-00002.parquet",
-    ]
-    for k, path in enumerate(files):
-        buf = io.BytesIO()
-        pq.write_table(pa.table({"id": [f"{k}-0", f"{k}-1"], "conversations": ["q", "a"]}), buf)
-        http_server.serve(f"/datasets/lmms-lab/LLaVA-OneVision-Data/resolve/main/{path}", buf.getvalue())
-    sources = llava_onevision_sources(files, base_url=http_server.base, token_env=None)
-    out = download_all(sources, tmp_path / "llava", policy=FAST)
-    assert out[1] == tmp_path / "llava" / files[1]
-    assert (
-        out[1].read_bytes()
-        == http_server.files[f"/datasets/lmms-lab/LLaVA-OneVision-Data/resolve/main/{files[1]}"]
-    )
-    assert pq.read_metadata(out[1]).num_rows == 2

@@ -1,4 +1,4 @@
-"""Default sources and their config overrides; links and file lists are parsed strictly."""
+"""Default sources and their config overrides; SA-1B links are parsed strictly."""
 
 from __future__ import annotations
 
@@ -8,9 +8,6 @@ from sgt.data.sources import (
     COCO_2017,
     Source,
     coco_sources,
-    hf_file_url,
-    llava_onevision_sources,
-    read_file_list,
     read_sa1b_links,
 )
 
@@ -49,23 +46,3 @@ def test_sa1b_links_reject_nested_or_repeated_names(tmp_path):
     assert [s.name for s in read_sa1b_links(links, n_shards=1, first=1)] == ["sa_000001.tar"]
     with pytest.raises(FileNotFoundError, match="segment-anything-downloads"):
         read_sa1b_links(tmp_path / "nope.txt")
-
-
-def test_llava_file_list_and_token_header(tmp_path, monkeypatch):
-    listing = tmp_path / "files.tsv"
-    sha = "a" * 64
-    listing.write_text(
-        f"# shards of the SFT recipe\nvision_flan(filtered)/train-00000-of-00050.parquet\t{sha}\t123\n"
-    )
-    rows = read_file_list(listing)
-    assert rows == [("vision_flan(filtered)/train-00000-of-00050.parquet", sha, 123)]
-    monkeypatch.setenv("SGT_TEST_TOKEN", "secret")
-    (src,) = llava_onevision_sources(rows, token_env="SGT_TEST_TOKEN")
-    assert src.url == hf_file_url("lmms-lab/LLaVA-OneVision-Data", rows[0][0])
-    assert src.url.endswith("/resolve/main/vision_flan(filtered)/train-00000-of-00050.parquet")
-    assert src.sha256 == sha and src.size == 123 and dict(src.headers)["Authorization"] == "Bearer secret"
-    assert "secret" not in repr(src)
-    (other,) = llava_onevision_sources(["https://elsewhere.org/x/y.parquet"], token_env="SGT_TEST_TOKEN")
-    assert other.headers == () and other.name == "x/y.parquet"  # the token never leaves the Hub
-    with pytest.raises(ValueError, match="empty"):
-        llava_onevision_sources([])

@@ -44,3 +44,20 @@ def vqa_jsonl(tmp_path_factory: pytest.TempPathFactory) -> Path:
         )
     (root / "vqa.jsonl").write_text("\n".join(lines) + "\n")
     return root / "vqa.jsonl"
+
+
+@pytest.fixture(scope="session")
+def multi_turn_vqa_jsonl(vqa_jsonl: Path) -> Path:
+    """The VQA set plus one three-exchange conversation (a LLaVA-OneVision row), as vqa_train writes it."""
+    conv = [
+        {"from": "human", "value": "<image>\nWhat shade is it?"},
+        {"from": "gpt", "value": "grey"},
+        {"from": "human", "value": "Is it dark?"},
+        {"from": "gpt", "value": "no"},
+        {"from": "human", "value": "Any objects?"},
+        {"from": "gpt", "value": "none"},
+    ]
+    record = {"image": "img/0.png", "question": "What shade is it?", "answer": "grey", "conversations": conv}
+    out = vqa_jsonl.with_name("multi_turn.jsonl")
+    out.write_text(vqa_jsonl.read_text() + json.dumps(record) + "\n")
+    return out

@@ -170,3 +170,16 @@ def test_launch_snapshots_fresh_and_resumed(backend, toy_shards, vqa_jsonl, tmp_
 def test_multi_node_is_refused(tmp_path):
     with pytest.raises(ValueError, match="single-node"):
         BagelBackend(checkout=tmp_path, model_path=tmp_path, nodes=2)
+
+
+def test_multi_turn_conversations_reach_the_sft_jsonl_whole(
+    backend, toy_shards, multi_turn_vqa_jsonl, tmp_path
+):
+    root = backend.export(toy_shards, multi_turn_vqa_jsonl, paper_recipe(), tmp_path / "export")
+    vqa = json.loads((root / "dataset_info.json").read_text())["vlm_sft"]["sgt_vqa"]
+    items = [json.loads(line) for line in Path(vqa["jsonl_path"]).read_text().splitlines()]
+    convs = [item["conversations"] for item in items if len(item["conversations"]) > 2]
+    assert convs, "the conversation was split or dropped"
+    values = [t["value"] for t in convs[0]]
+    assert values == ["<image>\nWhat shade is it?", "grey", "Is it dark?", "no", "Any objects?", "none"]
+    assert [t["from"] for t in convs[0]] == ["human", "gpt"] * 3  # what vlm_dataset.change_format reads

@@ -142,3 +142,15 @@ def test_prepare_links_output_dir_and_skips_partial_checkpoints(backend, toy_sha
     with pytest.raises(RuntimeError, match="two runs share a name"):
         backend.prepare(config, other)
     assert_snapshot("omnigen2_launch", backend.launch(config, recipe, workdir), tmp_path)
+
+
+def test_multi_turn_conversations_become_one_sft_record_per_exchange(
+    backend, toy_shards, multi_turn_vqa_jsonl, tmp_path
+):
+    # the fork's process_sft keeps only the last human and gpt turns, so each exchange gets its own record
+    recipe = paper_recipe(mix={"vqa": 1, "semantic": 2}, **RECIPE)
+    root = backend.export(toy_shards, multi_turn_vqa_jsonl, recipe, tmp_path / "export")
+    sft = read_jsonl(root / "sft.jsonl")
+    pairs = {tuple(t["value"] for t in rec["conversations"]) for rec in sft}
+    assert all(len(p) == 2 for p in pairs)
+    assert {("<image>\nIs it dark?", "no"), ("<image>\nAny objects?", "none")} <= pairs

@@ -121,6 +121,12 @@ def test_paper_config_plans_quickly_with_sharded_jobs(tmp_path: Path) -> None:
     total = sum(counts.values())
     assert 300 <= total <= 5000, counts
     assert counts["make_targets"] >= 200  # 20k pairs per task, sharded
+    # one download job per subset of the LLaVA-OneVision mixture, planned without the network
+    from sgt.data.llava_mixture import load_mixture
+
+    assert (
+        counts["download_llava"] == len(load_mixture(REPO / "config" / "llava_onevision_sgt.yaml")[0]) == 23
+    )
     # the full study for both paper models: one train and one VLMEvalKit job per (model, variant, seed)
     paper = yaml.safe_load((REPO / "config" / "paper.yaml").read_text())["study"]
     assert paper["models"] == ["bagel", "omnigen2"]

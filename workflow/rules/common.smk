@@ -8,13 +8,14 @@ from snakemake.utils import validate
 
 from sgt.config import check_config, resolve_repo_paths
 from sgt.data.datasets import source_options
+from sgt.data.llava_mixture import llava_settings
 from sgt.data.sources import sa1b_shard_sources
 
 validate(config, schema="../schemas/config.schema.yaml")
-check_config(config)
-# Files shipped with the repository (published numbers, the tiny base checkpoint) are named relative
-# to it, so a run with `--directory elsewhere` still finds them.
+# Files shipped with the repository (published numbers, the tiny base checkpoint, the LLaVA mixture) are
+# named relative to it, so a run with `--directory elsewhere` still finds them.
 resolve_repo_paths(config, Path(workflow.main_snakefile).parent)
+check_config(config)
 
 DATA_ROOT = config["data"]["root"]
 # source-specific keywords of sgt.data.datasets.open_dataset (SA-1B: its eval hold-out)
@@ -25,7 +26,13 @@ SA1B = (  # shard stem -> Source; reading the links file here fails before any j
     else {}
 )
 DOWNLOAD_DIR = config["data"]["download_dir"]
-LLAVA_FILES = config["data"]["llava"]["files"]
+# LLaVA-OneVision subsets and their counts, from config or the mixture file (local files: no network)
+LLAVA = (
+    llava_settings(config["data"]["llava"], config["seed"])
+    if config["vqa"]["source"] == "llava_onevision"
+    else None
+)
+LLAVA_SUBSETS = list(LLAVA.subsets) if LLAVA else []
 TRAIN_SPLIT = config["data"]["train_split"]
 EVAL_SPLIT = config["data"]["eval_split"]
 TASKS = sorted(config["targets"]["tasks"])
@@ -107,14 +114,9 @@ def coco_source(wildcards):
     return coco_sources(coco["archives"], base_url=coco["base_url"])[key]
 
 
-def llava_source(wildcards):
-    from sgt.data.sources import llava_onevision_sources
-
-    llava = config["data"]["llava"]
-    sources = llava_onevision_sources(
-        [wildcards.path], repo=llava["repo"], revision=llava["revision"]
-    )
-    return sources[0]
+def llava_manifests():
+    """One manifest per subset, beside its folder of shards; subset names keep their parentheses."""
+    return [f"{DOWNLOAD_DIR}/llava/{s}.json" for s in LLAVA_SUBSETS]
 
 
 def data_root_inputs(wildcards):

@@ -205,13 +205,13 @@ else:
 
     rule download_llava:
         output:
-            f"{DOWNLOAD_DIR}/llava/{{path}}",
+            f"{DOWNLOAD_DIR}/llava/{{subset}}.json",
         log:
-            "results/logs/data/download_llava/{path}.log",
+            "results/logs/data/download_llava/{subset}.log",
         benchmark:
-            "results/benchmarks/data/download_llava/{path}.tsv"
+            "results/benchmarks/data/download_llava/{subset}.tsv"
         wildcard_constraints:
-            path="|".join(re.escape(p) for p in LLAVA_FILES) or "^$",
+            subset="|".join(re.escape(s) for s in LLAVA_SUBSETS) or "^$",
         conda:
             "../../envs/sgt.yaml"
         threads: lookup(dpath="resources/download/threads", within=config)
@@ -220,15 +220,16 @@ else:
             runtime=grow("download", "runtime"),
             gpu=lookup(dpath="resources/download/gpu", within=config),
         params:
-            source=llava_source,
-            manifest=f"{config['data']['checksums_dir']}/llava_onevision.sha256.json",
+            repo=LLAVA.repo,
+            revision=LLAVA.revision,
+            record=f"{config['data']['checksums_dir']}/llava_onevision.json",
             retry=lookup(dpath="data/retry", within=config),
         script:
-            "../scripts/download.py"
+            "../scripts/download_llava.py"
 
     rule vqa_train:
         input:
-            ancient(expand(f"{DOWNLOAD_DIR}/llava/{{path}}", path=LLAVA_FILES)),
+            ancient(llava_manifests()),
         output:
             "results/vqa/train.jsonl",
         log:
@@ -243,6 +244,8 @@ else:
             runtime=grow("download", "runtime"),
             gpu=lookup(dpath="resources/download/gpu", within=config),
         params:
+            counts=LLAVA.subsets,
+            seed=LLAVA.seed,
             image_dir="results/vqa/images",
         script:
-            "../scripts/convert_llava.py"
+            "../scripts/llava_vqa.py"

@@ -44,6 +44,7 @@ __all__ = [
     "download",
     "download_all",
     "file_digests",
+    "locked",
     "manifest_entry",
 ]
 
@@ -74,7 +75,7 @@ def file_digests(path: str | os.PathLike[str]) -> tuple[int, str, str]:
 
 
 @contextlib.contextmanager
-def _locked(manifest: Path) -> Iterator[None]:
+def locked(manifest: Path) -> Iterator[None]:
     """Serialize read-modify-write of a manifest shared by parallel download jobs."""
     manifest.parent.mkdir(parents=True, exist_ok=True)
     with open(manifest.with_name(manifest.name + ".lock"), "a") as lock:
@@ -104,7 +105,7 @@ def manifest_entry(manifest: str | os.PathLike[str] | None, name: str) -> dict[s
 
 
 def _record(manifest: Path, name: str, size: int, sha256: str, url: str) -> None:
-    with _locked(manifest):
+    with locked(manifest):
         files = _read_manifest(manifest)
         old = files.get(name)
         if old is not None:

@@ -8,23 +8,19 @@ so later copies are checked against the first one.
 
 SA-1B links are personal and expire (Meta's CDN URLs carry an ``oe=`` expiry), so they come from the links
 file each user downloads from https://ai.meta.com/datasets/segment-anything-downloads/ .
-LLaVA-OneVision's SFT data is a Hugging Face dataset repository of parquet shards; which shards make up a
-recipe is a list of repository paths given in config.
+LLaVA-OneVision's SFT data comes from a Hugging Face dataset repository through ``huggingface_hub``
+(``sgt.data.hub``), not from URLs built here.
 """
 
 from __future__ import annotations
 
-import os
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import Any
-from urllib.parse import quote, urlsplit
 
 COCO_BASE_URL = "http://images.cocodataset.org/"
-HF_BASE_URL = "https://huggingface.co/"
-LLAVA_ONEVISION_REPO = "lmms-lab/LLaVA-OneVision-Data"
 SA1B_HEADER = ("file_name", "cdn_link")
 
 _SAFE_PART = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._()+,=@ -]*$")
@@ -209,57 +205,4 @@ def sa1b_shard_sources(sa1b: Mapping[str, Any]) -> dict[str, Source]:
             out[PurePosixPath(src.name).stem] = replace(src, **checksums.get(src.name, {}))
         except (TypeError, ValueError) as err:
             raise ValueError(f"data.sa1b.checksums.{src.name}: {err}") from err
-    return out
-
-
-def hf_file_url(repo: str, path: str, *, revision: str = "main", base_url: str = HF_BASE_URL) -> str:
-    """The resolve URL of one file in a Hugging Face dataset repository."""
-    rev, quoted = quote(revision, safe=""), quote(path, safe="/()")
-    return f"{base_url.rstrip('/')}/datasets/{repo}/resolve/{rev}/{quoted}"
-
-
-def read_file_list(path: str | Path) -> list[tuple[str, str | None, int | None]]:
-    """Read ``path[<TAB>sha256[<TAB>size]]`` lines; ``#`` starts a comment. Returns (path, sha256, size)."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: file list not found; set data.llava.files_list to a list of shards")
-    rows = []
-    for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip() or line.lstrip().startswith("#"):
-            continue
-        fields = [f.strip() for f in line.split("\t")] + ["", ""]
-        if len(fields) > 5 or (fields[2] and not fields[2].isdigit()):
-            raise ValueError(f"{path}:{lineno}: expected 'path[<TAB>sha256[<TAB>size]]', got {line[:120]!r}")
-        rows.append((fields[0], fields[1].lower() or None, int(fields[2]) if fields[2] else None))
-    return rows
-
-
-def llava_onevision_sources(
-    files: Iterable[str | tuple[str, str | None, int | None]],
-    *,
-    repo: str = LLAVA_ONEVISION_REPO,
-    revision: str = "main",
-    base_url: str = HF_BASE_URL,
-    token_env: str | None = "HF_TOKEN",
-) -> list[Source]:
-    """Sources for parquet shards of a Hugging Face dataset repo, stored under their repository paths.
-
-    ``files`` holds repository paths (``"CLEVR-Math(MathV360K)/train-00000-of-00002.parquet"``) or
-    (path, sha256, size) rows from ``read_file_list``; full ``http(s)://``/``file://`` URLs are kept as given
-    and stored under their last two path parts. The LFS sha256 shown on the Hub is the file's sha256.
-    If ``token_env`` names a set environment variable, its value is sent as a bearer token.
-    """
-    token = os.environ.get(token_env) if token_env else None
-    headers = (("Authorization", f"Bearer {token}"),) if token else ()
-    out = []
-    for item in files:
-        path, sha, size = (item, None, None) if isinstance(item, str) else item
-        if "://" in path:
-            url, name = path, "/".join(PurePosixPath(urlsplit(path).path).parts[-2:])
-        else:
-            url, name = hf_file_url(repo, path, revision=revision, base_url=base_url), path
-        same_host = urlsplit(url).netloc == urlsplit(base_url).netloc
-        out.append(Source(name, url, size=size, sha256=sha, headers=headers if same_host else ()))
-    if not out:
-        raise ValueError("data.llava: the file list is empty; list the parquet shards of the SFT recipe")
     return out

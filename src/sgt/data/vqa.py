@@ -11,8 +11,8 @@ from __future__ import annotations
 import csv
 import json
 from collections import Counter
-from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -22,14 +22,27 @@ from sgt.data.toyworld import THINGS
 from sgt.io import atomic_path
 from sgt.seeding import rng_for
 
+Turn = tuple[str, str]  # (question, answer) of one exchange, without the <image> placeholder
+
 
 @dataclass(frozen=True, slots=True)
 class QA:
+    """One VQA record; ``question``/``answer`` are its first exchange, so single-turn readers still work.
+
+    ``turns`` holds every exchange of a multi-turn conversation (LLaVA-OneVision rows), the first equal to
+    (question, answer); it is empty for single-turn records.
+    """
+
     image_id: int
     image_path: str
     question: str
     answer: str
-    category: str  # the sub-skill (count, depth, spatial, pope_random, ...)
+    category: str  # the sub-skill (count, depth, spatial, pope_random, ...) or the LLaVA subset
+    turns: tuple[Turn, ...] = ()
+
+    @property
+    def all_turns(self) -> tuple[Turn, ...]:
+        return self.turns or ((self.question, self.answer),)
 
 
 Scene = dict[str, Any]
@@ -207,13 +220,47 @@ def read_tsv(path: str | Path) -> list[dict[str, str]]:
     return rows
 
 
-def write_jsonl(rows: list[QA], out: str | Path) -> None:
+def llava_conversation(turns: Sequence[Turn]) -> list[dict[str, str]]:
+    """LLaVA's ``[{from: human|gpt, value}]`` with one ``<image>`` placeholder, at the start of the first
+    human turn: where BAGEL's and OmniGen2's SFT readers put the image."""
+    out = []
+    for k, (question, answer) in enumerate(turns):
+        out.append({"from": "human", "value": f"<image>\n{question}" if k == 0 else question})
+        out.append({"from": "gpt", "value": answer})
+    return out
+
+
+def conversation_turns(conversations: Iterable[Mapping[str, Any]] | None) -> list[Turn]:
+    """(question, answer) pairs of a LLaVA conversation, ``<image>`` placeholders removed; a human turn
+    without a gpt reply (or a reply without a question) is dropped."""
+    pairs, question = [], None
+    for turn in conversations or []:
+        role, text = turn.get("from"), str(turn.get("value", ""))
+        if role == "human":
+            question = text.replace("<image>", "").strip()
+        elif role == "gpt" and question is not None:
+            pairs.append((question, text.strip()))
+            question = None
+    return pairs
+
+
+def split_turns(rows: Iterable[QA]) -> list[QA]:
+    """One single-turn record per exchange, for readers that take one question and answer per record
+    (the tiny model, OmniGen2's SFT reader); later questions lose the earlier exchanges as context."""
+    return [replace(r, question=q, answer=a, turns=()) for r in rows for q, a in r.all_turns]
+
+
+def write_jsonl(rows: Iterable[QA], out: str | Path) -> None:
     """One record a line with ``image`` (absolute path), ``question`` and ``answer``: the VQA format every
-    model reads (:func:`read_jsonl`), plus our ``image_id`` and ``category``."""
+    model reads (:func:`read_jsonl`), plus our ``image_id`` and ``category``, and ``conversations`` (LLaVA
+    format, every exchange) for multi-turn records only, so single-turn files keep their bytes."""
     with atomic_path(out, suffix=".jsonl") as tmp, open(tmp, "w", encoding="utf-8") as fh:
         for r in rows:
             record = asdict(r)
             record["image"] = str(Path(record.pop("image_path")).resolve())
+            turns = record.pop("turns")
+            if len(turns) > 1:
+                record["conversations"] = llava_conversation(turns)
             fh.write(json.dumps(record, sort_keys=True) + "\n")
 
 
@@ -221,8 +268,10 @@ def read_jsonl(path: str | Path) -> list[QA]:
     """Read the VQA SFT JSONL every model reads (the tiny model and each cluster backend's export).
 
     One record a line: ``{"image": <path, absolute or relative to the JSONL's folder>, "question",
-    "answer"}``, optionally with our ``image_id`` and ``category`` (converted LLaVA-OneVision records have
-    neither). Image paths come back absolute; a missing key, a missing image or an empty file is an error.
+    "answer"}``, optionally with our ``image_id`` and ``category`` and, for a multi-turn conversation,
+    ``conversations`` (LLaVA format) whose first exchange is the question and answer. Image paths come
+    back absolute; a missing key, a missing image or an empty file is an error. Readers that take one
+    exchange per record call :func:`split_turns`; BAGEL's export keeps conversations whole.
     """
     path = Path(path)
     if not path.is_file():
@@ -242,6 +291,11 @@ def read_jsonl(path: str | Path) -> list[QA]:
         image = image if image.is_absolute() else path.parent / image
         if not image.is_file():
             raise FileNotFoundError(f"{path}:{n}: image {image} does not exist")
+        turns = conversation_turns(r.get("conversations"))
+        if "conversations" in r and (not turns or turns[0] != (str(r["question"]), str(r["answer"]))):
+            raise ValueError(
+                f"{path}:{n}: 'conversations' must be LLaVA turns whose first exchange equals question/answer"
+            )
         rows.append(
             QA(
                 int(r.get("image_id", -1)),
@@ -249,6 +303,7 @@ def read_jsonl(path: str | Path) -> list[QA]:
                 str(r["question"]),
                 str(r["answer"]),
                 str(r.get("category", "")),
+                tuple(turns) if len(turns) > 1 else (),
             )
         )
     if not rows:

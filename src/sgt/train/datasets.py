@@ -15,7 +15,7 @@ import pyarrow.parquet as pq
 import torch
 
 from sgt.data.coco import decode_image, read_image
-from sgt.data.vqa import QA
+from sgt.data.vqa import QA, split_turns
 
 logger = logging.getLogger(__name__)
 
@@ -71,7 +71,9 @@ class PairSet:
 
 
 def load_vqa(rows: Sequence[QA], size: int) -> VQASet:
-    """Each image decoded once; the rows point at it."""
+    """Each image decoded once; the rows point at it. The tiny model answers one question per sample, so a
+    multi-turn record gives one row per exchange."""
+    rows = split_turns(rows)
     slot: dict[str, int] = {}
     for r in rows:
         slot.setdefault(r.image_path, len(slot))

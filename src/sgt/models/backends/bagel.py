@@ -8,7 +8,8 @@ Formats follow ByteDance-Seed/Bagel at the pinned commit:
   builds with ``os.path.join(data_dir, name)``. We add ``task``/``image_id``/``source``/``*_sha256`` columns
   (the loader ignores them) so the task and the target of every row can be checked.
 * VQA SFT -> ``vlm_sft`` LLaVA JSONL ``{"id", "image": <relative to data_dir>, "conversations": [...]}``
-  with one human turn ``"<image>\n<question>"`` and one gpt turn ``"<answer>"``.
+  holding the record's whole conversation (``data/vlm_dataset.py`` reads multi-turn records): human turns
+  alternate with gpt turns, the first ``"<image>\n<question>"``.
 * ``dataset_info.json``: the ``DATASET_INFO`` entries for both; upstream keeps that table in Python
   (``data/dataset_info.py``), so a generated entry script fills it before running the trainer.
 
@@ -54,7 +55,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import yaml
 
-from sgt.data.vqa import read_jsonl
+from sgt.data.vqa import llava_conversation, read_jsonl
 from sgt.io import atomic_dir, atomic_write_json, atomic_write_text, read_json
 from sgt.models.backend import ClusterBackend, Launch, Recipe, Resources
 from sgt.models.backends._export import ImageStore, read_task_pairs, repeat_to, schedule, split_mix
@@ -272,11 +273,9 @@ class BagelBackend(ClusterBackend):
         lines = []
         for i, rec in enumerate(records):
             image = store.put_file(Path(rec.image_path)).relative_to(store.root).as_posix()
-            human = {"from": "human", "value": f"<image>\n{rec.question}"}
-            gpt = {"from": "gpt", "value": rec.answer}
-            lines.append(
-                json.dumps({"id": f"sgt-vqa-{i:06d}", "image": image, "conversations": [human, gpt]})
-            )
+            conversations = llava_conversation(rec.all_turns)  # whole: BAGEL's SFT reader is multi-turn
+            record = {"id": f"sgt-vqa-{i:06d}", "image": image, "conversations": conversations}
+            lines.append(json.dumps(record))
         lines = repeat_to(lines, self.min_units)
         atomic_write_text(tmp / "vqa" / "data.jsonl", "\n".join(lines) + "\n")
         return {

@@ -7,7 +7,8 @@ VectorSpaceLab/OmniGen2 and mixes the two with ``data.interleave_pattern``. Form
   "output_image": <abs PNG>}`` (upstream OmniGen2's record), plus ``image_id``/``source``/``target_sha256``.
   Gen records never carry an ``id`` key: the fork decides SFT vs generation by ``id`` alone.
 * VQA SFT -> ``sft.jsonl``: LLaVA records ``{"id", "image": <relative to OMNIGEN2_SFT_IMAGE_ROOT>,
-  "conversations": [human "<image>\\n<question>", gpt "<answer>"], "task_type": "sft"}``.
+  "conversations": [human "<image>\\n<question>", gpt "<answer>"], "task_type": "sft"}``, one exchange
+  per record: the fork's ``process_sft`` keeps only the last human and gpt turns of a conversation.
 * ``data.yml``: ``data: [{path, type, ratio}]`` listing both files.
 
 Pitfalls of the upstream code handled here (see docs/backends.md):
@@ -43,7 +44,7 @@ from typing import ClassVar
 
 import yaml
 
-from sgt.data.vqa import read_jsonl
+from sgt.data.vqa import llava_conversation, read_jsonl, split_turns
 from sgt.io import atomic_dir, atomic_write_text
 from sgt.models.backend import VQA_KEY, ClusterBackend, Launch, Recipe, Resources
 from sgt.models.backends._export import (
@@ -251,11 +252,12 @@ class OmniGen2Backend(ClusterBackend):
                     raise ValueError(f"recipe {recipe.variant!r} weights 'vqa' but no VQA JSONL was given")
                 store = ImageStore(tmp / "sft_images")
                 lines = []
-                for i, rec in enumerate(read_jsonl(vqa)):
-                    human = {"from": "human", "value": f"<image>\n{rec.question}"}
-                    gpt = {"from": "gpt", "value": rec.answer}
+                # The fork's process_sft trains on the last human and gpt turns of a record only, so a
+                # multi-turn conversation becomes one record per exchange.
+                for i, rec in enumerate(split_turns(read_jsonl(vqa))):
+                    conversations = llava_conversation(rec.all_turns)
                     image = store.put_file(Path(rec.image_path)).relative_to(store.root).as_posix()
-                    record = {"id": f"sgt-vqa-{i:06d}", "image": image, "conversations": [human, gpt]}
+                    record = {"id": f"sgt-vqa-{i:06d}", "image": image, "conversations": conversations}
                     lines.append(json.dumps({**record, "task_type": "sft"}))
                 lines = repeat_to(lines, layout.micro_global * layout.pattern.count("sft"))
                 atomic_write_text(tmp / "sft.jsonl", "\n".join(lines) + "\n")
