@@ -22,12 +22,19 @@ Pitfalls of the upstream code handled here (see docs/backends.md):
   both or names the GPU counts that work (60 is not divisible by 8).
 * The fork's ``__getitem__`` ignores ``task_type``: records with a ``text`` path under ``sam_selection`` go to
   SAM, every other record without ``id`` goes to ``process_panoptic`` (COCO panoptic targets), so its
-  semantic/edge configs train on panoptic targets and upstream-format records fail and are skipped.
-  :func:`check_checkout` refuses a checkout whose ``__getitem__`` never reaches ``process_item``.
+  semantic/edge configs train on panoptic targets and upstream-format records fail and are skipped. The
+  generated ``sgt_omnigen2_entry.py`` (:mod:`.omnigen2_entry`) sends records naming an ``output_image`` to a
+  generation sample built the fork's way from the record itself; :func:`check_checkout` refuses a checkout
+  whose ``__getitem__`` reaches neither ``process_item`` nor that ``process_panoptic``.
+* The fork's sampler already gives each rank its slice, and ``accelerator.prepare`` shards the loader again:
+  ranks would train different task types in the same micro-step on a quarter of the data. The entry script
+  prepares the fork's loader as one process.
+* ``train.py`` passes ``logger.log_with`` to ``OmegaConf.to_object``, which rejects ``None``: we write ``[]``.
 * ``output_dir`` is always ``<checkout>/experiments/<name>``; :meth:`OmniGen2Backend.prepare` links it to our
   workdir and sets aside checkpoints whose save was cut off, which ``resume_from_checkpoint: latest``
   would otherwise try to load.
-* The sampler drops incomplete global micro-batches, so each pool is repeated to fill at least one cycle.
+* The samplers drop incomplete global micro-batches and accelerate steps at the end of each epoch, so each
+  stream is padded to whole optimizer steps (:meth:`Layout.stream_lengths`).
 """
 
 from __future__ import annotations
