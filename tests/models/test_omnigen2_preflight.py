@@ -100,7 +100,6 @@ def facts(steps=None, samples=None, conversions=None, mode="fork") -> dict:
         "task": "semantic",
         "record_target": "/t.png",
         "target_sha256": "t",
-        "condition_sha256": "c",
         "instruction": "Segment it.",
         "item_task": "semantic",
         "item_target": "/t.png",

@@ -298,12 +298,10 @@ def _sample_fact(rank: int, micro: int, index: int, row: dict, item: Any) -> dic
     fact: dict[str, Any] = {"fact": "sample", "rank": rank, "micro": micro, "index": index, "kind": kind}
     fact["returned"] = item is not None
     if kind == "gen":
-        condition = (row.get("input_images") or [None])[0]
         fact.update(
             task=row.get("task_type"),
             record_target=row.get("output_image"),
             target_sha256=row.get("target_sha256"),
-            condition_sha256=_sha256(condition) if condition else None,
             instruction=row.get("instruction"),
         )
         if item is not None:
