@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 from sgt.models.backend import Launch, Recipe
-from sgt.models.backends.omnigen2 import DATASET_FILE
+from sgt.models.backends.omnigen2 import DATASET_FILE, SAMPLER_FILE
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
 
@@ -47,10 +47,18 @@ class OmniGen2TrainDataset:
     def process_sft(self, item): ...
 """
 FIXED_GETITEM = FORK_GETITEM.replace("self.process_panoptic(data_item)", "self.process_item(data_item)")
+UPSTREAM_GETITEM = """
+class OmniGen2TrainDataset:
+    def __getitem__(self, index):
+        return self.process_item(self.data[index])
+"""
 
 
-def fake_checkout(root: Path, dataset_source: str) -> Path:
+def fake_checkout(root: Path, dataset_source: str, *, sampler: bool = True) -> Path:
+    """Files ``check_checkout`` reads: the dataset module, train.py and (the fork's) sampler module."""
     (root / DATASET_FILE).parent.mkdir(parents=True)
     (root / DATASET_FILE).write_text(dataset_source)
     (root / "train.py").write_text("interleave_pattern = None\n")
+    if sampler:
+        (root / SAMPLER_FILE).write_text("class TaskTypeDistributedSampler: ...\n")
     return root

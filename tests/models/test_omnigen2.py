@@ -9,7 +9,14 @@ from pathlib import Path
 
 import pytest
 import yaml
-from backend_helpers import FIXED_GETITEM, FORK_GETITEM, assert_snapshot, fake_checkout, paper_recipe
+from backend_helpers import (
+    FIXED_GETITEM,
+    FORK_GETITEM,
+    UPSTREAM_GETITEM,
+    assert_snapshot,
+    fake_checkout,
+    paper_recipe,
+)
 from PIL import Image
 
 from sgt.io import sha256_file
@@ -112,14 +119,20 @@ def test_interleave_spreads_counts():
     assert Counter(interleave({"gen": 3, "sft": 2})) == {"gen": 3, "sft": 2}
 
 
-def test_checkout_check_refuses_the_fork_routing(tmp_path):
-    fork = fake_checkout(tmp_path / "fork", FORK_GETITEM)
-    with pytest.raises(ValueError, match="never calls process_item"):
-        check_checkout(fork, needs_sft=True)
+def test_checkout_check_takes_upstream_and_the_fork_and_refuses_other_routing(tmp_path):
+    # the fork sends our records to process_panoptic, which the entry script reroutes
+    check_checkout(fake_checkout(tmp_path / "fork", FORK_GETITEM), needs_sft=True)
     check_checkout(fake_checkout(tmp_path / "fixed", FIXED_GETITEM), needs_sft=True)
-    no_sft = fake_checkout(tmp_path / "upstream", FIXED_GETITEM.replace("process_sft", "other"))
+    upstream = fake_checkout(tmp_path / "upstream", UPSTREAM_GETITEM, sampler=False)
+    check_checkout(upstream, needs_sft=False)
     with pytest.raises(ValueError, match="no VQA SFT support"):
-        check_checkout(no_sft, needs_sft=True)
+        check_checkout(upstream, needs_sft=True)
+    no_sampler = fake_checkout(tmp_path / "nosampler", FORK_GETITEM, sampler=False)
+    with pytest.raises(ValueError, match="neither process_item"):
+        check_checkout(no_sampler, needs_sft=False)
+    sam_only = FORK_GETITEM.replace("self.process_panoptic(data_item)", "self.process_sam(data_item)")
+    with pytest.raises(ValueError, match="neither process_item"):
+        check_checkout(fake_checkout(tmp_path / "sam", sam_only), needs_sft=False)
 
 
 def test_prepare_links_output_dir_and_skips_partial_checkpoints(backend, toy_shards, vqa_jsonl, tmp_path):
@@ -154,3 +167,103 @@ def test_multi_turn_conversations_become_one_sft_record_per_exchange(
     pairs = {tuple(t["value"] for t in rec["conversations"]) for rec in sft}
     assert all(len(p) == 2 for p in pairs)
     assert {("<image>\nIs it dark?", "no"), ("<image>\nAny objects?", "none")} <= pairs
+
+
+def train_py_conversions(path: Path) -> dict[str, object]:
+    """What train.py does with the YAML: ``OmegaConf.load``, then ``OmegaConf.to_object`` on three keys.
+
+    Upstream 0f72fa9 train.py:172 (``logger.log_with``) and :316 (``data.max_input_pixels``); the SGT fork
+    train.py:360, :536 and :583 (``data.interleave_pattern``, when set).
+    """
+    from omegaconf import OmegaConf
+
+    conf = OmegaConf.load(path)
+    out = {
+        "logger.log_with": OmegaConf.to_object(conf.logger.log_with),
+        "data.max_input_pixels": OmegaConf.to_object(conf.data.get("max_input_pixels", 1024 * 1024)),
+    }
+    if conf.data.get("interleave_pattern", None) is not None:
+        out["data.interleave_pattern"] = OmegaConf.to_object(conf.data.get("interleave_pattern", None))
+    out["all"] = OmegaConf.to_container(conf, resolve=True)
+    return out
+
+
+def same_types(a: object, b: object) -> bool:
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(same_types(a[k], b[k]) for k in a)  # type: ignore[index]
+    if isinstance(a, list):
+        return len(a) == len(b) and all(same_types(x, y) for x, y in zip(a, b, strict=True))  # type: ignore[arg-type]
+    return a == b
+
+
+@pytest.mark.parametrize(
+    "mix", [{"semantic": 1}, {"vqa": 1}, {"vqa": 1, "semantic": 2}, {"edge": 1, "semantic": 1}]
+)
+def test_every_yaml_value_survives_train_py_conversions(backend, toy_shards, vqa_jsonl, tmp_path, mix):
+    recipe = paper_recipe(**{**RECIPE, "mix": mix})
+    root = backend.export(toy_shards, vqa_jsonl, recipe, tmp_path / "export")
+    path = backend.write_config(root, recipe, tmp_path / "train.yml")
+    plain = yaml.safe_load(path.read_text())
+    got = train_py_conversions(path)
+    assert same_types(got.pop("all"), plain)  # every value, with its type
+    for key, value in got.items():
+        section, name = key.split(".")
+        assert same_types(value, plain[section][name]), key
+    assert ("data.interleave_pattern" in got) == ("vqa" in mix and len(mix) > 1)
+    # the value written before issue #20 crashed train.py before it loaded the model
+    path.write_text(path.read_text().replace("log_with: []", "log_with: null"))
+    with pytest.raises(ValueError, match="not an OmegaConf config"):
+        train_py_conversions(path)
+
+
+@pytest.mark.parametrize(
+    ("mix", "gpus"),
+    [
+        ({"vqa": 1, "semantic": 2}, 4),
+        ({"vqa": 1, "edge": 2}, 2),
+        ({"semantic": 1, "edge": 1}, 5),
+        ({"vqa": 1}, 4),
+    ],
+)
+def test_each_epoch_is_whole_optimizer_steps_and_takes_every_record(
+    toy_shards, vqa_jsonl, tmp_path, mix, gpus
+):
+    backend = OmniGen2Backend(
+        checkout=tmp_path, model_path=tmp_path, vae_path=tmp_path, text_encoder_path=tmp_path, gpus=gpus
+    )
+    recipe = paper_recipe(**{**RECIPE, "mix": mix, "batch_size": 60})
+    lay = backend.layout(recipe)
+    root = backend.export(toy_shards, vqa_jsonl, recipe, tmp_path / "export")
+    sizes = {
+        s: len(read_jsonl(root / f"{s}.jsonl")) for s in ("gen", "sft") if (root / f"{s}.jsonl").is_file()
+    }
+    # The fork's sampler cuts each stream into global micro-batches (batch * processes), fills the pattern
+    # until a stream runs out, and hands each rank its slice; accelerate steps every grad_accum micro-batches
+    # and once more at the end of the epoch.
+    chunks = {s: n // lay.micro_global for s, n in sizes.items()}
+    cycles = min(chunks[s] // lay.pattern.count(s) for s in sizes)
+    micro_per_rank = cycles * len(lay.pattern)
+    assert micro_per_rank > 0 and micro_per_rank % lay.grad_accum == 0  # no short last step
+    for s, n in sizes.items():
+        assert cycles * lay.pattern.count(s) * lay.micro_global == n  # every record taken once an epoch
+        assert n % lay.per_step(s) == 0
+    steps = micro_per_rank // lay.grad_accum
+    assert sum(lay.per_step(s) for s in sizes) * steps == sum(sizes.values())
+    if "vqa" in mix:  # each VQA record appears, in order, before any repeats
+        sft = read_jsonl(root / "sft.jsonl")
+        assert [r["vqa_index"] for r in sft[:3]] == [0, 1, 2] and len({r["id"] for r in sft}) == len(sft)
+
+
+def test_prepare_writes_the_entry_script_that_launch_runs(backend, toy_shards, vqa_jsonl, tmp_path):
+    import ast
+
+    recipe = paper_recipe(**RECIPE)
+    root = backend.export(toy_shards, vqa_jsonl, recipe, tmp_path / "export")
+    config = backend.write_config(root, recipe, tmp_path / "train.yml")
+    backend.prepare(config, tmp_path / "run")
+    entry = tmp_path / "run" / "sgt_omnigen2_entry.py"
+    names = {n.name for n in ast.walk(ast.parse(entry.read_text())) if isinstance(n, ast.FunctionDef)}
+    assert {"patch", "sgt_process_pair"} <= names
+    assert str(entry) in backend.launch(config, recipe, tmp_path / "run").argv

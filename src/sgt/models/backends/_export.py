@@ -96,6 +96,12 @@ def small_ratio(weights: Mapping[str, float], max_denominator: int = 12) -> dict
     return {k: c // g for k, c in counts.items()}
 
 
+def schedule_length(pairs: Mapping[str, Sequence[Pair]], weights: Mapping[str, float]) -> int:
+    """The shortest stream in ``weights`` ratio that holds every pair of every task at least once."""
+    total = sum(weights.values())
+    return max(math.ceil(len(pairs[t]) * total / w) for t, w in weights.items())
+
+
 def schedule(
     pairs: Mapping[str, Sequence[Pair]], weights: Mapping[str, float], seed: int, min_length: int = 1
 ) -> list[Pair]:
@@ -106,7 +112,7 @@ def schedule(
     """
     total = sum(weights.values())
     share = {t: w / total for t, w in weights.items()}
-    length = max(min_length, *(math.ceil(len(pairs[t]) / share[t]) for t in weights))
+    length = max(min_length, schedule_length(pairs, weights))
     order = {t: rng_for(seed, "schedule", t).permutation(len(pairs[t])) for t in weights}
     taken = dict.fromkeys(weights, 0)
     credit = dict.fromkeys(weights, 0.0)
@@ -129,6 +135,16 @@ def repeat_to(items: Sequence, n: int) -> list:
         raise ValueError("nothing to repeat")
     reps = max(1, math.ceil(n / len(items)))
     return list(items) * reps
+
+
+def cycle_to(items: Sequence, n: int) -> list:
+    """``items`` cycled to exactly ``n`` entries (``n`` >= len), each used once before any repeats."""
+    if not items:
+        raise ValueError("nothing to cycle")
+    if n < len(items):
+        raise ValueError(f"cycle_to would drop {len(items) - n} of {len(items)} items")
+    reps, rest = divmod(n, len(items))
+    return list(items) * reps + list(items[:rest])
 
 
 class ImageStore:

@@ -23,12 +23,19 @@ Pitfalls of the upstream code handled here (see docs/backends.md):
   both or names the GPU counts that work (60 is not divisible by 8).
 * The fork's ``__getitem__`` ignores ``task_type``: records with a ``text`` path under ``sam_selection`` go to
   SAM, every other record without ``id`` goes to ``process_panoptic`` (COCO panoptic targets), so its
-  semantic/edge configs train on panoptic targets and upstream-format records fail and are skipped.
-  :func:`check_checkout` refuses a checkout whose ``__getitem__`` never reaches ``process_item``.
+  semantic/edge configs train on panoptic targets and upstream-format records fail and are skipped. The
+  generated ``sgt_omnigen2_entry.py`` (:mod:`.omnigen2_entry`) sends records naming an ``output_image`` to a
+  generation sample built the fork's way from the record itself; :func:`check_checkout` refuses a checkout
+  whose ``__getitem__`` reaches neither ``process_item`` nor that ``process_panoptic``.
+* The fork's sampler already gives each rank its slice, and ``accelerator.prepare`` shards the loader again:
+  ranks would train different task types in the same micro-step on a quarter of the data. The entry script
+  prepares the fork's loader as one process.
+* ``train.py`` passes ``logger.log_with`` to ``OmegaConf.to_object``, which rejects ``None``: we write ``[]``.
 * ``output_dir`` is always ``<checkout>/experiments/<name>``; :meth:`OmniGen2Backend.prepare` links it to our
   workdir and sets aside checkpoints whose save was cut off, which ``resume_from_checkpoint: latest``
   would otherwise try to load.
-* The sampler drops incomplete global micro-batches, so each pool is repeated to fill at least one cycle.
+* The samplers drop incomplete global micro-batches and accelerate steps at the end of each epoch, so each
+  stream is padded to whole optimizer steps (:meth:`Layout.stream_lengths`).
 """
 
 from __future__ import annotations
@@ -36,11 +43,12 @@ from __future__ import annotations
 import ast
 import json
 import logging
+import math
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import yaml
 
@@ -49,16 +57,22 @@ from sgt.io import atomic_dir, atomic_write_text
 from sgt.models.backend import VQA_KEY, ClusterBackend, Launch, Recipe, Resources
 from sgt.models.backends._export import (
     ImageStore,
+    cycle_to,
     read_task_pairs,
-    repeat_to,
     schedule,
+    schedule_length,
     small_ratio,
     split_mix,
 )
+from sgt.models.backends.omnigen2_entry import ENTRY_SCRIPT, write_entry
+
+if TYPE_CHECKING:
+    from sgt.models.preflight import PreflightResult
 
 logger = logging.getLogger(__name__)
 
 DATASET_FILE = "omnigen2/dataset/omnigen2_train_dataset.py"
+SAMPLER_FILE = "omnigen2/dataset/sampler.py"
 ACCELERATE_FSDP = (
     "--use_fsdp",
     "--fsdp_offload_params",
@@ -111,6 +125,21 @@ class Layout:
     def micro_global(self) -> int:
         return self.batch_size * self.processes
 
+    def per_step(self, stream: str) -> int:
+        """Samples of ``stream`` ('gen' or 'sft') in one optimizer step."""
+        return self.micro_global * self.grad_accum // len(self.pattern) * self.pattern.count(stream)
+
+    def stream_lengths(self, natural: Mapping[str, int]) -> dict[str, int]:
+        """Records per stream so that every epoch is whole optimizer steps and takes every record.
+
+        Both samplers drop what does not fill a global micro-batch, the fork's stops at the first stream
+        that cannot fill its next pattern slot, and accelerate steps the optimizer at the end of each epoch
+        on whatever micro-batches it holds. With each stream a multiple of its per-step share, and all
+        streams the same number of steps long (the shorter one repeated), no step is short and none dropped.
+        """
+        steps = max(math.ceil(n / self.per_step(s)) for s, n in natural.items())
+        return {s: steps * self.per_step(s) for s in natural}
+
 
 def interleave(counts: Mapping[str, int]) -> tuple[str, ...]:
     """Spread integer counts evenly ({gen: 2, sft: 1} -> gen, sft, gen)."""
@@ -127,7 +156,13 @@ def interleave(counts: Mapping[str, int]) -> tuple[str, ...]:
 
 
 def check_checkout(checkout: Path, *, needs_sft: bool) -> None:
-    """Refuse an OmniGen2 checkout whose loader would not train on our records (read with ast, never run)."""
+    """Refuse an OmniGen2 checkout whose loader would not train on our records (read with ast, never run).
+
+    Upstream's ``__getitem__`` sends records to ``process_item``, which reads ours. The SGT fork's sends
+    every record without ``id`` to ``process_panoptic``; the entry script (:mod:`.omnigen2_entry`) reroutes
+    ours, so a fork is accepted when that call and its sampler exist. VQA SFT needs the fork's
+    ``process_sft``, ``interleave_pattern`` and ``TaskTypeDistributedSampler``.
+    """
     path = Path(checkout) / DATASET_FILE
     if not path.is_file():
         raise FileNotFoundError(f"{path}: not an OmniGen2 checkout; check models.omnigen2.upstream")
@@ -147,21 +182,22 @@ def check_checkout(checkout: Path, *, needs_sft: bool) -> None:
         for n in ast.walk(getitem)
         if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)
     }
-    if "process_item" not in called:
+    sampler = (Path(checkout) / SAMPLER_FILE).is_file()
+    if "process_item" not in called and not ("process_panoptic" in called and sampler):
         raise ValueError(
-            f"{path}: __getitem__ never calls process_item (it calls {sorted(called)}), so records with "
-            f"task_type/input_images/output_image are routed elsewhere (the SGT fork sends every record "
-            f"without 'id' to process_panoptic) and would train on the wrong targets or be skipped; pin a "
-            f"commit whose __getitem__ dispatches generation records to process_item"
+            f"{path}: __getitem__ calls {sorted(called)}: neither process_item (upstream, reads our records) "
+            f"nor the SGT fork's process_panoptic that {ENTRY_SCRIPT} reroutes, so records with "
+            f"task_type/input_images/output_image would train on the wrong targets or be skipped; pin "
+            f"VectorSpaceLab/OmniGen2 or the SGT fork (subdir OmniGen2) in models.omnigen2.upstream"
         )
     if needs_sft:
         train = (Path(checkout) / "train.py").read_text(encoding="utf-8")
-        if "interleave_pattern" not in train or "process_sft" not in {
-            n.name for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)
-        }:
+        functions = {n.name for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)}
+        if "interleave_pattern" not in train or "process_sft" not in functions or not sampler:
             raise ValueError(
-                f"{checkout}: no VQA SFT support (process_sft / interleave_pattern); recipes with a 'vqa' "
-                f"weight need the SGT fork's OmniGen2 trainer"
+                f"{checkout}: no VQA SFT support (process_sft / interleave_pattern / {SAMPLER_FILE}); "
+                f"recipes with a 'vqa' weight need the SGT fork's OmniGen2 trainer (song2yu/SGT, subdir "
+                f"OmniGen2)"
             )
 
 
@@ -226,10 +262,18 @@ class OmniGen2Backend(ClusterBackend):
         out = Path(out).absolute()
         entries = []
         with atomic_dir(out) as tmp:
+            natural: dict[str, int] = {}
             if gen:
                 pairs = read_task_pairs({t: shards[t] for t in gen})
-                need = layout.micro_global * layout.pattern.count("gen")
-                stream = schedule(pairs, gen, recipe.seed, min_length=need)
+                natural["gen"] = schedule_length(pairs, gen)
+            if vqa_weight > 0:
+                if vqa is None:
+                    raise ValueError(f"recipe {recipe.variant!r} weights 'vqa' but no VQA JSONL was given")
+                records = split_turns(read_jsonl(vqa))
+                natural["sft"] = len(records)
+            lengths = layout.stream_lengths(natural)
+            if gen:
+                stream = schedule(pairs, gen, recipe.seed, min_length=lengths["gen"])
                 store = ImageStore(tmp / "images")
                 lines = []
                 for p in stream:
@@ -248,25 +292,26 @@ class OmniGen2Backend(ClusterBackend):
                 atomic_write_text(tmp / "gen.jsonl", "\n".join(lines) + "\n")
                 entries.append({"path": str(out / "gen.jsonl"), "type": "gen", "ratio": 1.0})
             if vqa_weight > 0:
-                if vqa is None:
-                    raise ValueError(f"recipe {recipe.variant!r} weights 'vqa' but no VQA JSONL was given")
                 store = ImageStore(tmp / "sft_images")
-                lines = []
+                sft = []
                 # The fork's process_sft trains on the last human and gpt turns of a record only, so a
                 # multi-turn conversation becomes one record per exchange.
-                for i, rec in enumerate(split_turns(read_jsonl(vqa))):
+                for i, rec in enumerate(records):
                     conversations = llava_conversation(rec.all_turns)
                     image = store.put_file(Path(rec.image_path)).relative_to(store.root).as_posix()
-                    record = {"id": f"sgt-vqa-{i:06d}", "image": image, "conversations": conversations}
-                    lines.append(json.dumps({**record, "task_type": "sft"}))
-                lines = repeat_to(lines, layout.micro_global * layout.pattern.count("sft"))
+                    sft.append({"image": image, "conversations": conversations, "vqa_index": i})
+                # a unique id per line, so a loader that retries another line is seen taking another record
+                lines = [
+                    json.dumps({"id": f"sgt-vqa-{n:06d}", **rec, "task_type": "sft"})
+                    for n, rec in enumerate(cycle_to(sft, lengths["sft"]))
+                ]
                 atomic_write_text(tmp / "sft.jsonl", "\n".join(lines) + "\n")
                 entries.append({"path": str(out / "sft.jsonl"), "type": "sft", "ratio": 1.0})
             header = (
                 "# OmniGen2 data config written by sgt; 'ratio' is ignored upstream, counts set the mix.\n"
             )
             atomic_write_text(tmp / "data.yml", header + yaml.safe_dump({"data": entries}, sort_keys=False))
-        logger.info("omnigen2 export %s: %s", out, [e["type"] for e in entries])
+        logger.info("omnigen2 export %s: records per stream %s", out, lengths)
         return out
 
     def run_name(self, recipe: Recipe) -> str:
@@ -327,7 +372,7 @@ class OmniGen2Backend(ClusterBackend):
             },
             "val": {"validation_steps": 500, "train_visualization_steps": 500},
             "logger": {
-                "log_with": None,
+                "log_with": [],  # train.py passes it to OmegaConf.to_object, which rejects None
                 "checkpointing_steps": self.checkpointing_steps,
                 "checkpoints_total_limit": None,
             },
@@ -356,6 +401,7 @@ class OmniGen2Backend(ClusterBackend):
         else:
             link.parent.mkdir(parents=True, exist_ok=True)
             os.symlink(workdir, link, target_is_directory=True)
+        write_entry(workdir)
         for d in sorted(workdir.glob("checkpoint-*")):
             if d.is_dir() and not self._complete(d):
                 aside = d.with_name(f"partial-{d.name}")
@@ -374,7 +420,7 @@ class OmniGen2Backend(ClusterBackend):
             "--main_process_ip=127.0.0.1",
             f"--main_process_port={self.master_port}",
             *ACCELERATE_FSDP,
-            "train.py",
+            str(Path(workdir).absolute() / ENTRY_SCRIPT),
             "--config",
             str(Path(config).absolute()),
         )
@@ -388,6 +434,14 @@ class OmniGen2Backend(ClusterBackend):
         }
         resources = Resources(self.gpus, self.nodes, self.runtime_min, self.mem_mb)
         return Launch(argv, env, resources, cwd=Path(self.checkout))
+
+    def preflight(
+        self, config: Path, recipe: Recipe, workdir: Path, log: Path | None = None
+    ) -> PreflightResult:
+        """The checkout's train.py config handling, dataset, collator and sampler on our export (CPU)."""
+        from sgt.models.preflight.omnigen2 import run
+
+        return run(self, config, recipe, workdir, log)
 
     def _complete(self, ckpt: Path) -> bool:
         """accelerate's save_state writes ``random_states_<rank>.pkl`` after the weights and optimizer."""
