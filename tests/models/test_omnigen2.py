@@ -135,6 +135,17 @@ def test_checkout_check_takes_upstream_and_the_fork_and_refuses_other_routing(tm
         check_checkout(fake_checkout(tmp_path / "sam", sam_only), needs_sft=False)
 
 
+def test_two_seeds_of_a_variant_get_their_own_experiment_folder(backend, toy_shards, vqa_jsonl, tmp_path):
+    links = []
+    for seed in (0, 1):
+        recipe = paper_recipe(**{**RECIPE, "seed": seed})
+        root = backend.export(toy_shards, vqa_jsonl, recipe, tmp_path / f"export{seed}")
+        config = backend.write_config(root, recipe, tmp_path / f"train{seed}.yml")
+        backend.prepare(config, tmp_path / f"run{seed}")  # the second seed must not find the first's link
+        links.append(backend.experiment_dir(config))
+    assert links[0] != links[1] and all(link.resolve().name.startswith("run") for link in links)
+
+
 def test_prepare_links_output_dir_and_skips_partial_checkpoints(backend, toy_shards, vqa_jsonl, tmp_path):
     recipe = paper_recipe(**RECIPE)
     root = backend.export(toy_shards, vqa_jsonl, recipe, tmp_path / "export")
@@ -147,7 +158,7 @@ def test_prepare_links_output_dir_and_skips_partial_checkpoints(backend, toy_sha
             (d / f"random_states_{i}.pkl").write_bytes(b"x")
     backend.prepare(config, workdir)
     assert backend.experiment_dir(config).resolve() == workdir.resolve()
-    assert backend.experiment_dir(config) == backend.checkout / "experiments" / "sgt-sgt"
+    assert backend.experiment_dir(config) == backend.checkout / "experiments" / "sgt-sgt-seed0"
     assert (workdir / "partial-checkpoint-500").is_dir() and not (workdir / "checkpoint-500").exists()
     assert backend.checkpoint(workdir) == workdir / "checkpoint-250"
     backend.prepare(config, workdir)  # idempotent

@@ -315,7 +315,9 @@ class OmniGen2Backend(ClusterBackend):
         return out
 
     def run_name(self, recipe: Recipe) -> str:
-        return f"sgt-{recipe.variant}"
+        """The experiment name, which upstream turns into ``<checkout>/experiments/<name>``: one per run, so
+        two seeds of a variant never share a folder."""
+        return f"sgt-{recipe.variant}-seed{recipe.seed}"
 
     def write_config(self, data_root: Path, recipe: Recipe, out: Path) -> Path:
         layout = self.layout(recipe)

@@ -162,8 +162,14 @@ def run_probe(
                 fh.write(proc.stdout)
         if proc.returncode != 0 or not out.is_file():
             tail = "\n".join(proc.stdout.splitlines()[-30:])
+            hint = (
+                "; a module is missing: install the checkout's requirements.txt into the environment the "
+                "jobs run in (the training job needs them too)"
+                if "ModuleNotFoundError" in tail
+                else ""
+            )
             raise ProbeError(
                 f"preflight probe {module} failed in {checkout} (exit {proc.returncode}); the upstream "
-                f"loaders could not read our export. Last lines:\n{tail}"
+                f"loaders could not read our export{hint}. Last lines:\n{tail}"
             )
         return json.loads(out.read_text(encoding="utf-8")), needed
