@@ -36,3 +36,6 @@ rule all:
     default_target: True
     input:
         all_outputs,
+
+
+cache_function_signatures(workflow.rules)

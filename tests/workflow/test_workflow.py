@@ -10,7 +10,6 @@ import sys
 import time
 from pathlib import Path
 
-import pandas as pd
 import pytest
 import yaml
 
@@ -101,65 +100,6 @@ def test_unknown_mix_source_stops_naming_it(tmp_path: Path) -> None:
     result = snakemake("-n", "--cores", "1", "-d", str(tmp_path), "--configfile", str(path), timeout=300)
     assert result.returncode != 0
     assert "study.variants.typo.mix: unknown source 'segm'" in result.stdout + result.stderr
-
-
-def test_paper_config_plans_quickly_with_sharded_jobs(tmp_path: Path) -> None:
-    started = time.perf_counter()
-    result = snakemake(
-        "-n",
-        "--cores",
-        "1",
-        "-d",
-        str(tmp_path),
-        "--configfile",
-        str(REPO / "config" / "paper.yaml"),
-        timeout=300,
-    )
-    elapsed = time.perf_counter() - started
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    counts = job_counts(result.stdout)
-    total = sum(counts.values())
-    assert 300 <= total <= 5000, counts
-    assert counts["make_targets"] >= 200  # 20k pairs per task, sharded
-    # one download job per subset of the LLaVA-OneVision mixture, planned without the network
-    from sgt.data.llava_mixture import load_mixture
-
-    assert (
-        counts["download_llava"] == len(load_mixture(REPO / "config" / "llava_onevision_sgt.yaml")[0]) == 23
-    )
-    # the full study for both paper models: one train and one VLMEvalKit job per (model, variant, seed)
-    paper = yaml.safe_load((REPO / "config" / "paper.yaml").read_text())["study"]
-    assert paper["models"] == ["bagel", "omnigen2"]
-    runs = len(paper["models"]) * len(paper["variants"]) * len(paper["seeds"])
-    assert counts["train"] == counts["vlmeval"] == runs, counts
-    for model in paper["models"]:
-        for variant in paper["variants"]:
-            assert f"results/models/{model}/{variant}/seed0" in result.stdout, (model, variant)
-    print(f"paper plan: {total} jobs in {elapsed:.1f} s")
-
-
-@pytest.mark.slow
-def test_test_config_runs_end_to_end_then_has_nothing_to_do(tmp_path: Path) -> None:
-    cfg = str(REPO / "config" / "test.yaml")
-    first = snakemake("--cores", "2", "-d", str(tmp_path), "--configfile", cfg)
-    assert first.returncode == 0, first.stderr[-5000:]
-    table = pd.read_csv(tmp_path / "results" / "tables" / "understanding.csv", index_col=0)
-    assert list(table.index) == ["majority_answer", "base", "untrained", "sft_semantic"]
-    assert {"toy_cvbench", "toy_vsr", "toy_pope", "toy_attribute", "Overall"} <= set(table.columns)
-    assert table["Overall"].between(0, 100).all()
-    gen = pd.read_csv(tmp_path / "results" / "tables" / "generation.csv", index_col=0)
-    assert "semantic/condition_gap" in gen.columns
-    # the untrained floor: random weights, one row per trained variant and benchmark
-    weights = tmp_path / "results" / "models" / "tiny" / "untrained" / "seed0" / "model.safetensors"
-    assert weights.is_file()
-    separation = pd.read_csv(tmp_path / "results" / "tables" / "separation.csv")
-    assert set(separation["trained"]) == {"base", "sft_semantic"} and set(separation["untrained"]) == {
-        "untrained"
-    }
-    assert {"toy_cvbench", "Overall", "GenEval overall"} <= set(separation["benchmark"])
-    second = snakemake("--cores", "2", "-d", str(tmp_path), "--configfile", cfg)
-    assert second.returncode == 0
-    assert "Nothing to be done" in second.stdout + second.stderr
 
 
 @pytest.mark.slow

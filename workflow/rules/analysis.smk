@@ -18,11 +18,11 @@ rule analyse:
         model="|".join(TINY_MODELS) or "^$",
     conda:
         "../../envs/sgt.yaml"
-    threads: lookup(dpath="resources/analysis/threads", within=config)
+    threads: setting("resources/analysis/threads")
     resources:
         mem_mb=grow("analysis", "mem_mb"),
         runtime=grow("analysis", "runtime"),
-        gpu=lookup(dpath="resources/analysis/gpu", within=config),
+        gpu=setting("resources/analysis/gpu"),
     params:
         root=DATA_ROOT,
         split=EVAL_SPLIT,
@@ -78,11 +78,11 @@ rule analysis_figures:
         model="|".join(TINY_MODELS) or "^$",
     conda:
         "../../envs/sgt.yaml"
-    threads: lookup(dpath="resources/report/threads", within=config)
+    threads: setting("resources/report/threads")
     resources:
         mem_mb=grow("report", "mem_mb"),
         runtime=grow("report", "runtime"),
-        gpu=lookup(dpath="resources/report/gpu", within=config),
+        gpu=setting("resources/report/gpu"),
     params:
         compare=config["analysis"]["compare"],
         labels={v: s.get("label", v) for v, s in config["study"]["variants"].items()},

@@ -4,18 +4,30 @@ import os
 import re
 from pathlib import Path
 
-from snakemake.utils import validate
-
-from sgt.config import check_config, resolve_repo_paths
+from sgt.config import check_config, resolve_repo_paths, validate_config
 from sgt.data.datasets import source_options
 from sgt.data.llava_mixture import llava_settings
 from sgt.data.sources import sa1b_shard_sources
 
-validate(config, schema="../schemas/config.schema.yaml")
+REPO = Path(workflow.main_snakefile).parent
+validate_config(config, REPO / "workflow" / "schemas" / "config.schema.yaml")
 # Files shipped with the repository (published numbers, the tiny base checkpoint, the LLaVA mixture) are
 # named relative to it, so a run with `--directory elsewhere` still finds them.
-resolve_repo_paths(config, Path(workflow.main_snakefile).parent)
+resolve_repo_paths(config, REPO)
 check_config(config)
+
+
+def setting(path):
+    """The config value at a slash path, as ``lookup(dpath=path, within=config)`` gives it.
+
+    lookup walks the whole config on every call; with about a hundred calls at parse time that was a tenth
+    of the paper study's dry run (benchmarks/dry_run.py). The validated config has every key it asks for.
+    """
+    node = config
+    for key in path.split("/"):
+        node = node[key]
+    return node
+
 
 DATA_ROOT = config["data"]["root"]
 # source-specific keywords of sgt.data.datasets.open_dataset (SA-1B: its eval hold-out)
@@ -166,12 +178,16 @@ def variant_tasks(wildcards):
 
 
 def mix_inputs(wildcards):
-    """Shards and VQA of the variant's mix: what a backend's export reads."""
+    """VQA and each task's manifest for the variant's mix: what a backend's export reads.
+
+    A task's manifest stands for its shards (made from all of them), so a job has one edge per task instead
+    of one per shard; the shards themselves reach the script as ``params.task_shards``.
+    """
     inputs = {}
     if variant_mix(wildcards).get("vqa", 0) > 0:
         inputs["vqa"] = "results/vqa/train.jsonl"
     for task in variant_tasks(wildcards):
-        inputs[f"task_{task}"] = target_shards(task)
+        inputs[f"task_{task}"] = f"results/targets/{task}/manifest.parquet"
     return inputs
 
 
@@ -207,11 +223,9 @@ def train_resources(wildcards):
     return job_resources(config["models"][wildcards.model], stage, checkout)
 
 
-def task_shard_map(wildcards, input):
-    """Each task's shards as the job's input names them (none when the job reads a made export)."""
-    if "export" in input.keys():
-        return {}
-    return {t: list(input[f"task_{t}"]) for t in variant_tasks(wildcards)}
+def task_shard_map(wildcards):
+    """Each task's shards for the variant's mix (the job's inputs name the tasks' manifests)."""
+    return {t: target_shards(t) for t in variant_tasks(wildcards)}
 
 
 def model_dir(wildcards):
@@ -295,8 +309,12 @@ def depth_tasks():
 
 def depth_task_inputs(task, split):
     inputs = {}
-    if task in depth_tasks():
-        inputs["depth"] = depth_estimates(DEPTH["target"], split)
+    if (
+        task in depth_tasks()
+    ):  # one index, not every estimate shard: far fewer edges for the DAG to match
+        inputs["depth"] = (
+            f"results/depth/{split}/estimates/{DEPTH['target']}/index.json"
+        )
     if task in DEPTH["filtered_tasks"]:
         inputs["depth_filter"] = f"results/depth/{split}/filter.parquet"
     return inputs
@@ -472,3 +490,21 @@ def report_outputs():
         "results/report/config.yaml",
         *(["results/tables/separation.md"] if UNTRAINED_VARIANTS else []),
     ]
+
+
+def cache_function_signatures(rules):
+    """Record each input, params and resources function's signature on it, once.
+
+    Snakemake inspects a function's signature every time it calls it, for every job: a sixth of the paper
+    study's dry run (benchmarks/dry_run.py). It reads a recorded one instead (``overwrite_function_params``).
+    """
+    import inspect
+
+    from snakemake.common import overwrite_function_params
+
+    for rule in rules:
+        values = [*rule.input, *rule.params, *(rule.resources or {}).values()]
+        for value in values:
+            func = getattr(getattr(value, "_file", value), "callable", None) or value
+            if callable(func) and not isinstance(func, type):
+                overwrite_function_params(func, inspect.signature(func).parameters)

@@ -12,13 +12,13 @@ if config["data"]["source"] == "toyworld":
             "results/benchmarks/data/toyworld.tsv"
         conda:
             "../../envs/sgt.yaml"
-        threads: lookup(dpath="resources/data/threads", within=config)
+        threads: setting("resources/data/threads")
         resources:
             mem_mb=grow("data", "mem_mb"),
             runtime=grow("data", "runtime"),
-            gpu=lookup(dpath="resources/data/gpu", within=config),
+            gpu=setting("resources/data/gpu"),
         params:
-            spec=lookup(dpath="data/toyworld", within=config),
+            spec=setting("data/toyworld"),
             seed=config["seed"],
         script:
             "../scripts/toyworld.py"
@@ -35,15 +35,15 @@ if config["data"]["source"] == "coco" and config["data"]["coco"]["download"]:
             "results/benchmarks/data/download_coco/{archive}.tsv"
         conda:
             "../../envs/sgt.yaml"
-        threads: lookup(dpath="resources/download/threads", within=config)
+        threads: setting("resources/download/threads")
         resources:
             mem_mb=grow("download", "mem_mb"),
             runtime=grow("download", "runtime"),
-            gpu=lookup(dpath="resources/download/gpu", within=config),
+            gpu=setting("resources/download/gpu"),
         params:
             source=coco_source,
             manifest=f"{config['data']['checksums_dir']}/coco2017.sha256.json",
-            retry=lookup(dpath="data/retry", within=config),
+            retry=setting("data/retry"),
         script:
             "../scripts/download.py"
 
@@ -58,11 +58,11 @@ if config["data"]["source"] == "coco" and config["data"]["coco"]["download"]:
             "results/benchmarks/data/extract_coco/{archive}.tsv"
         conda:
             "../../envs/sgt.yaml"
-        threads: lookup(dpath="resources/download/threads", within=config)
+        threads: setting("resources/download/threads")
         resources:
             mem_mb=grow("download", "mem_mb"),
             runtime=grow("download", "runtime"),
-            gpu=lookup(dpath="resources/download/gpu", within=config),
+            gpu=setting("resources/download/gpu"),
         params:
             root=DATA_ROOT,
         script:
@@ -82,15 +82,15 @@ if config["data"]["source"] == "sa1b" and config["data"]["sa1b"]["download"]:
             tar="|".join(re.escape(t) for t in SA1B) or "^$",
         conda:
             "../../envs/sgt.yaml"
-        threads: lookup(dpath="resources/download/threads", within=config)
+        threads: setting("resources/download/threads")
         resources:
             mem_mb=grow("download", "mem_mb"),
             runtime=grow("download", "runtime"),
-            gpu=lookup(dpath="resources/download/gpu", within=config),
+            gpu=setting("resources/download/gpu"),
         params:
             source=lambda w: SA1B[w.tar],
             manifest=f"{config['data']['checksums_dir']}/sa1b.sha256.json",
-            retry=lookup(dpath="data/retry", within=config),
+            retry=setting("data/retry"),
             hint="data.sa1b.links_file",
         script:
             "../scripts/download.py"
@@ -108,11 +108,11 @@ if config["data"]["source"] == "sa1b" and config["data"]["sa1b"]["download"]:
             tar="|".join(re.escape(t) for t in SA1B) or "^$",
         conda:
             "../../envs/sgt.yaml"
-        threads: lookup(dpath="resources/download/threads", within=config)
+        threads: setting("resources/download/threads")
         resources:
             mem_mb=grow("download", "mem_mb"),
             runtime=grow("download", "runtime"),
-            gpu=lookup(dpath="resources/download/gpu", within=config),
+            gpu=setting("resources/download/gpu"),
         params:
             root=lambda w, output: output[0].rsplit("/.extracted/", 1)[0],
         script:
@@ -130,11 +130,11 @@ rule validate_data:
         "results/benchmarks/data/validate_data.tsv"
     conda:
         "../../envs/sgt.yaml"
-    threads: lookup(dpath="resources/data/threads", within=config)
+    threads: setting("resources/data/threads")
     resources:
         mem_mb=grow("data", "mem_mb"),
         runtime=grow("data", "runtime"),
-        gpu=lookup(dpath="resources/data/gpu", within=config),
+        gpu=setting("resources/data/gpu"),
     params:
         root=DATA_ROOT,
         source=config["data"]["source"],
@@ -155,17 +155,17 @@ rule subset:
         "results/benchmarks/data/subset_{split}.tsv"
     conda:
         "../../envs/sgt.yaml"
-    threads: lookup(dpath="resources/data/threads", within=config)
+    threads: setting("resources/data/threads")
     resources:
         mem_mb=grow("data", "mem_mb"),
         runtime=grow("data", "runtime"),
-        gpu=lookup(dpath="resources/data/gpu", within=config),
+        gpu=setting("resources/data/gpu"),
     params:
         root=DATA_ROOT,
         n=lambda w: config["targets"][
             "n_per_task" if w.split == TRAIN_SPLIT else "eval_n"
         ],
-        shard_size=lookup(dpath="targets/shard_size", within=config),
+        shard_size=setting("targets/shard_size"),
         group=SHARED_SUBSET,
         seed=config["seed"],
         source=config["data"]["source"],
@@ -187,16 +187,16 @@ if config["vqa"]["source"] == "generated":
             "results/benchmarks/data/vqa_train.tsv"
         conda:
             "../../envs/sgt.yaml"
-        threads: lookup(dpath="resources/data/threads", within=config)
+        threads: setting("resources/data/threads")
         resources:
             mem_mb=grow("data", "mem_mb"),
             runtime=grow("data", "runtime"),
-            gpu=lookup(dpath="resources/data/gpu", within=config),
+            gpu=setting("resources/data/gpu"),
         params:
             root=DATA_ROOT,
             split=TRAIN_SPLIT,
             benchmarks=BENCHMARKS,
-            per_image=lookup(dpath="vqa/train_per_image", within=config),
+            per_image=setting("vqa/train_per_image"),
             seed=config["seed"],
         script:
             "../scripts/vqa_train.py"
@@ -214,16 +214,16 @@ else:
             subset="|".join(re.escape(s) for s in LLAVA_SUBSETS) or "^$",
         conda:
             "../../envs/sgt.yaml"
-        threads: lookup(dpath="resources/download/threads", within=config)
+        threads: setting("resources/download/threads")
         resources:
             mem_mb=grow("download", "mem_mb"),
             runtime=grow("download", "runtime"),
-            gpu=lookup(dpath="resources/download/gpu", within=config),
+            gpu=setting("resources/download/gpu"),
         params:
             repo=LLAVA.repo,
             revision=LLAVA.revision,
             record=f"{config['data']['checksums_dir']}/llava_onevision.json",
-            retry=lookup(dpath="data/retry", within=config),
+            retry=setting("data/retry"),
         script:
             "../scripts/download_llava.py"
 
@@ -238,11 +238,11 @@ else:
             "results/benchmarks/data/vqa_train.tsv"
         conda:
             "../../envs/sgt.yaml"
-        threads: lookup(dpath="resources/data/threads", within=config)
+        threads: setting("resources/data/threads")
         resources:
             mem_mb=grow("download", "mem_mb"),
             runtime=grow("download", "runtime"),
-            gpu=lookup(dpath="resources/download/gpu", within=config),
+            gpu=setting("resources/download/gpu"),
         params:
             counts=LLAVA.subsets,
             seed=LLAVA.seed,

@@ -14,7 +14,7 @@ rule depth_models:
         estimator="|".join(TINY_ESTIMATORS) or "^$",
     conda:
         "../../envs/sgt.yaml"
-    threads: lookup(dpath="resources/depth/threads", within=config)
+    threads: setting("resources/depth/threads")
     resources:
         mem_mb=grow("depth", "mem_mb"),
         runtime=grow("depth", "runtime"),
@@ -38,17 +38,17 @@ rule depth_pool:
         "results/benchmarks/depth/{split}/pool.tsv"
     conda:
         "../../envs/sgt.yaml"
-    threads: lookup(dpath="resources/targets/threads", within=config)
+    threads: setting("resources/targets/threads")
     resources:
         mem_mb=grow("targets", "mem_mb"),
         runtime=grow("targets", "runtime"),
-        gpu=lookup(dpath="resources/targets/gpu", within=config),
+        gpu=setting("resources/targets/gpu"),
     params:
         root=DATA_ROOT,
         group=SHARED_SUBSET,
         n_reserve=lambda w: depth_reserve(w.split),
         n_shards=lambda w: len(depth_pool_shards(w.split)),
-        shard_size=lookup(dpath="depth/shard_size", within=config),
+        shard_size=setting("depth/shard_size"),
         seed=config["seed"],
     script:
         "../scripts/depth_pool.py"
@@ -65,18 +65,32 @@ rule depth_estimate:
         "results/benchmarks/depth/{split}/estimates/{estimator}/shard-{shard}.tsv"
     conda:
         "../../envs/sgt.yaml"
-    threads: lookup(dpath="resources/depth/threads", within=config)
+    threads: setting("resources/depth/threads")
     resources:
         mem_mb=grow("depth", "mem_mb"),
         runtime=grow("depth", "runtime"),
-        gpu=lookup(dpath="resources/depth/gpu", within=config),
+        gpu=setting("resources/depth/gpu"),
     params:
         root=DATA_ROOT,
         estimator=depth_estimator,
         seed=config["seed"],
-        version=lookup(dpath="depth/version", within=config),
+        version=setting("depth/version"),
     script:
         "../scripts/depth_estimate.py"
+
+
+rule depth_index:
+    input:
+        lambda w: depth_estimates(w.estimator, w.split),
+    output:
+        "results/depth/{split}/estimates/{estimator}/index.json",
+    log:
+        "results/logs/depth/{split}/estimates/{estimator}/index.log",
+    localrule: True
+    conda:
+        "../../envs/sgt.yaml"
+    script:
+        "../scripts/depth_index.py"
 
 
 rule depth_filter:
@@ -92,17 +106,17 @@ rule depth_filter:
         "results/benchmarks/depth/{split}/filter.tsv"
     conda:
         "../../envs/sgt.yaml"
-    threads: lookup(dpath="resources/targets/threads", within=config)
+    threads: setting("resources/targets/threads")
     resources:
         mem_mb=grow("targets", "mem_mb"),
         runtime=grow("targets", "runtime"),
-        gpu=lookup(dpath="resources/targets/gpu", within=config),
+        gpu=setting("resources/targets/gpu"),
     params:
-        threshold=lookup(dpath="depth/threshold", within=config),
-        max_depth=lookup(dpath="depth/max_depth", within=config),
-        min_valid_fraction=lookup(dpath="depth/min_valid_fraction", within=config),
+        threshold=setting("depth/threshold"),
+        max_depth=setting("depth/max_depth"),
+        min_valid_fraction=setting("depth/min_valid_fraction"),
         seed=config["seed"],
-        version=lookup(dpath="depth/version", within=config),
+        version=setting("depth/version"),
     script:
         "../scripts/depth_filter.py"
 
@@ -124,13 +138,13 @@ rule depth_histogram:
     localrule: True
     conda:
         "../../envs/sgt.yaml"
-    threads: lookup(dpath="resources/report/threads", within=config)
+    threads: setting("resources/report/threads")
     resources:
         mem_mb=grow("report", "mem_mb"),
         runtime=grow("report", "runtime"),
-        gpu=lookup(dpath="resources/report/gpu", within=config),
+        gpu=setting("resources/report/gpu"),
     params:
-        threshold=lookup(dpath="depth/threshold", within=config),
+        threshold=setting("depth/threshold"),
         target=DEPTH["target"],
         reference=DEPTH["reference"],
     script:

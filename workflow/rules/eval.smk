@@ -12,15 +12,15 @@ rule embedded_benchmark:
         "results/benchmarks/eval/benchmarks/{bench}.tsv"
     conda:
         "../../envs/sgt.yaml"
-    threads: lookup(dpath="resources/data/threads", within=config)
+    threads: setting("resources/data/threads")
     resources:
         mem_mb=grow("data", "mem_mb"),
         runtime=grow("data", "runtime"),
-        gpu=lookup(dpath="resources/data/gpu", within=config),
+        gpu=setting("resources/data/gpu"),
     params:
         root=DATA_ROOT,
         split=EVAL_SPLIT,
-        per_image=lookup(dpath="vqa/eval_per_image", within=config),
+        per_image=setting("vqa/eval_per_image"),
         seed=config["seed"],
     script:
         "../scripts/embedded_benchmark.py"
@@ -37,11 +37,11 @@ rule majority_baseline:
         "results/benchmarks/eval/majority_baseline.tsv"
     conda:
         "../../envs/sgt.yaml"
-    threads: lookup(dpath="resources/report/threads", within=config)
+    threads: setting("resources/report/threads")
     resources:
         mem_mb=grow("report", "mem_mb"),
         runtime=grow("report", "runtime"),
-        gpu=lookup(dpath="resources/report/gpu", within=config),
+        gpu=setting("resources/report/gpu"),
     params:
         names=BENCHMARKS,
     script:
@@ -61,15 +61,15 @@ rule evaluate:
         model="|".join(EMBEDDED_EVAL_MODELS) or "^$",
     conda:
         "../../envs/sgt.yaml"
-    threads: lookup(dpath="resources/eval/threads", within=config)
+    threads: setting("resources/eval/threads")
     resources:
         mem_mb=grow("eval", "mem_mb"),
         runtime=grow("eval", "runtime"),
-        gpu=lookup(dpath="resources/eval/gpu", within=config),
+        gpu=setting("resources/eval/gpu"),
     params:
         benchmarks=lambda w, input: bench_map(input),
         gen_shards=lambda w, input: gen_shard_map(input),
-        eval_cfg=lookup(dpath="eval", within=config),
+        eval_cfg=setting("eval"),
     script:
         "../scripts/evaluate.py"
 
@@ -83,14 +83,14 @@ rule checkout_vlmevalkit:
         "results/benchmarks/eval/checkout_vlmevalkit.tsv"
     conda:
         "../../envs/sgt.yaml"
-    threads: lookup(dpath="resources/download/threads", within=config)
+    threads: setting("resources/download/threads")
     resources:
         mem_mb=grow("data", "mem_mb"),
         runtime=grow("data", "runtime"),
-        gpu=lookup(dpath="resources/download/gpu", within=config),
+        gpu=setting("resources/download/gpu"),
     params:
-        url=lookup(dpath="eval/vlmeval/upstream/url", within=config),
-        commit=lookup(dpath="eval/vlmeval/upstream/commit", within=config),
+        url=setting("eval/vlmeval/upstream/url"),
+        commit=setting("eval/vlmeval/upstream/commit"),
     script:
         "../scripts/checkout_upstream.py"
 
@@ -109,13 +109,13 @@ rule vlmeval:
         model="|".join(VLMEVAL_MODELS) or "^$",
     conda:
         "../../envs/sgt.yaml"
-    threads: lookup(dpath="resources/eval/threads", within=config)
+    threads: setting("resources/eval/threads")
     resources:
         mem_mb=grow("eval", "mem_mb"),
         runtime=grow("eval", "runtime"),
-        gpu=lookup(dpath="resources/eval/gpu", within=config),
+        gpu=setting("resources/eval/gpu"),
     params:
-        cfg=lookup(dpath="eval/vlmeval", within=config),
+        cfg=setting("eval/vlmeval"),
         workdir=lambda w: f"results/work/vlmeval/{w.model}/{w.variant}/seed{w.seed}",
     script:
         "../scripts/vlmeval.py"
@@ -130,13 +130,13 @@ rule geneval_prompts:
         "results/benchmarks/eval/geneval_prompts.tsv"
     conda:
         "../../envs/sgt.yaml"
-    threads: lookup(dpath="resources/report/threads", within=config)
+    threads: setting("resources/report/threads")
     resources:
         mem_mb=grow("report", "mem_mb"),
         runtime=grow("report", "runtime"),
-        gpu=lookup(dpath="resources/report/gpu", within=config),
+        gpu=setting("resources/report/gpu"),
     params:
-        n_per_tag=lookup(dpath="eval/geneval/n_per_tag", within=config),
+        n_per_tag=setting("eval/geneval/n_per_tag"),
         seed=config["seed"],
     script:
         "../scripts/geneval_prompts.py"
@@ -158,13 +158,13 @@ rule geneval:
         model="|".join(TINY_MODELS) or "^$",
     conda:
         "../../envs/sgt.yaml"
-    threads: lookup(dpath="resources/eval/threads", within=config)
+    threads: setting("resources/eval/threads")
     resources:
         mem_mb=grow("eval", "mem_mb"),
         runtime=grow("eval", "runtime"),
-        gpu=lookup(dpath="resources/eval/gpu", within=config),
+        gpu=setting("resources/eval/gpu"),
     params:
-        cfg=lookup(dpath="eval/geneval", within=config),
+        cfg=setting("eval/geneval"),
         scene_aspect=SCENE_ASPECT,
     script:
         "../scripts/geneval.py"

@@ -29,11 +29,11 @@ rule tables:
         "results/benchmarks/report/tables.tsv"
     conda:
         "../../envs/sgt.yaml"
-    threads: lookup(dpath="resources/report/threads", within=config)
+    threads: setting("resources/report/threads")
     resources:
         mem_mb=grow("report", "mem_mb"),
         runtime=grow("report", "runtime"),
-        gpu=lookup(dpath="resources/report/gpu", within=config),
+        gpu=setting("resources/report/gpu"),
     params:
         variants=["majority_answer", *VARIANTS],
         labels=lambda w: {"majority_answer": "Majority answer (no image)"}
@@ -66,15 +66,15 @@ rule paper_tables:
         "results/benchmarks/report/paper_tables.tsv"
     conda:
         "../../envs/sgt.yaml"
-    threads: lookup(dpath="resources/report/threads", within=config)
+    threads: setting("resources/report/threads")
     resources:
         mem_mb=grow("report", "mem_mb"),
         runtime=grow("report", "runtime"),
-        gpu=lookup(dpath="resources/report/gpu", within=config),
+        gpu=setting("resources/report/gpu"),
     params:
-        study=lookup(dpath="study", within=config),
+        study=setting("study"),
         reference_dir=reference_dir,
-        paper_model=lookup(dpath="report/paper_model", within=config),
+        paper_model=setting("report/paper_model"),
     script:
         "../scripts/paper_tables.py"
 
@@ -98,19 +98,19 @@ rule figure:
         fig="|".join(report_figures()) or "^$",
     conda:
         "../../envs/sgt.yaml"
-    threads: lookup(dpath="resources/report/threads", within=config)
+    threads: setting("resources/report/threads")
     resources:
         mem_mb=grow("report", "mem_mb"),
         runtime=grow("report", "runtime"),
-        gpu=lookup(dpath="resources/report/gpu", within=config),
+        gpu=setting("resources/report/gpu"),
     params:
         plan=figure_plan,
         metrics=figure_metrics,
         results=eval_results(),
-        study=lookup(dpath="study", within=config),
-        reference_dir=lookup(dpath="report/reference_dir", within=config),
-        benchmark_map=lookup(dpath="report/benchmark_map", within=config),
-        paper_model=lookup(dpath="report/paper_model", within=config),
+        study=setting("study"),
+        reference_dir=setting("report/reference_dir"),
+        benchmark_map=setting("report/benchmark_map"),
+        paper_model=setting("report/paper_model"),
     script:
         "../scripts/figure.py"
 
@@ -132,13 +132,13 @@ rule separation:
         "results/benchmarks/report/separation.tsv"
     conda:
         "../../envs/sgt.yaml"
-    threads: lookup(dpath="resources/report/threads", within=config)
+    threads: setting("resources/report/threads")
     resources:
         mem_mb=grow("report", "mem_mb"),
         runtime=grow("report", "runtime"),
-        gpu=lookup(dpath="resources/report/gpu", within=config),
+        gpu=setting("resources/report/gpu"),
     params:
-        study=lookup(dpath="study", within=config),
+        study=setting("study"),
     script:
         "../scripts/separation.py"
 
@@ -162,13 +162,13 @@ rule findings:
         "results/benchmarks/report/findings.tsv"
     conda:
         "../../envs/sgt.yaml"
-    threads: lookup(dpath="resources/report/threads", within=config)
+    threads: setting("resources/report/threads")
     resources:
         mem_mb=grow("report", "mem_mb"),
         runtime=grow("report", "runtime"),
-        gpu=lookup(dpath="resources/report/gpu", within=config),
+        gpu=setting("resources/report/gpu"),
     params:
-        study=lookup(dpath="study", within=config),
+        study=setting("study"),
         levels=task_levels(),
         missing_figures=missing_figures(),
         run_name=config["run_name"],
@@ -187,11 +187,11 @@ rule config_used:
         "results/logs/report/config_used.log",
     conda:
         "../../envs/sgt.yaml"
-    threads: lookup(dpath="resources/report/threads", within=config)
+    threads: setting("resources/report/threads")
     resources:
         mem_mb=grow("report", "mem_mb"),
         runtime=grow("report", "runtime"),
-        gpu=lookup(dpath="resources/report/gpu", within=config),
+        gpu=setting("resources/report/gpu"),
     params:
         config=config,
     script:

@@ -12,11 +12,11 @@ rule make_targets:
         "results/benchmarks/{stage}/{task}/shard-{shard}.tsv"
     conda:
         "../../envs/sgt.yaml"
-    threads: lookup(dpath="resources/targets/threads", within=config)
+    threads: setting("resources/targets/threads")
     resources:
         mem_mb=grow("targets", "mem_mb"),
         runtime=grow("targets", "runtime"),
-        gpu=lookup(dpath="resources/targets/gpu", within=config),
+        gpu=setting("resources/targets/gpu"),
     params:
         root=DATA_ROOT,
         source=config["data"]["source"],
@@ -25,7 +25,7 @@ rule make_targets:
         task_cfg=lambda w: config["targets"]["tasks"][w.task],
         seed=config["seed"],
         subset_group=SHARED_SUBSET,
-        version=lookup(dpath="targets/version", within=config),
+        version=setting("targets/version"),
     script:
         "../scripts/make_targets.py"
 
@@ -41,10 +41,10 @@ rule target_manifest:
         "results/benchmarks/targets/{task}/manifest.tsv"
     conda:
         "../../envs/sgt.yaml"
-    threads: lookup(dpath="resources/targets/threads", within=config)
+    threads: setting("resources/targets/threads")
     resources:
         mem_mb=grow("targets", "mem_mb"),
         runtime=grow("targets", "runtime"),
-        gpu=lookup(dpath="resources/targets/gpu", within=config),
+        gpu=setting("resources/targets/gpu"),
     script:
         "../scripts/target_manifest.py"

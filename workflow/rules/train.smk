@@ -16,11 +16,11 @@ rule pretrain:
         model="|".join(BASE_MODELS) or "^$",
     conda:
         "../../envs/sgt.yaml"
-    threads: lookup(dpath="resources/pretrain/threads", within=config)
+    threads: setting("resources/pretrain/threads")
     resources:
         mem_mb=grow("pretrain", "mem_mb"),
         runtime=grow("pretrain", "runtime"),
-        gpu=lookup(dpath="resources/pretrain/gpu", within=config),
+        gpu=setting("resources/pretrain/gpu"),
     params:
         root=DATA_ROOT,
         split=TRAIN_SPLIT,
@@ -42,11 +42,11 @@ rule checkout_upstream:
         model="|".join(UPSTREAM_MODELS) or "^$",
     conda:
         "../../envs/sgt.yaml"
-    threads: lookup(dpath="resources/download/threads", within=config)
+    threads: setting("resources/download/threads")
     resources:
         mem_mb=grow("data", "mem_mb"),
         runtime=grow("data", "runtime"),
-        gpu=lookup(dpath="resources/download/gpu", within=config),
+        gpu=setting("resources/download/gpu"),
     params:
         url=lambda w: config["models"][w.model]["upstream"]["url"],
         commit=lambda w: config["models"][w.model]["upstream"]["commit"],
@@ -69,16 +69,16 @@ rule export_training_data:
         variant="|".join(v for v in VARIANTS if v not in UNTRAINED_VARIANTS) or "^$",
     conda:
         "../../envs/sgt.yaml"
-    threads: lookup(dpath="resources/preflight/threads", within=config)
+    threads: setting("resources/preflight/threads")
     resources:
         mem_mb=grow("preflight", "mem_mb"),
         runtime=grow("preflight", "runtime"),
-        gpu=lookup(dpath="resources/preflight/gpu", within=config),
+        gpu=setting("resources/preflight/gpu"),
     params:
         model_cfg=lambda w: config["models"][w.model],
         mix=variant_mix,
         pairs=lambda w: config["study"]["variants"][w.variant].get("pairs"),
-        task_shards=lambda w, input: task_shard_map(w, input),
+        task_shards=task_shard_map,
         checkout=lambda w: f"results/upstream/{w.model}",
     script:
         "../scripts/export_training_data.py"
@@ -98,11 +98,11 @@ rule preflight:
         model="|".join(PREFLIGHT_MODELS) or "^$",
     conda:
         "../../envs/sgt.yaml"
-    threads: lookup(dpath="resources/preflight/threads", within=config)
+    threads: setting("resources/preflight/threads")
     resources:
         mem_mb=grow("preflight", "mem_mb"),
         runtime=grow("preflight", "runtime"),
-        gpu=lookup(dpath="resources/preflight/gpu", within=config),
+        gpu=setting("resources/preflight/gpu"),
     params:
         model_cfg=lambda w: config["models"][w.model],
         mix=variant_mix,
@@ -133,7 +133,10 @@ rule train:
         model_cfg=lambda w: config["models"][w.model],
         mix=variant_mix,
         pairs=lambda w: config["study"]["variants"][w.variant].get("pairs"),
-        task_shards=lambda w, input: task_shard_map(w, input),
+        # a preflight backend's train job reads the checked export, not the shards
+        task_shards=lambda w: (
+            {} if backend_of(w.model).preflights else task_shard_map(w)
+        ),
         workdir=lambda w: f"results/work/{run_path(w)}",
     script:
         "../scripts/train.py"

@@ -1,0 +1,413 @@
+"""Every command printed in README.md, docs/*.md and the config and profile headers, run as a user runs it.
+
+The repository is copied (the tracked and unignored files, as a fresh clone has them) and each command runs
+with the copy's root as its working directory, the project's virtualenv first on PATH, exactly as printed:
+for real where that takes seconds, with ``-n`` appended to its snakemake call where a real run takes hours.
+A test that ran with ``-d elsewhere`` hid a broken paper command for nine sessions; nothing here changes the
+working directory. A command added to the docs without an entry in ``COMMANDS`` fails the first test.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+VENV = Path(sys.prefix)
+STARTS = (
+    "snakemake",
+    ".venv/bin/",
+    "make ",
+    "sgt ",
+    "python -m sgt",
+    "PYTHONPATH=",
+    ". .venv/bin/activate",
+    "export SGT_",
+    ".ci/run",
+)
+
+
+# --- finding the commands -------------------------------------------------------------------------------
+
+
+def _is_command(text: str) -> bool:
+    return text.startswith(STARTS)
+
+
+def _strip_comment(line: str) -> str:
+    return re.split(r"\s+#\s", line, maxsplit=1)[0].strip()
+
+
+def _markdown_commands(text: str) -> list[str]:
+    out = []
+    for block in re.findall(r"```(?:bash|sh|console)\n(.*?)```", text, re.S):
+        out += [_strip_comment(line) for line in block.splitlines() if _is_command(_strip_comment(line))]
+    prose = re.sub(r"```.*?```", "", text, flags=re.S)
+    out += [c.strip() for c in re.findall(r"`([^`\n]+)`", prose) if _is_command(c.strip())]
+    return out
+
+
+def _yaml_header_commands(text: str) -> list[str]:
+    out = []
+    for line in text.splitlines():
+        if not line.startswith("#"):
+            break
+        body = line.lstrip("#")
+        if body.startswith("   ") and _is_command(body.strip()):
+            out.append(_strip_comment(body.strip()))
+        out += [c.strip() for c in re.findall(r"`([^`\n]+)`", body) if _is_command(c.strip())]
+    return out
+
+
+def documented_commands() -> dict[str, list[str]]:
+    """Each command (whitespace collapsed) and the files that print it."""
+    found: dict[str, list[str]] = {}
+    docs = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
+    headers = [*sorted((REPO / "config").glob("*.yaml")), *sorted((REPO / "profiles").glob("*/config.yaml"))]
+    for path in docs:
+        for cmd in _markdown_commands(path.read_text(encoding="utf-8")):
+            found.setdefault(" ".join(cmd.split()), []).append(str(path.relative_to(REPO)))
+    for path in headers:
+        for cmd in _yaml_header_commands(path.read_text(encoding="utf-8")):
+            found.setdefault(" ".join(cmd.split()), []).append(str(path.relative_to(REPO)))
+    return found
+
+
+# --- how each one is run ---------------------------------------------------------------------------------
+
+Check = Callable[[subprocess.CompletedProcess[str], Path], None]
+
+
+@dataclass(frozen=True)
+class Doc:
+    """A documented command and how it is run: ``dry`` appends ``-n`` to its snakemake call, ``run`` runs it
+    as printed; ``subs`` fills placeholders (``<task>``), ``before`` is shell run first (a block's earlier
+    lines), ``elsewhere`` names the test that runs it when this module cannot (with the reason)."""
+
+    mode: str  # "dry" | "run" | "elsewhere"
+    subs: dict[str, str] = field(default_factory=dict)
+    before: str = ""
+    check: Check | None = None
+    elsewhere: str = ""
+
+
+def job_counts(output: str) -> dict[str, int]:
+    """Snakemake's "Job stats" table."""
+    counts: dict[str, int] = {}
+    block = output.split("Job stats:", 1)[1] if "Job stats:" in output else ""
+    for line in block.splitlines()[3:]:
+        m = re.match(r"^(\w+)\s+(\d+)$", line.strip())
+        if not m:
+            if counts:
+                break
+            continue
+        if m.group(1) != "total":
+            counts[m.group(1)] = int(m.group(2))
+    return counts
+
+
+def paper_plan(result: subprocess.CompletedProcess[str], clone: Path) -> None:
+    """The paper study and nothing else: one train job per (model, variant, seed), each after a preflight."""
+    paper = yaml.safe_load((clone / "config" / "paper.yaml").read_text())
+    study = paper["study"]
+    counts = job_counts(result.stdout)
+    runs = len(study["models"]) * len(study["variants"]) * len(study["seeds"])
+    assert counts["train"] == counts["preflight"] == counts["export_training_data"] == runs, counts
+    assert counts["vlmeval"] == runs and counts["make_targets"] >= 200, counts
+    # nothing of the embedded demo: no tiny model, no base or untrained variant, no embedded benchmarks
+    for rule in ("pretrain", "untrained", "evaluate", "embedded_benchmark", "geneval", "toyworld"):
+        assert rule not in counts, (rule, counts)
+    planned = set(re.findall(r"results/models/(\w+)/(\w+)/seed(\d+)", result.stdout))
+    asked = {(m, v, str(s)) for m in study["models"] for v in study["variants"] for s in study["seeds"]}
+    assert planned == asked, planned ^ asked
+    for model, variant, seed in asked:  # train reads what its own preflight checked
+        assert f"results/preflight/{model}/{variant}/seed{seed}.json" in result.stdout
+
+
+def demo_plan(result: subprocess.CompletedProcess[str], clone: Path) -> None:
+    counts = job_counts(result.stdout)
+    assert "preflight" not in counts and "vlmeval" not in counts, counts
+    assert "results/models/bagel" not in result.stdout
+
+
+def study_plan(result: subprocess.CompletedProcess[str], clone: Path) -> None:
+    demo_plan(result, clone)
+    study = yaml.safe_load((clone / "config" / "study.yaml").read_text())
+    assert job_counts(result.stdout)["make_targets"] >= len(study["targets"]["tasks"])
+
+
+def tiny_config_plan(result: subprocess.CompletedProcess[str], clone: Path) -> None:
+    counts = job_counts(result.stdout)
+    assert counts.get("train", 0) == 1 and "results/models/tiny/sft_semantic/seed0" in result.stdout, counts
+    assert "results/models/tiny/sft_edge" not in result.stdout  # a demo variant: must not leak in
+
+
+def one_task(result: subprocess.CompletedProcess[str], clone: Path) -> None:
+    counts = job_counts(result.stdout)
+    assert "train" not in counts and counts["target_manifest"] == 1, counts
+
+
+SLURM_TRY_PLAN = (
+    "snakemake --profile slurm --slurm-status-command squeue --slurm-init-seconds-before-status-checks 2"
+)
+SLURM_TRY = (
+    "PYTHONPATH=src python -m sgt.testing.slurm_cluster start /tmp/slurm-try && . /tmp/slurm-try/env.sh"
+)
+COMMANDS: dict[str, Doc] = {
+    # README: set-up, the demo, the tiny config
+    "make demo": Doc("elsewhere", elsewhere="test_make_demo_then_the_readme_commands_that_follow_it"),
+    "make test": Doc("elsewhere", elsewhere="CI: .ci/run runs it, and this module is part of it"),
+    ".ci/run": Doc("elsewhere", elsewhere="CI runs it on every submission"),
+    ".venv/bin/snakemake -n": Doc("run", check=demo_plan),
+    ".venv/bin/snakemake --cores 2 results/targets/edge/manifest.parquet": Doc("dry", check=one_task),
+    ".venv/bin/snakemake --configfile config/test.yaml --cores 2": Doc(
+        "elsewhere", elsewhere="test_test_config_runs_end_to_end_then_has_nothing_to_do"
+    ),
+    "snakemake --configfile config/test.yaml --cores 2": Doc("dry", check=tiny_config_plan),
+    ".venv/bin/snakemake --report results/report.html": Doc(
+        "elsewhere", elsewhere="test_make_demo_then_the_readme_commands_that_follow_it"
+    ),
+    "snakemake --report results/report.html": Doc(
+        "elsewhere", elsewhere="test_make_demo_then_the_readme_commands_that_follow_it"
+    ),
+    "python -m sgt.report.screenshot results/report.html report.png": Doc(
+        "elsewhere", elsewhere="test_make_demo_then_the_readme_commands_that_follow_it"
+    ),
+    ".venv/bin/snakemake --unlock": Doc("run"),
+    "make base-checkpoint": Doc("elsewhere", elsewhere="test_make_base_checkpoint_plans_only_the_base"),
+    "sgt toyworld --out DIR --n-train N --n-val M --seed S": Doc(
+        "run", subs={"DIR": "results/toy", "N": "4", "M": "2", "S": "0"}
+    ),
+    "snakemake --cores 2 results/targets/brightest/manifest.parquet": Doc(
+        "elsewhere", elsewhere="test_the_readme_new_task_example"
+    ),
+    (
+        "sgt synth --task brightest --param function=mytasks:brightest --param level=low --coco-root "
+        "results/data/toyworld --out results/brightest --limit 8 --export-png"
+    ): Doc("elsewhere", elsewhere="test_the_readme_new_task_example"),
+    "snakemake --configfile config/config.yaml config/study.yaml": Doc("dry", check=study_plan),
+    "snakemake --configfile config/config.yaml config/study.yaml --workflow-profile profiles/local": Doc(
+        "dry", check=study_plan
+    ),
+    "PYTHONPATH=src python benchmarks/synth.py": Doc("run"),
+    # the paper study, from the root
+    "snakemake -n --configfile config/paper.yaml": Doc("run", check=paper_plan),
+    "snakemake --profile slurm --configfile config/paper.yaml -n": Doc("run", check=paper_plan),
+    "snakemake --profile slurm --configfile config/paper.yaml": Doc("dry", check=paper_plan),
+    # docs/slurm.md and the profiles
+    ". .venv/bin/activate": Doc("run"),
+    "export SGT_SLURM_ACCOUNT=myproject": Doc("run", before=". .venv/bin/activate"),
+    "snakemake --profile slurm": Doc(
+        "dry", before=". .venv/bin/activate && export SGT_SLURM_ACCOUNT=myproject", check=demo_plan
+    ),
+    "snakemake --workflow-profile profiles/local --cores 2": Doc("dry", check=demo_plan),
+    "snakemake --workflow-profile profiles/local --cores 16 --resources gpu=2": Doc("dry", check=demo_plan),
+    "snakemake --workflow-profile profiles/local --cores N": Doc("dry", subs={"N": "2"}, check=demo_plan),
+    "snakemake --profile slurm -n": Doc("run", check=demo_plan),
+    "snakemake --profile path/to/copy": Doc(
+        "dry", before="mkdir -p path/to && cp -r profiles/slurm path/to/copy", check=demo_plan
+    ),
+    "snakemake --profile slurm results/targets/<task>/manifest.parquet": Doc(
+        "dry", subs={"<task>": "edge"}, check=one_task
+    ),
+    "snakemake --profile slurm -n results/targets/<task>/manifest.parquet": Doc(
+        "run", subs={"<task>": "edge"}, check=one_task
+    ),
+    "snakemake --profile slurm results/targets/<task>/manifest.parquet --forcerun make_targets": Doc(
+        "dry", subs={"<task>": "edge"}, check=one_task
+    ),
+    "snakemake --profile slurm --unlock": Doc("run"),
+    "PYTHONPATH=src python -m pytest -rs tests/slurm": Doc(
+        "elsewhere", elsewhere="the suite: make test collects tests/slurm"
+    ),
+    SLURM_TRY: Doc("elsewhere", elsewhere="test_the_hand_run_slurm_cluster_block"),
+    SLURM_TRY_PLAN: Doc("elsewhere", elsewhere="test_the_hand_run_slurm_cluster_block"),
+    "PYTHONPATH=src python -m sgt.testing.slurm_cluster stop /tmp/slurm-try": Doc(
+        "elsewhere", elsewhere="test_the_hand_run_slurm_cluster_block"
+    ),
+}
+
+
+# --- running them ----------------------------------------------------------------------------------------
+
+
+def clone_repo(dest: Path) -> Path:
+    """The repository's tracked and unignored files (a fresh clone's content) under ``dest``, mtimes kept."""
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=REPO,
+        capture_output=True,
+        check=True,
+    ).stdout.split(b"\0")
+    for name in filter(None, (n.decode() for n in listed)):
+        src, dst = REPO / name, dest / name
+        if not (src.exists() or src.is_symlink()):
+            continue  # deleted in the work tree, not yet committed
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        if src.is_symlink():
+            dst.symlink_to(os.readlink(src))
+        elif src.is_file():
+            shutil.copy2(src, dst)
+    (dest / ".venv").symlink_to(VENV)  # the project's virtualenv, as `make` made it
+    return dest
+
+
+def shell(script: str, clone: Path, timeout: int = 900) -> subprocess.CompletedProcess[str]:
+    """``script`` in bash at the clone's root, the virtualenv first on PATH, the clone's sources imported."""
+    env = {
+        **os.environ,
+        "PATH": f"{VENV / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}",
+        "PYTHONPATH": str(clone / "src"),
+        "PYTHONHASHSEED": "0",
+    }
+    return subprocess.run(
+        ["bash", "-c", f"set -e\n{script}"],
+        cwd=clone,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def as_run(command: str, doc: Doc) -> str:
+    for placeholder, value in doc.subs.items():
+        command = command.replace(placeholder, value)
+    if doc.mode == "dry":
+        command += " -n"
+    return f"{doc.before}\n{command}" if doc.before else command
+
+
+@pytest.fixture(scope="module")
+def clone(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return clone_repo(tmp_path_factory.mktemp("clone") / "sgt-pipeline")
+
+
+def test_every_documented_command_has_a_way_to_run() -> None:
+    found = documented_commands()
+    missing = sorted(set(found) - set(COMMANDS))
+    stale = sorted(set(COMMANDS) - set(found))
+    assert not missing, f"documented but untested (add them to COMMANDS): {[(c, found[c]) for c in missing]}"
+    assert not stale, f"tested but no longer documented (drop them from COMMANDS): {stale}"
+
+
+@pytest.mark.parametrize("command", [c for c, d in COMMANDS.items() if d.mode != "elsewhere"])
+def test_documented_command_runs_from_the_root(clone: Path, command: str) -> None:
+    doc = COMMANDS[command]
+    result = shell(as_run(command, doc), clone)
+    assert result.returncode == 0, f"{as_run(command, doc)}\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+    if doc.check is not None:
+        doc.check(result, clone)
+
+
+def test_the_readme_new_task_example(tmp_path: Path) -> None:
+    """README's "Adding a proxy task": its Python and YAML blocks, then its snakemake and sgt synth lines."""
+    clone = clone_repo(tmp_path / "sgt-pipeline")
+    readme = (clone / "README.md").read_text()
+    section = readme.split("## Adding a proxy task", 1)[1].split("\n## ", 1)[0]
+    code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    entry = yaml.safe_load(re.search(r"```yaml\n(.*?)```", section, re.S).group(1))
+    (clone / "mytasks.py").write_text(code)
+    config = yaml.safe_load((clone / "config" / "config.yaml").read_text())
+    config["targets"]["tasks"].update(entry)
+    (clone / "config" / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    env_path = "export PYTHONPATH=$PWD:$PYTHONPATH"  # "mytasks.py, anywhere on PYTHONPATH"
+    plan = shell(f"{env_path}\nsnakemake --cores 2 results/targets/brightest/manifest.parquet -n", clone)
+    assert plan.returncode == 0, plan.stdout[-3000:] + plan.stderr[-3000:]
+    counts = job_counts(plan.stdout)
+    assert counts["make_targets"] >= 1 and counts["target_manifest"] == 1, counts
+    synth = next(c for c in COMMANDS if c.startswith("sgt synth"))
+    world = shell("sgt toyworld --out results/data/toyworld --n-train 8 --n-val 2 --seed 0", clone)
+    assert world.returncode == 0, world.stderr[-2000:]
+    made = shell(f"{env_path}\n{synth}", clone)
+    assert made.returncode == 0, made.stdout[-3000:] + made.stderr[-3000:]
+    assert len(list((clone / "results/brightest/png").glob("*_target.png"))) == 8
+
+
+def test_make_base_checkpoint_plans_only_the_base(clone: Path) -> None:
+    """`make base-checkpoint` retrains for 17 minutes: make's own dry run, then its snakemake line dry."""
+    recipe = shell("make -n base-checkpoint", clone)
+    assert recipe.returncode == 0, recipe.stderr
+    line = next(x for x in recipe.stdout.splitlines() if "snakemake" in x)
+    plan = shell(f"{line} -n", clone)
+    assert plan.returncode == 0, plan.stdout[-2000:] + plan.stderr[-2000:]
+    assert set(job_counts(plan.stdout)) <= {"toyworld", "validate_data", "vqa_train", "pretrain"}
+
+
+def test_the_hand_run_slurm_cluster_block(clone: Path) -> None:
+    """docs/slurm.md's three lines: start a one-node cluster, plan through it (``-n``), stop it."""
+    from sgt.testing.slurm_cluster import ensure_slurm
+
+    reason = ensure_slurm(install=os.environ.get("SGT_SLURM_INSTALL", "1") != "0")
+    if reason:
+        pytest.skip(f"no local SLURM cluster: {reason}")
+    plan = SLURM_TRY_PLAN
+    stop = next(c for c in COMMANDS if "slurm_cluster stop" in c)
+    try:
+        result = shell(f"{SLURM_TRY}\n{plan} -n", clone, timeout=300)
+        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+        demo_plan(result, clone)
+    finally:
+        stopped = shell(stop, clone, timeout=300)
+    assert stopped.returncode == 0, stopped.stderr[-2000:]
+
+
+@pytest.mark.slow
+def test_test_config_runs_end_to_end_then_has_nothing_to_do(tmp_path: Path) -> None:
+    clone = clone_repo(tmp_path / "sgt-pipeline")
+    command = ".venv/bin/snakemake --configfile config/test.yaml --cores 2"
+    first = shell(command, clone, timeout=1800)
+    assert first.returncode == 0, first.stderr[-5000:]
+    table = pd.read_csv(clone / "results" / "tables" / "understanding.csv", index_col=0)
+    assert list(table.index) == ["majority_answer", "base", "untrained", "sft_semantic"]
+    assert {"toy_cvbench", "toy_vsr", "toy_pope", "toy_attribute", "Overall"} <= set(table.columns)
+    assert table["Overall"].between(0, 100).all()
+    gen = pd.read_csv(clone / "results" / "tables" / "generation.csv", index_col=0)
+    assert "semantic/condition_gap" in gen.columns
+    # the untrained floor: random weights, one row per trained variant and benchmark
+    weights = clone / "results" / "models" / "tiny" / "untrained" / "seed0" / "model.safetensors"
+    assert weights.is_file()
+    separation = pd.read_csv(clone / "results" / "tables" / "separation.csv")
+    assert set(separation["trained"]) == {"base", "sft_semantic"}
+    assert set(separation["untrained"]) == {"untrained"}
+    assert {"toy_cvbench", "Overall", "GenEval overall"} <= set(separation["benchmark"])
+    second = shell(command, clone)
+    assert second.returncode == 0
+    assert "Nothing to be done" in second.stdout + second.stderr
+
+
+@pytest.mark.slow
+def test_make_demo_then_the_readme_commands_that_follow_it(tmp_path: Path) -> None:
+    """`make demo` for real, as README's first line; then the report and what the README says follows."""
+    clone = clone_repo(tmp_path / "sgt-pipeline")
+    fresh = shell("make -q .venv/.installed", clone)
+    assert fresh.returncode == 0, "the virtualenv is older than requirements.lock: run `make test` first"
+    demo = shell("make demo", clone, timeout=2400)
+    assert demo.returncode == 0, demo.stdout[-3000:] + demo.stderr[-5000:]
+    assert "pip install" not in demo.stdout  # it reused the virtualenv
+    for table in ("understanding", "generation", "table3", "table6", "table7"):
+        assert (clone / "results" / "tables" / f"{table}.csv").is_file(), table
+    again = shell(".venv/bin/snakemake -n", clone)
+    assert again.returncode == 0 and "Nothing to be done" in again.stdout + again.stderr
+    for report in (
+        ".venv/bin/snakemake --report results/report.html",
+        "snakemake --report results/report.html",
+    ):
+        made = shell(report, clone)
+        assert made.returncode == 0, made.stderr[-3000:]
+        assert (clone / "results" / "report.html").stat().st_size > 100_000
+    shot = shell("python -m sgt.report.screenshot results/report.html report.png", clone)
+    if shot.returncode == 0:
+        assert (clone / "report.png").stat().st_size > 10_000
+    else:  # no browser here: the command must say how to get one
+        assert "apt-get install chromium" in shot.stdout + shot.stderr, shot.stderr[-2000:]
