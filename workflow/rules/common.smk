@@ -502,8 +502,8 @@ def cache_function_signatures(rules):
 
     from snakemake.common import overwrite_function_params
 
-    for rule in rules:
-        values = [*rule.input, *rule.params, *(rule.resources or {}).values()]
+    for spec in rules:
+        values = [*spec.input, *spec.params, *(spec.resources or {}).values()]
         for value in values:
             func = getattr(getattr(value, "_file", value), "callable", None) or value
             if callable(func) and not isinstance(func, type):
