@@ -200,6 +200,7 @@ COMMANDS: dict[str, Doc] = {
         "dry", check=study_plan
     ),
     "PYTHONPATH=src python benchmarks/synth.py": Doc("run"),
+    "PYTHONPATH=src python benchmarks/dry_run.py": Doc("run"),
     # the paper study, from the root
     "snakemake -n --configfile config/paper.yaml": Doc("run", check=paper_plan),
     "snakemake --profile slurm --configfile config/paper.yaml -n": Doc("run", check=paper_plan),
