@@ -1,4 +1,10 @@
-"""Atomic file output: a killed job never leaves a half-written file under its final name."""
+"""Atomic file output: a killed job never leaves a half-written file under its final name.
+
+Temp files sit beside their target as ``.<name>.<host>-<pid>-<random>.sgt-tmp<suffix>``: a hard kill (SIGKILL,
+power loss) can leave one behind, and the next writer of the same target removes those of dead processes
+(same host) or older than a day (another host). Outputs get the permissions of the umask, like any file the
+user creates (``mkstemp`` alone makes them 0600, unreadable to a cluster's other users).
+"""
 
 from __future__ import annotations
 
@@ -7,10 +13,65 @@ import hashlib
 import json
 import os
 import shutil
+import socket
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+TEMP_MARK = ".sgt-tmp"
+STALE_ELSEWHERE_S = 24 * 3600  # a temp from another host: its writer is gone after this long
+
+
+def _read_umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+UMASK = _read_umask()
+HOST = socket.gethostname().replace("-", "_").replace(".", "_") or "host"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_stale_temps(final: Path) -> list[Path]:
+    """Temp siblings of ``final`` left by writers that died (a killed job); returns what was removed."""
+    removed = []
+    for tmp in final.parent.glob(f".{glob_escape(final.name)}.*{TEMP_MARK}*"):
+        owner = tmp.name[len(final.name) + 2 :].split(TEMP_MARK, 1)[0]
+        host, _, rest = owner.partition("-")
+        pid = rest.split("-", 1)[0]
+        stale = False
+        if host == HOST and pid.isdigit():
+            stale = not _alive(int(pid))
+        else:
+            with contextlib.suppress(OSError):
+                stale = time.time() - tmp.lstat().st_mtime > STALE_ELSEWHERE_S
+        if stale:
+            if tmp.is_dir() and not tmp.is_symlink():
+                shutil.rmtree(tmp, ignore_errors=True)
+            else:
+                tmp.unlink(missing_ok=True)
+            removed.append(tmp)
+    return removed
+
+
+def glob_escape(name: str) -> str:
+    return "".join(f"[{c}]" if c in "*?[" else c for c in name)
+
+
+def _temp_prefix(final: Path) -> str:
+    return f".{final.name}.{HOST}-{os.getpid()}-"
 
 
 @contextlib.contextmanager
@@ -18,11 +79,16 @@ def atomic_path(path: str | os.PathLike[str], *, suffix: str = "") -> Iterator[P
     """Yield a temp path beside ``path``; rename it over ``path`` only if the block succeeds."""
     final = Path(path)
     final.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{final.name}.", suffix=suffix or ".tmp", dir=final.parent)
+    remove_stale_temps(final)
+    fd, tmp_name = tempfile.mkstemp(
+        prefix=_temp_prefix(final), suffix=f"{TEMP_MARK}{suffix or '.tmp'}", dir=final.parent
+    )
     os.close(fd)
     tmp = Path(tmp_name)
     try:
         yield tmp
+        if tmp.exists():
+            os.chmod(tmp, 0o666 & ~UMASK)
         os.replace(tmp, final)
     except BaseException:
         tmp.unlink(missing_ok=True)
@@ -34,9 +100,11 @@ def atomic_dir(path: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temp directory beside ``path``; it replaces ``path`` only if the block succeeds."""
     final = Path(path)
     final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=final.parent))
+    remove_stale_temps(final)
+    tmp = Path(tempfile.mkdtemp(prefix=_temp_prefix(final), suffix=TEMP_MARK, dir=final.parent))
     try:
         yield tmp
+        os.chmod(tmp, 0o777 & ~UMASK)
         if final.exists():
             shutil.rmtree(final)
         os.replace(tmp, final)

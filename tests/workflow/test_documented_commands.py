@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,9 +19,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
+from repo_clone import clone_repo, shell
 
 REPO = Path(__file__).resolve().parents[2]
-VENV = Path(sys.prefix)
 STARTS = (
     "snakemake",
     ".venv/bin/",
@@ -242,45 +240,6 @@ COMMANDS: dict[str, Doc] = {
 # --- running them ----------------------------------------------------------------------------------------
 
 
-def clone_repo(dest: Path) -> Path:
-    """The repository's tracked and unignored files (a fresh clone's content) under ``dest``, mtimes kept."""
-    listed = subprocess.run(
-        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        cwd=REPO,
-        capture_output=True,
-        check=True,
-    ).stdout.split(b"\0")
-    for name in filter(None, (n.decode() for n in listed)):
-        src, dst = REPO / name, dest / name
-        if not (src.exists() or src.is_symlink()):
-            continue  # deleted in the work tree, not yet committed
-        dst.parent.mkdir(parents=True, exist_ok=True)
-        if src.is_symlink():
-            dst.symlink_to(os.readlink(src))
-        elif src.is_file():
-            shutil.copy2(src, dst)
-    (dest / ".venv").symlink_to(VENV)  # the project's virtualenv, as `make` made it
-    return dest
-
-
-def shell(script: str, clone: Path, timeout: int = 900) -> subprocess.CompletedProcess[str]:
-    """``script`` in bash at the clone's root, the virtualenv first on PATH, the clone's sources imported."""
-    env = {
-        **os.environ,
-        "PATH": f"{VENV / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}",
-        "PYTHONPATH": str(clone / "src"),
-        "PYTHONHASHSEED": "0",
-    }
-    return subprocess.run(
-        ["bash", "-c", f"set -e\n{script}"],
-        cwd=clone,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-
-
 def as_run(command: str, doc: Doc) -> str:
     for placeholder, value in doc.subs.items():
         command = command.replace(placeholder, value)
@@ -309,6 +268,13 @@ def test_documented_command_runs_from_the_root(clone: Path, command: str) -> Non
     assert result.returncode == 0, f"{as_run(command, doc)}\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
     if doc.check is not None:
         doc.check(result, clone)
+
+
+def test_the_tiny_config_plans_from_the_root_alone(clone: Path) -> None:
+    """Issue 21's line: the demo's config used to be merged under config/test.yaml from the root."""
+    result = shell("snakemake -n --configfile config/test.yaml", clone)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    tiny_config_plan(result, clone)
 
 
 def test_the_readme_new_task_example(tmp_path: Path) -> None:

@@ -1,0 +1,51 @@
+"""A copy of the repository to run commands in, from its root, as a user with a fresh clone would."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+VENV = Path(sys.prefix)
+
+
+def clone_repo(dest: Path) -> Path:
+    """The repository's tracked and unignored files (a fresh clone's content) under ``dest``, mtimes kept."""
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=REPO,
+        capture_output=True,
+        check=True,
+    ).stdout.split(b"\0")
+    for name in filter(None, (n.decode() for n in listed)):
+        src, dst = REPO / name, dest / name
+        if not (src.exists() or src.is_symlink()):
+            continue  # deleted in the work tree, not yet committed
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        if src.is_symlink():
+            dst.symlink_to(os.readlink(src))
+        elif src.is_file():
+            shutil.copy2(src, dst)
+    (dest / ".venv").symlink_to(VENV)  # the project's virtualenv, as `make` made it
+    return dest
+
+
+def shell(script: str, clone: Path, timeout: int = 900) -> subprocess.CompletedProcess[str]:
+    """``script`` in bash at the clone's root, the virtualenv first on PATH, the clone's sources imported."""
+    env = {
+        **os.environ,
+        "PATH": f"{VENV / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}",
+        "PYTHONPATH": str(clone / "src"),
+        "PYTHONHASHSEED": "0",
+    }
+    return subprocess.run(
+        ["bash", "-c", f"set -e\n{script}"],
+        cwd=clone,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
