@@ -5,7 +5,9 @@ from __future__ import annotations
 import io
 import json
 import os
+import stat
 import tarfile
+import warnings
 import zipfile
 from pathlib import Path
 
@@ -142,11 +144,11 @@ def test_interrupted_extraction_resumes_and_skips_finished_members(tmp_path, mon
     root = tmp_path / "coco"
     real_write, calls = archive_mod._write_member, []
 
-    def flaky(src, target):
+    def flaky(src, member, *args):
         if len(calls) == 4:
             raise KeyboardInterrupt  # the job was killed
-        calls.append(target)
-        return real_write(src, target)
+        calls.append(member)
+        return real_write(src, member, *args)
 
     monkeypatch.setattr(archive_mod, "_write_member", flaky)
     with pytest.raises(KeyboardInterrupt):
@@ -163,3 +165,118 @@ def test_member_listing_normalizes_dot_prefixes(tmp_path):
         _tar([(".", None, {"type": tarfile.DIRTYPE}), ("./sa_1.jpg", b"x", {})])
     )
     assert [m.name for m in list_members(tmp_path / "sa.tar")] == ["sa_1.jpg"]
+
+
+def _link(name: str, target: str) -> tuple[str, None, dict[str, object]]:
+    return (name, None, {"type": tarfile.SYMTYPE, "linkname": target})
+
+
+# The extraction tree, <root>/.extracting/<archive>/tree, is four levels below tmp_path.
+UP4 = "a/a/a/a/../../../.."
+
+
+def _zip_links(members: list[tuple[str, bytes | None, dict[str, object]]]) -> bytes:
+    """The same members as a zip: a link is a Unix-mode entry whose data is its target (as Info-ZIP does)."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for name, data, attrs in members:
+            info = zipfile.ZipInfo(name)
+            info.create_system = 3
+            if attrs.get("type") == tarfile.SYMTYPE:
+                info.external_attr = (stat.S_IFLNK | 0o777) << 16
+                data = str(attrs["linkname"]).encode()
+            else:
+                info.external_attr = (stat.S_IFREG | 0o644) << 16
+            zf.writestr(info, data or b"")
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("kind", ["tar", "zip"])
+@pytest.mark.parametrize("victim", ["pwned.txt", "secret.txt"])
+def test_a_link_named_like_a_temp_file_writes_nothing_outside(tmp_path, victim, kind):
+    """#21 finding 1: 'a -> .' makes 'a/a/a/a/../../../..' four levels up on disk, while its text normalizes
+    inside; '.x.part' was the temp file 'x' is written through."""
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    secret = outside / "secret.txt"
+    secret.write_text("keep me")
+    members = [_link("a", "."), _link(".x.part", f"{UP4}/outside/{victim}"), ("x", b"pwned", {})]
+    archive = tmp_path / f"a.{kind}"
+    archive.write_bytes(_tar(members) if kind == "tar" else _zip_links(members))
+    root = tmp_path / "root"
+    with pytest.raises(UnsafeArchiveError, match=r"\.x\.part"):
+        extract(archive, root)
+    assert sorted(p.name for p in outside.iterdir()) == ["secret.txt"]
+    assert secret.read_text() == "keep me"
+    assert _files_under(root) == []  # no record, no '.extracting' leftovers, no 'x' link
+    assert not (root / "x").is_symlink()
+
+
+def test_no_member_is_written_through_a_folder_link(tmp_path):
+    """A link to a folder, then a file under it: refused before a byte is written, whatever the link says."""
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    data = _tar([_link("a", "."), _link("d", f"{UP4}/outside"), ("d/pwned.txt", b"pwned", {})])
+    (tmp_path / "d.tar").write_bytes(data)
+    with pytest.raises(UnsafeArchiveError, match="d/pwned.txt"):
+        extract(tmp_path / "d.tar", tmp_path / "root")
+    assert list(outside.iterdir()) == []
+    assert not (tmp_path / "root").exists()
+
+
+def test_links_are_checked_on_the_finished_tree_not_in_archive_order(tmp_path):
+    """'b -> c/..' is inside while 'c' is missing; 'c -> .' then makes 'b' the tree's parent."""
+    data = _tar([_link("b", "c/.."), _link("c", "."), ("ok.txt", b"ok", {})])
+    (tmp_path / "late.tar").write_bytes(data)
+    root = tmp_path / "root"
+    with pytest.raises(UnsafeArchiveError, match="'b'"):
+        extract(tmp_path / "late.tar", root)
+    assert _files_under(root) == []
+
+
+def test_links_are_checked_again_in_the_shared_root(tmp_path):
+    """Each archive's links stay inside its own tree, but one archive's 'p/q -> ..' turns another's
+    'p/L -> q/../../x' (lexically inside while 'q' is missing) into a link out of the shared root."""
+    root = tmp_path / "root"
+    (tmp_path / "one.tar").write_bytes(_tar([_link("p/q", "..")]))
+    (tmp_path / "two.tar").write_bytes(_tar([("p/ok.txt", b"ok", {}), _link("p/L", "q/../../x")]))
+    extract(tmp_path / "one.tar", root)
+    with pytest.raises(UnsafeArchiveError, match="'p/L'"):
+        extract(tmp_path / "two.tar", root)
+    assert not (root / "p" / "L").is_symlink()
+    assert not (root / ".extracted" / "two.tar.json").exists() and not (root / ".extracting").exists()
+
+
+def _zip_dup(names: list[str]) -> bytes:
+    buf = io.BytesIO()
+    with warnings.catch_warnings(), zipfile.ZipFile(buf, "w") as zf:
+        warnings.simplefilter("ignore", UserWarning)  # zipfile warns about the duplicate we want
+        for i, name in enumerate(names):
+            zf.writestr(name, f"v{i}".encode())
+    return buf.getvalue()
+
+
+DUPLICATES = {
+    "dup_file.tar": lambda: _tar([("d/x", b"v1", {}), ("d/x", b"v2", {})]),
+    "dup_file.zip": lambda: _zip_dup(["d/x", "d/x"]),
+    "dup_link.tar": lambda: _tar([("d/x", b"v1", {}), _link("d/x", "y")]),
+    "file_then_folder.tar": lambda: _tar([("d/x", b"v1", {}), ("d/x/y", b"v2", {})]),
+    "file_then_folder.zip": lambda: _zip_dup(["d/x", "d/x/y"]),
+    "folder_then_file.zip": lambda: _zip_dup(["d/x/y", "d/x"]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(DUPLICATES))
+def test_duplicate_member_names_are_refused_for_tar_and_zip(tmp_path, name):
+    (tmp_path / name).write_bytes(DUPLICATES[name]())
+    with pytest.raises(UnsafeArchiveError, match="'d/x"):
+        extract(tmp_path / name, tmp_path / "root")
+    assert not (tmp_path / "root").exists()
+
+
+def test_repeated_folder_entries_are_fine(tmp_path):
+    folder = {"type": tarfile.DIRTYPE}
+    data = _tar([("d", None, folder), ("d/x", b"v1", {}), ("./d/", None, folder)])
+    (tmp_path / "dirs.tar").write_bytes(data)
+    assert extract(tmp_path / "dirs.tar", tmp_path / "root").n_files == 1
+    assert (tmp_path / "root" / "d" / "x").read_bytes() == b"v1"

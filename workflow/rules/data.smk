@@ -65,6 +65,7 @@ if config["data"]["source"] == "coco" and config["data"]["coco"]["download"]:
             gpu=setting("resources/download/gpu"),
         params:
             root=DATA_ROOT,
+            limits=setting("data/extract"),
         script:
             "../scripts/extract.py"
 
@@ -115,6 +116,7 @@ if config["data"]["source"] == "sa1b" and config["data"]["sa1b"]["download"]:
             gpu=setting("resources/download/gpu"),
         params:
             root=lambda w, output: output[0].rsplit("/.extracted/", 1)[0],
+            limits=setting("data/extract"),
         script:
             "../scripts/extract.py"
 
@@ -140,6 +142,7 @@ rule validate_data:
         source=config["data"]["source"],
         options=DATA_OPTIONS,
         splits=[TRAIN_SPLIT, EVAL_SPLIT],
+        limits=setting("data/extract"),
     script:
         "../scripts/validate_data.py"
 

@@ -1,7 +1,9 @@
+from sgt.data.archive import ExtractLimits
 from sgt.data.datasets import validate_root
 from sgt.io import atomic_write_json
 from sgt.logs import setup_logging
 
 setup_logging(snakemake.log[0])
 p = snakemake.params
-atomic_write_json(snakemake.output[0], validate_root(p.source, p.root, p.splits, **p.options))
+summary = validate_root(p.source, p.root, p.splits, limits=ExtractLimits(**p.limits), **p.options)
+atomic_write_json(snakemake.output[0], summary)

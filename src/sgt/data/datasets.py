@@ -12,9 +12,12 @@ from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sgt.data.records import Sample
+
+if TYPE_CHECKING:
+    from sgt.data.archive import ExtractLimits
 
 
 class Dataset(Protocol):
@@ -33,7 +36,7 @@ class Dataset(Protocol):
 
 
 Opener = Callable[..., Dataset]  # (root, split, *, panoptic, **options) -> Dataset
-Validator = Callable[..., dict[str, Any]]  # (root, splits, **options) -> summary
+Validator = Callable[..., dict[str, Any]]  # (root, splits, *, limits, **options) -> summary
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,9 +75,17 @@ def open_dataset(
     return _kind(source).open(root, split, panoptic=panoptic, **options)
 
 
-def validate_root(source: str, root: str | Path, splits: Sequence[str], **options: Any) -> dict[str, Any]:
-    """Check ``root`` has ``source``'s layout for ``splits`` before any job relies on it; returns counts."""
-    return _kind(source).validate(root, splits, **options)
+def validate_root(
+    source: str,
+    root: str | Path,
+    splits: Sequence[str],
+    *,
+    limits: ExtractLimits | None = None,
+    **options: Any,
+) -> dict[str, Any]:
+    """Check ``root`` has ``source``'s layout for ``splits`` before any job relies on it; returns counts.
+    ``limits`` (``data.extract``) caps any archive the check unpacks (COCO's nested panoptic zips)."""
+    return _kind(source).validate(root, splits, limits=limits, **options)
 
 
 def source_options(data: Mapping[str, Any]) -> dict[str, Any]:
@@ -91,11 +102,13 @@ def _coco(name: str) -> Opener:
     return opener
 
 
-def _validate_coco(root: str | Path, splits: Sequence[str]) -> dict[str, Any]:
+def _validate_coco(
+    root: str | Path, splits: Sequence[str], *, limits: ExtractLimits | None = None
+) -> dict[str, Any]:
     """Unpack COCO's nested panoptic zips if they are still packed (a no-op on the toy world), then check."""
     from sgt.data.roots import unpack_coco_panoptic, validate_coco_root
 
-    unpack_coco_panoptic(root, splits)
+    unpack_coco_panoptic(root, splits, limits=limits)
     return validate_coco_root(root, splits)
 
 
@@ -109,7 +122,12 @@ def _open_sa1b(
 
 
 def _validate_sa1b(
-    root: str | Path, splits: Sequence[str], *, eval_split: str, eval_fraction: float
+    root: str | Path,
+    splits: Sequence[str],
+    *,
+    eval_split: str,
+    eval_fraction: float,
+    limits: ExtractLimits | None = None,  # nothing nested to unpack
 ) -> dict[str, Any]:
     from sgt.data.roots import validate_sa1b_root
 

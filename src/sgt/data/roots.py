@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from sgt.data.archive import extract
+from sgt.data.archive import ExtractLimits, extract
 from sgt.data.coco import LayoutError, check_layout
 
 logger = logging.getLogger(__name__)
@@ -22,8 +22,11 @@ logger = logging.getLogger(__name__)
 _IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
 
 
-def unpack_coco_panoptic(root: str | Path, splits: Sequence[str]) -> list[Path]:
-    """Extract ``annotations/panoptic_{split}.zip`` into ``annotations/``; returns the extraction records."""
+def unpack_coco_panoptic(
+    root: str | Path, splits: Sequence[str], *, limits: ExtractLimits | None = None
+) -> list[Path]:
+    """Extract ``annotations/panoptic_{split}.zip`` into ``annotations/``, within ``limits``
+    (``data.extract``); returns the extraction records."""
     ann = Path(root) / "annotations"
     records = []
     for split in splits:
@@ -34,7 +37,7 @@ def unpack_coco_panoptic(root: str | Path, splits: Sequence[str]) -> list[Path]:
             raise LayoutError(
                 f"{nested} is missing: extract panoptic_annotations_trainval2017.zip into {root} first"
             )
-        records.append(extract(nested, ann).record)
+        records.append(extract(nested, ann, limits=limits).record)
     return records
 
 
