@@ -102,3 +102,44 @@ def test_corrupt_image_is_skipped_not_fatal(toyworld: Path, tmp_path: Path) -> N
     (root / "train2017" / f"{ids[0]:012d}.jpg").write_bytes(b"not a jpeg")
     stats = build_shard(root, "train2017", ids, "edge", {}, 0, tmp_path / "edge.parquet")
     assert stats.written == len(ids) - 1 and stats.skipped == {"corrupt image": 1}
+
+
+def test_bad_rle_and_duplicate_annotation_id_are_skipped_and_counted_by_id(
+    toyworld: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Issue #21 finding 5 (one bad RLE failed the whole instance shard with 'Invalid RLE mask
+    representation', naming nothing) and finding 8 (a duplicate annotation id added a second instance)."""
+    root = tmp_path / "faulty"
+    shutil.copytree(toyworld, root)
+    path = root / "annotations" / "instances_train2017.json"
+    data = json.loads(path.read_text())
+    size = {im["id"]: [im["height"], im["width"]] for im in data["images"]}
+    polys = [a for a in data["annotations"] if isinstance(a["segmentation"], list)]
+    bad, twin = polys[0], polys[-1]
+    assert bad["image_id"] != twin["image_id"]
+    bad["segmentation"] = {"size": size[bad["image_id"]], "counts": "!!corrupt"}  # not pycocotools' alphabet
+    data["annotations"].append(dict(twin, bbox=[0.0, 0.0, 8.0, 8.0]))  # same id, another box
+    path.write_text(json.dumps(data))
+    ids = CocoDataset(root, "train2017").image_ids()
+
+    with caplog.at_level("WARNING"):
+        stats = build_shard(root, "train2017", ids, "instance", {}, 0, tmp_path / "instance.parquet")
+    assert stats.written == len(ids)
+    assert stats.skipped == {"invalid RLE": 1, "duplicate annotation id": 1}
+    assert [(s.reason, s.image_id, s.ann_id) for s in stats.skipped_annotations] == sorted(
+        [
+            ("invalid RLE", bad["image_id"], bad["id"]),
+            ("duplicate annotation id", twin["image_id"], twin["id"]),
+        ],
+        key=lambda s: ids.index(s[1]),
+    )
+    assert f"image {bad['image_id']} annotation {bad['id']}: invalid RLE" in caplog.text
+    assert f"image {twin['image_id']} annotation {twin['id']}: duplicate annotation id" in caplog.text
+    # Every other pair is the clean world's: the duplicate added no instance.
+    clean = build_shard(toyworld, "train2017", ids, "instance", {}, 0, tmp_path / "clean.parquet")
+    assert clean.skipped == {}
+    faulty = {
+        r["image_id"]: r["target_sha256"] for r in read_pairs(tmp_path / "instance.parquet").to_pylist()
+    }
+    good = {r["image_id"]: r["target_sha256"] for r in read_pairs(tmp_path / "clean.parquet").to_pylist()}
+    assert {i for i in ids if faulty[i] != good[i]} == {bad["image_id"]}
