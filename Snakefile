@@ -4,12 +4,17 @@ import os
 
 from snakemake.utils import min_version
 
+from sgt.io import read_yaml
+
 min_version("9.0")
 
 
 # The embedded study (config/config.yaml) is the default only when no --configfile is given: Snakemake would
 # otherwise merge a named file over it, and config/paper.yaml would inherit the demo's variants and models.
+# read_yaml first: Snakemake's error for a YAML syntax error names neither the file nor the line. (A file
+# given with --configfile is parsed by Snakemake before this file runs; its error cannot be improved here.)
 if not workflow.overwrite_configfiles:
+    read_yaml(os.path.join(workflow.basedir, "config", "config.yaml"))
 
     configfile: os.path.join(workflow.basedir, "config", "config.yaml")
 

@@ -10,8 +10,7 @@ from collections.abc import Iterator, Mapping, MutableMapping
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from sgt.io import read_yaml
 from sgt.targets.registry import resolve_task, task_params
 
 
@@ -24,8 +23,7 @@ def validate_config(config: MutableMapping[str, Any], schema_path: str | Path) -
     """
     from jsonschema import Draft202012Validator, ValidationError, validators
 
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    schema = yaml.load(Path(schema_path).read_text(encoding="utf-8"), Loader=loader)  # noqa: S506 (safe loader)
+    schema = read_yaml(schema_path)
     check_properties = Draft202012Validator.VALIDATORS["properties"]
 
     def properties_with_defaults(

@@ -137,6 +137,26 @@ def read_json(path: str | os.PathLike[str]) -> Any:
         raise ValueError(f"{p}: not valid JSON ({err}); delete it and rerun the rule that writes it") from err
 
 
+def read_yaml(path: str | os.PathLike[str]) -> Any:
+    """A YAML file's content, loaded safely (libyaml when installed). A syntax error raises ``ValueError``
+    naming the file, line and column (``path:line:col``): PyYAML names only ``<unicode string>``."""
+    import yaml
+
+    p = Path(path)
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    try:
+        return yaml.load(p.read_text(encoding="utf-8"), Loader=loader)  # noqa: S506 (a safe loader)
+    except yaml.MarkedYAMLError as err:
+        mark = err.problem_mark or err.context_mark
+        where = f"{p}:{mark.line + 1}:{mark.column + 1}" if mark is not None else str(p)
+        context = ""
+        if err.context and err.context_mark is not None:
+            context = f" ({err.context} from line {err.context_mark.line + 1})"
+        raise ValueError(f"{where}: not valid YAML: {err.problem}{context}; fix the file there") from None
+    except yaml.YAMLError as err:
+        raise ValueError(f"{p}: not valid YAML ({err}); fix the file") from None
+
+
 def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 

@@ -23,8 +23,11 @@ class Behaviour:
     drops: int = 0  # ... on this many requests
     corrupt: bool = False  # flip the bytes (same length): a wrong checksum
     ignore_range: bool = False  # always answer 200 with the whole file
-    stall_s: float = 0.0  # sleep before answering (timeouts)
+    stall_s: float = 0.0  # sleep before answering (timeouts) ...
     stalls: int = 0
+    stall_after: int | None = None  # ... or after this many body bytes, mid-transfer
+    no_length: bool = False  # no Content-Length: the body ends when the connection closes (HTTP/1.0)
+    head: str = "full"  # HEAD answer: "full" (with Content-Length), "bare" (without), "none" (405)
 
 
 @dataclass
@@ -45,11 +48,23 @@ def _handler(server: FakeServer) -> type[BaseHTTPRequestHandler]:
         def log_message(self, *args: object) -> None:  # keep test output clean
             pass
 
+        def do_HEAD(self) -> None:  # noqa: N802 - http.server's naming
+            path = self.path.split("?", 1)[0]
+            server.requests.append((f"HEAD {path}", None))
+            b = server.behaviour.get(path, Behaviour())
+            if path not in server.files or b.status is not None or b.head == "none":
+                self.send_error(405 if b.head == "none" else b.status or 404)
+                return
+            self.send_response(200)
+            if b.head == "full":
+                self.send_header("Content-Length", str(len(server.files[path])))
+            self.end_headers()
+
         def do_GET(self) -> None:  # noqa: N802 - http.server's naming
             path = self.path.split("?", 1)[0]
             server.requests.append((path, self.headers.get("Range")))
             b = server.behaviour.get(path, Behaviour())
-            if b.stalls > 0:
+            if b.stalls > 0 and b.stall_after is None:
                 b.stalls -= 1
                 time.sleep(b.stall_s)
             if path not in server.files or b.status is not None:
@@ -58,26 +73,38 @@ def _handler(server: FakeServer) -> type[BaseHTTPRequestHandler]:
             data = server.files[path]
             if b.corrupt:
                 data = data.translate(_FLIP)
-            m = re.fullmatch(r"bytes=(\d+)-", self.headers.get("Range") or "")
-            start = int(m.group(1)) if m and not b.ignore_range else 0
-            if m and not b.ignore_range and start >= len(data):
+            m = re.fullmatch(r"bytes=(\d+)-(\d*)", self.headers.get("Range") or "")
+            ranged = m is not None and not b.ignore_range
+            start = int(m.group(1)) if ranged else 0
+            if ranged and start >= len(data):
                 self.send_response(416)
                 self.send_header("Content-Range", f"bytes */{len(data)}")
                 self.send_header("Content-Length", "0")
                 self.end_headers()
                 return
-            body = data[start:]
-            self.send_response(206 if start else 200)
-            if start:
-                self.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
-            self.send_header("Content-Length", str(len(body)))
+            end = min(int(m.group(2)), len(data) - 1) if ranged and m.group(2) else len(data) - 1
+            body = data[start : end + 1]
+            partial = ranged and (start > 0 or end < len(data) - 1)
+            self.send_response(206 if partial else 200)
+            if partial:
+                self.send_header("Content-Range", f"bytes {start}-{end}/{len(data)}")
+            if b.no_length:
+                self.close_connection = True
+            else:
+                self.send_header("Content-Length", str(len(body)))
             self.send_header("Accept-Ranges", "bytes")
             self.end_headers()
-            if b.drops > 0 and b.drop_after is not None:
+            if b.drops > 0 and b.drop_after is not None and len(body) > b.drop_after:
                 b.drops -= 1
                 body = body[: b.drop_after]
                 self.close_connection = True
             try:
+                if b.stall_after is not None and b.stalls > 0:
+                    b.stalls -= 1
+                    self.wfile.write(body[: b.stall_after])
+                    self.wfile.flush()
+                    time.sleep(b.stall_s)
+                    body = body[b.stall_after :]
                 self.wfile.write(body)
             except (BrokenPipeError, ConnectionResetError):  # the client gave up (timeout tests)
                 self.close_connection = True

@@ -145,3 +145,102 @@ def test_wrong_size_is_caught_even_without_a_digest(http_server, tmp_path):
     with pytest.raises(ChecksumError, match="size 3 bytes, expected 4"):
         download(Source("short.bin", url, size=4), tmp_path / "short.bin", policy=FAST)
     assert not any(tmp_path.iterdir())
+
+
+# ------------------------------------------------------------------------------------- issue #21 findings
+
+
+@pytest.mark.parametrize(
+    "head, probes",
+    [("full", ["HEAD /nolen.bin"]), ("none", ["HEAD /nolen.bin", "bytes=0-0"])],
+    ids=["size-from-HEAD", "size-from-Content-Range"],
+)
+def test_early_close_without_content_length_is_resumed_not_accepted(http_server, tmp_path, head, probes):
+    """Finding 4: no Content-Length, an early close and no checksum used to pass as a complete download."""
+    data = _payload(seed=8)
+    url = http_server.serve("/nolen.bin", data, no_length=True, drop_after=100_000, drops=1, head=head)
+    manifest = tmp_path / "sha256.json"
+    waits: list[float] = []
+    out = download(
+        Source("nolen.bin", url), tmp_path / "nolen.bin", manifest=manifest, policy=FAST, sleep=waits.append
+    )
+    assert out.read_bytes() == data
+    assert manifest_entry(manifest, "nolen.bin")["sha256"] == hashlib.sha256(data).hexdigest()
+    gets = [r for p, r in http_server.requests if p == "/nolen.bin" and r != "bytes=0-0"]
+    assert gets == [None, "bytes=100000-"] and len(waits) == 1  # resumed where the close cut it
+    asked = [
+        p if p.startswith("HEAD") else r
+        for p, r in http_server.requests
+        if p.startswith("HEAD") or r == "bytes=0-0"
+    ]
+    assert asked == probes  # the size came from HEAD, else from a one-byte Range request
+    assert not (tmp_path / "nolen.bin.unverified.json").exists()
+
+
+def test_download_of_unknown_length_is_used_but_never_recorded_as_reference(http_server, tmp_path, caplog):
+    """Finding 4: when neither the server nor the config states a size or checksum, the sha256 of what arrived
+    is not written to the manifest (it could be a truncated copy that every later check would then trust)."""
+    data = _payload(seed=9)
+    url = http_server.serve("/blind.tar", data, no_length=True, head="bare", ignore_range=True)
+    manifest = tmp_path / "sha256.json"
+    dest = tmp_path / "dl" / "blind.tar"
+    with caplog.at_level("WARNING", logger="sgt.data.download"):
+        download(Source("blind.tar", url), dest, manifest=manifest, policy=FAST, hint="data.sa1b.checksums")
+    assert dest.read_bytes() == data
+    assert manifest_entry(manifest, "blind.tar") is None
+    assert (
+        "could not be verified" in caplog.text and url in caplog.text and "data.sa1b.checksums" in caplog.text
+    )
+    marker = json.loads((tmp_path / "dl" / "blind.tar.unverified.json").read_text())
+    assert marker["sha256"] == hashlib.sha256(data).hexdigest() and marker["url"] == url
+    # A later run finds the file in place: still not recorded, even when asked to re-check it.
+    download(Source("blind.tar", url), dest, manifest=manifest, policy=FAST, recheck=True)
+    assert manifest_entry(manifest, "blind.tar") is None
+    # Once a size or checksum is known (config), the file is checked against it and then recorded.
+    download(Source("blind.tar", url, sha256=hashlib.sha256(data).hexdigest()), dest, manifest=manifest)
+    assert manifest_entry(manifest, "blind.tar")["size"] == len(data)
+    assert not (tmp_path / "dl" / "blind.tar.unverified.json").exists()
+
+
+def test_stall_mid_body_keeps_the_bytes_received(http_server, tmp_path):
+    """Finding 8: a read timeout mid-transfer used to throw away the block being read (up to 1 MiB)."""
+    data = _payload(seed=10)
+    url = http_server.serve("/stall.bin", data, stall_after=100_000, stall_s=1.5, stalls=1)
+    policy = RetryPolicy(retries=2, backoff_s=0.001, timeout_s=0.3)
+    download(
+        Source("stall.bin", url, size=len(data)), tmp_path / "stall.bin", policy=policy, sleep=lambda s: None
+    )
+    assert (tmp_path / "stall.bin").read_bytes() == data
+    assert [r for p, r in http_server.requests if p == "/stall.bin"] == [None, "bytes=100000-"]
+
+
+def _worst_case_s(p: RetryPolicy) -> float:
+    """Seconds before giving up on a server that never answers: every attempt times out, then backs off."""
+    return (p.retries + 1) * p.timeout_s + sum(
+        min(p.max_backoff_s, p.backoff_s * 2**k) for k in range(p.retries)
+    )
+
+
+def test_default_retry_policy_gives_up_within_two_minutes_naming_the_keys(http_server, tmp_path):
+    """Finding 8: with the defaults, a server that never sent headers held a download for about 15 minutes."""
+    import yaml
+
+    from tests.conftest import REPO
+
+    schema = yaml.safe_load((REPO / "workflow" / "schemas" / "config.schema.yaml").read_text())
+    retry = schema["properties"]["data"]["properties"]["retry"]["properties"]
+    defaults = RetryPolicy(**{k: v["default"] for k, v in retry.items()})
+    assert defaults == RetryPolicy()  # what the workflow runs with is what the code documents
+    assert _worst_case_s(RetryPolicy()) <= 120
+    # The same arithmetic holds for a real server that accepts the connection but never answers.
+    url = http_server.serve("/mute.bin", b"x" * 10, stall_s=3.0, stalls=100)
+    policy = RetryPolicy(retries=2, backoff_s=0.05, max_backoff_s=0.08, timeout_s=0.2)
+    waits: list[float] = []
+    with pytest.raises(
+        DownloadError, match=r"timed out.*data\.retry\.timeout_s.*data\.retry\.retries"
+    ) as err:
+        download(Source("mute.bin", url), tmp_path / "mute.bin", policy=policy, sleep=waits.append)
+    assert url in str(err.value)
+    assert len(waits) == policy.retries and sum(waits) + 3 * policy.timeout_s == pytest.approx(
+        _worst_case_s(policy)
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -97,3 +98,13 @@ def test_paper_config_names_the_mixture_relative_to_the_repository(tmp_path, mon
     cfg["data"]["llava"]["files"] = ["CLEVR-Math(MathV360K)/train-00000-of-00002.parquet"]
     with pytest.raises(ConfigError, match="data.llava.files was replaced"):
         check_config(cfg)
+
+
+def test_mixture_yaml_syntax_error_names_the_file_and_line(tmp_path):
+    """Issue #21 finding 8: a YAML syntax error named neither the file nor the line."""
+    path = tmp_path / "mix.yaml"
+    path.write_text("source: x\ncategories:\n  A: {s: 1\n  B: {t: 2}\n")  # unclosed flow mapping
+    with pytest.raises(
+        ValueError, match=rf"^{re.escape(str(path))}:4:4: not valid YAML: .*',' or '}}'.* from line 3\)"
+    ):
+        llava_settings({**LLAVA, "mixture": str(path)}, 0)

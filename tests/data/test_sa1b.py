@@ -86,3 +86,30 @@ def test_dataset_indexes_extracted_shards(tmp_path):
     assert len(ds.load(12).instances) == 2
     with pytest.raises(KeyError, match="99"):
         ds.load(99)
+
+
+def test_bad_rle_and_duplicate_ids_are_skipped_and_counted_with_their_ids(tmp_path, caplog):
+    """Issue #21 findings 5 and 8 on SA-1B: one unreadable RLE failed the image's whole shard, and an id used
+    twice gave two instances."""
+    image, masks = _scene()
+    _, js = write_sample(tmp_path, 11, image, masks)
+    raw = json.loads(js.read_text())
+    first, second, third = raw["annotations"]
+    raw["annotations"].append(dict(first))  # the same id twice
+    js.write_text(json.dumps(raw))
+    ds = SA1BDataset(tmp_path)
+    assert [i.ann_id for i in ds.load(11).instances] == [first["id"], second["id"], third["id"]]
+    assert ds.skipped == {"duplicate annotation id": 1}
+
+    second["segmentation"]["counts"] = "!!corrupt"
+    js.write_text(json.dumps(raw))
+    ds = SA1BDataset(tmp_path)
+    with caplog.at_level("WARNING"):
+        sample = ds.load(11)
+    assert [i.ann_id for i in sample.instances] == [first["id"], third["id"]]
+    assert ds.skipped == {"invalid RLE": 1, "duplicate annotation id": 1}
+    assert [(s.reason, s.image_id, s.ann_id) for s in ds.skipped.where] == [
+        ("invalid RLE", 11, second["id"]),
+        ("duplicate annotation id", 11, first["id"]),
+    ]
+    assert f"sa_11.json: image 11 annotation {second['id']}: invalid RLE" in caplog.text

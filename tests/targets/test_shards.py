@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -102,3 +105,72 @@ def test_corrupt_image_is_skipped_not_fatal(toyworld: Path, tmp_path: Path) -> N
     (root / "train2017" / f"{ids[0]:012d}.jpg").write_bytes(b"not a jpeg")
     stats = build_shard(root, "train2017", ids, "edge", {}, 0, tmp_path / "edge.parquet")
     assert stats.written == len(ids) - 1 and stats.skipped == {"corrupt image": 1}
+
+
+def _instance_targets(root: Path, ids: list[int], out: Path) -> tuple[Any, dict[int, str]]:
+    """The instance task's shard of ``ids`` from ``root``: its stats and each image's target sha256."""
+    stats = build_shard(root, "train2017", ids, "instance", {}, 0, out)
+    return stats, {r["image_id"]: r["target_sha256"] for r in read_pairs(out).to_pylist()}
+
+
+def _corrupt(
+    toyworld: Path, root: Path, change: Callable[[list[dict[str, Any]], dict[int, list[int]]], None]
+) -> None:
+    """A copy of the toy world with ``change(annotations, image sizes)`` applied to its instances file."""
+    shutil.copytree(toyworld, root)
+    path = root / "annotations" / "instances_train2017.json"
+    data = json.loads(path.read_text())
+    change(data["annotations"], {im["id"]: [im["height"], im["width"]] for im in data["images"]})
+    path.write_text(json.dumps(data))
+
+
+def test_bad_rle_is_skipped_and_counted_with_its_ids(
+    toyworld: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Issue #21 finding 5: one bad RLE failed the whole instance shard with pycocotools' 'Invalid RLE mask
+    representation', naming no file, image or annotation."""
+    bad: dict[str, Any] = {}
+
+    def change(anns: list[dict[str, Any]], size: dict[int, list[int]]) -> None:
+        ann = next(a for a in anns if isinstance(a["segmentation"], list))
+        ann["segmentation"] = {"size": size[ann["image_id"]], "counts": "!!corrupt"}  # not RLE's alphabet
+        bad.update(ann)
+
+    _corrupt(toyworld, tmp_path / "faulty", change)
+    ids = CocoDataset(toyworld, "train2017").image_ids()
+    with caplog.at_level("WARNING"):
+        stats, faulty = _instance_targets(tmp_path / "faulty", ids, tmp_path / "faulty.parquet")
+    assert stats.written == len(ids) and stats.skipped == {"invalid RLE": 1}
+    assert [(s.reason, s.image_id, s.ann_id) for s in stats.skipped_annotations] == [
+        ("invalid RLE", bad["image_id"], bad["id"])
+    ]
+    named = rf"instances_train2017.json: image {bad['image_id']} annotation {bad['id']}: invalid RLE \(.+\)"
+    assert re.search(named + "; skipped", caplog.text)
+    clean, good = _instance_targets(toyworld, ids, tmp_path / "clean.parquet")
+    assert clean.skipped == {}
+    assert {i for i in ids if faulty[i] != good[i]} == {bad["image_id"]}  # the rest is untouched
+
+
+def test_duplicate_annotation_id_is_skipped_and_counted_with_its_ids(
+    toyworld: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Issue #21 finding 8: a second annotation with an id already used added a second instance."""
+    twin: dict[str, Any] = {}
+
+    def change(anns: list[dict[str, Any]], size: dict[int, list[int]]) -> None:
+        twin.update(next(a for a in anns if isinstance(a["segmentation"], list)))
+        anns.append(dict(twin, bbox=[0.0, 0.0, 8.0, 8.0]))  # same id, another box
+
+    _corrupt(toyworld, tmp_path / "faulty", change)
+    ids = CocoDataset(toyworld, "train2017").image_ids()
+    with caplog.at_level("WARNING"):
+        stats, faulty = _instance_targets(tmp_path / "faulty", ids, tmp_path / "faulty.parquet")
+    assert stats.written == len(ids) and stats.skipped == {"duplicate annotation id": 1}
+    assert [(s.reason, s.image_id, s.ann_id) for s in stats.skipped_annotations] == [
+        ("duplicate annotation id", twin["image_id"], twin["id"])
+    ]
+    assert (
+        f"image {twin['image_id']} annotation {twin['id']}: duplicate annotation id; skipped" in caplog.text
+    )
+    _, good = _instance_targets(toyworld, ids, tmp_path / "clean.parquet")
+    assert faulty == good  # the first annotation with the id kept it; no instance was added

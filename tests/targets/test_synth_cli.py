@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import cv2
@@ -33,3 +34,12 @@ def test_synth_rejects_unknown_task_and_bad_param(toyworld: Path, tmp_path: Path
         synth_main(["--task", "edg", *base])
     with pytest.raises(ValueError, match="key=value"):
         synth_main(["--task", "edge", *base, "--param", "low"])
+
+
+def test_task_config_yaml_syntax_error_names_the_file_and_line(toyworld: Path, tmp_path: Path) -> None:
+    """Issue #21 finding 8: a YAML syntax error named neither the file nor the line."""
+    entry = tmp_path / "edge.yaml"
+    entry.write_text("low: 50\nhigh: [200\n")
+    base = ["--coco-root", str(toyworld), "--out", str(tmp_path / "o"), "--limit", "1"]
+    with pytest.raises(ValueError, match=rf"^{re.escape(str(entry))}:3:1: not valid YAML"):
+        synth_main(["--task", "edge", *base, "--task-config", str(entry)])

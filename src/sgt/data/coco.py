@@ -1,15 +1,15 @@
 """One loader for COCO 2017 layouts (real COCO and the toy world): images, instances, panoptic, depth.
 
-Malformed annotations (polygons with fewer than 3 points, boxes outside the image, unknown category ids) are
-skipped and counted in ``CocoDataset.skipped``, never raised: one bad annotation must not sink a
-20k-image job.
+Malformed annotations (polygons with fewer than 3 points, RLEs that do not decode, boxes outside the image,
+unknown category ids, a second annotation with an id already used) are skipped and counted in
+``CocoDataset.skipped``, never raised: one bad annotation must not sink a 20k-image job. Each one is logged
+with its image and annotation id, and ``CocoDataset.skipped.where`` lists them.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections import Counter
 from functools import cached_property, partial
 from pathlib import Path
 from typing import Any
@@ -19,7 +19,8 @@ import numpy as np
 import numpy.typing as npt
 from pycocotools import mask as mask_utils
 
-from sgt.data.records import Category, Instance, LazyMask, Sample, Segment
+from sgt.data.records import Category, Instance, LazyMask, Sample, Segment, SkipCounter
+from sgt.data.rle import check_rle
 
 logger = logging.getLogger(__name__)
 
@@ -109,11 +110,16 @@ class CocoDataset:
         pan_json = self.root / "annotations" / f"panoptic_{split}.json"
         self.has_panoptic = pan_json.is_file() if panoptic is None else panoptic
         check_layout(self.root, split, panoptic=self.has_panoptic)
-        self.skipped: Counter[str] = Counter()
+        self.skipped = SkipCounter()
+
+    @property
+    def _file(self) -> str:
+        """The instances file, as skipped annotations are logged."""
+        return str(self.root / "annotations" / f"instances_{self.split}.json")
 
     @cached_property
     def _instances(self) -> dict[str, Any]:
-        path = self.root / "annotations" / f"instances_{self.split}.json"
+        path = Path(self._file)
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
         except json.JSONDecodeError as err:
@@ -128,10 +134,21 @@ class CocoDataset:
         return {int(im["id"]): im for im in self._instances["images"]}
 
     @cached_property
-    def _anns_by_image(self) -> dict[int, list[dict[str, Any]]]:
-        by_image: dict[int, list[dict[str, Any]]] = {i: [] for i in self._images}
+    def _anns_by_image(self) -> dict[int, list[tuple[dict[str, Any], str | None]]]:
+        """Each image's annotations in file order, with the reason to skip one whose id is missing or was
+        taken by an earlier annotation (the first one keeps it), or None."""
+        by_image: dict[int, list[tuple[dict[str, Any], str | None]]] = {i: [] for i in self._images}
+        seen: set[int] = set()
         for ann in self._instances["annotations"]:
-            by_image.setdefault(int(ann["image_id"]), []).append(ann)
+            ann_id = ann.get("id")
+            problem = None
+            if isinstance(ann_id, bool) or not isinstance(ann_id, int):
+                problem = "missing annotation id"
+            elif ann_id in seen:
+                problem = "duplicate annotation id"
+            else:
+                seen.add(ann_id)
+            by_image.setdefault(int(ann["image_id"]), []).append((ann, problem))
         return by_image
 
     @cached_property
@@ -175,33 +192,41 @@ class CocoDataset:
         """The image's first caption, or "" (read from captions_<split>.json without decoding the image)."""
         return self._captions.get(image_id, "")
 
-    def _instance(self, ann: dict[str, Any], h: int, w: int) -> Instance | None:
+    def _instance(self, ann: dict[str, Any], image_id: int, h: int, w: int) -> Instance | None:
+        def skip(reason: str, n: int = 1, detail: str = "") -> None:
+            self.skipped.skip(reason, image_id, ann.get("id"), source=self._file, n=n, detail=detail)
+
         cat = int(ann.get("category_id", -1))
         if cat not in self.categories:
-            self.skipped["unknown category id"] += 1
+            skip("unknown category id")
             return None
         segm = ann.get("segmentation")
         if isinstance(segm, list):
             polys = [p for p in segm if isinstance(p, list) and len(p) >= 6 and len(p) % 2 == 0]
             if len(polys) < len(segm):
-                self.skipped["polygon with fewer than 3 points"] += len(segm) - len(polys)
+                skip("polygon with fewer than 3 points", n=len(segm) - len(polys))
             if not polys:
                 return None
             rle = mask_utils.merge(mask_utils.frPyObjects(polys, h, w))
         elif isinstance(segm, dict) and "counts" in segm and "size" in segm:
             if list(segm["size"]) != [h, w]:
-                self.skipped["RLE size differs from image size"] += 1
+                skip("RLE size differs from image size")
                 return None
-            rle = mask_utils.frPyObjects(segm, h, w) if isinstance(segm["counts"], list) else segm
+            try:
+                rle = mask_utils.frPyObjects(segm, h, w) if isinstance(segm["counts"], list) else segm
+                check_rle(rle)  # pycocotools would refuse it only when a task decodes the mask
+            except (TypeError, ValueError, OverflowError) as err:
+                skip("invalid RLE", detail=str(err))
+                return None
         else:
-            self.skipped["missing or unreadable segmentation"] += 1
+            skip("missing or unreadable segmentation")
             return None
         bbox = ann.get("bbox", [])
         if len(bbox) != 4 or bbox[2] <= 0 or bbox[3] <= 0 or bbox[0] >= w or bbox[1] >= h:
-            self.skipped["bbox outside the image"] += 1
+            skip("bbox outside the image")
             return None
         if bbox[0] < 0 or bbox[1] < 0 or bbox[0] + bbox[2] > w + 1 or bbox[1] + bbox[3] > h + 1:
-            self.skipped["bbox outside the image"] += 1
+            skip("bbox outside the image")
             return None
         return Instance(
             ann_id=int(ann["id"]),
@@ -252,15 +277,18 @@ class CocoDataset:
         meta = self._images[image_id]
         image = read_image(self.image_path(image_id))
         h, w = image.shape[:2]
-        instances = tuple(
-            inst for ann in self._anns_by_image.get(image_id, []) if (inst := self._instance(ann, h, w))
-        )
+        instances = []
+        for ann, problem in self._anns_by_image.get(image_id, []):
+            if problem is not None:
+                self.skipped.skip(problem, image_id, ann.get("id"), source=self._file)
+            elif inst := self._instance(ann, image_id, h, w):
+                instances.append(inst)
         return Sample(
             image_id=image_id,
             file_name=meta["file_name"],
             source=self.source,
             image=image,
-            instances=instances,
+            instances=tuple(instances),
             segments=self._segments(image_id, h, w) if self.has_panoptic else (),
             categories=self.categories,
             depth=self._depth(meta["file_name"]),

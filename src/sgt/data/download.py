@@ -7,6 +7,17 @@ MD5/SHA256, and against a sha256 manifest JSON (recorded on first download, chec
 and only then renamed to ``dest``. A checksum mismatch deletes the ``.part`` file: resuming would keep the bad
 bytes. Standard library only (urllib); ``file://`` URLs and plain paths serve offline mirrors. The
 byte transfer itself (one attempt, HTTP or local) lives in ``sgt.data.transfer``.
+
+A download is *verified* when something other than the bytes themselves says what they must be: the size
+the server states (``Content-Length``, ``Content-Range``, ``HEAD``; see ``sgt.data.transfer``), a size or
+checksum from config, or the manifest's record. A server that states no size and closes the connection early
+sends what looks like a complete file, so an unverified download is used (archives are checked again when
+extracted) but never becomes the manifest's reference: the WARNING names the file, ``<dest>.unverified.json``
+records what arrived, and later runs keep it out of the manifest until a configured size or checksum
+verifies it.
+
+The default ``RetryPolicy`` gives up on a server that never answers within 90 s (5 attempts of 15 s and
+waits of 1+2+4+8 s); an attempt that made progress resets the count, so a slow but moving download goes on.
 """
 
 from __future__ import annotations
@@ -46,6 +57,7 @@ __all__ = [
     "file_digests",
     "locked",
     "manifest_entry",
+    "unverified_marker",
 ]
 
 logger = logging.getLogger(__name__)
@@ -57,12 +69,15 @@ class ChecksumError(DownloadError):
 
 @dataclass(frozen=True, slots=True)
 class RetryPolicy:
-    """How hard to try: ``retries`` attempts without progress, waits of ``backoff_s * 2**k`` capped."""
+    """How hard to try: ``retries`` attempts without progress, waits of ``backoff_s * 2**k`` capped.
 
-    retries: int = 8
-    backoff_s: float = 2.0
-    max_backoff_s: float = 120.0
-    timeout_s: float = 60.0
+    The defaults (the schema's ``data.retry``) give up on a silent server within 90 s, not 15 min.
+    """
+
+    retries: int = 4
+    backoff_s: float = 1.0
+    max_backoff_s: float = 30.0
+    timeout_s: float = 15.0
 
 
 def file_digests(path: str | os.PathLike[str]) -> tuple[int, str, str]:
@@ -184,15 +199,15 @@ def download(
                 f"{_free_bytes(dest.parent) / 1e9:.1f} GB free; free space or move the download folder"
             )
     local = local_path(source.url)
-    digests, failures = Digests(), 0
+    digests, failures, stated = Digests(), 0, None
     while True:
         digests = catch_up(part, digests)
         before = digests.n
         try:
             if local is not None:
-                fetch_local(local, part, digests, source.name, source.url, hint)
+                stated = fetch_local(local, part, digests, source.name, source.url, hint)
             else:
-                fetch_http(source, part, digests, policy.timeout_s, hint)
+                stated = fetch_http(source, part, digests, policy.timeout_s, hint)
             break
         except TRANSIENT as err:
             digests = catch_up(part, digests) if part.exists() else Digests()
@@ -202,7 +217,9 @@ def download(
                 raise DownloadError(
                     f"{source.url}: gave up after {failures} attempts without progress ({describe(err)}). "
                     f"{part.name} ({kept} bytes) is kept and the next run resumes from it; check the network "
-                    f"or proxy, or set a mirror URL" + (f" ({hint})" if hint else "")
+                    f"or proxy, or set a mirror URL" + (f" ({hint})" if hint else "") + "; to wait longer "
+                    "for a slow server, raise data.retry.timeout_s (seconds per attempt) or "
+                    "data.retry.retries"
                 ) from err
             delay = min(policy.max_backoff_s, policy.backoff_s * 2 ** max(failures - 1, 0))
             logger.warning(
@@ -224,14 +241,47 @@ def download(
             md5,
             source.md5,
         )
-        if manifest_path is not None:
+        verified = stated is not None or _checkable(source) or bool(recorded)
+        if manifest_path is not None and verified:
             _record(manifest_path, source.name, size, sha256, source.url)
     except ChecksumError:
         part.unlink(missing_ok=True)
         raise
+    marker = unverified_marker(dest)
+    if verified:
+        marker.unlink(missing_ok=True)  # left by an earlier, unverified copy
+    else:
+        atomic_write_json(marker, {"url": source.url, "size": size, "sha256": sha256})
+        logger.warning(
+            "%s: %s (%d bytes, sha256 %s) could not be verified: the server stated no size (no "
+            "Content-Length, and neither HEAD nor a Range request gave one) and no size or checksum is "
+            "known, so a connection that closed early would look the same. It is used, but its sha256 is "
+            "not recorded%s; %s marks it. To verify it, set its size or sha256 in config (%s) and rerun.",
+            source.url,
+            dest,
+            size,
+            sha256,
+            f" in {manifest_path}" if manifest_path else "",
+            marker.name,
+            _CHECKSUM_KEYS,
+        )
     os.replace(part, dest)
     logger.info("downloaded %s (%d bytes, sha256 %s)", dest, size, sha256)
     return dest
+
+
+_CHECKSUM_KEYS = "data.sa1b.checksums for SA-1B shards, data.coco.archives for COCO"
+
+
+def unverified_marker(dest: str | os.PathLike[str]) -> Path:
+    """``<dest>.unverified.json``: beside a download that nothing could verify (what arrived, from where)."""
+    dest = Path(dest)
+    return dest.with_name(dest.name + ".unverified.json")
+
+
+def _checkable(source: Source) -> bool:
+    """Whether config states what the file must be (a size or a checksum)."""
+    return source.size is not None or bool(source.md5) or bool(source.sha256)
 
 
 def _free_bytes(path: Path) -> int:
@@ -253,7 +303,19 @@ def _check_existing(
     fix = f"{dest} does not match: delete it and rerun to download it again"
     if want_size is not None and size != want_size:
         raise ChecksumError(f"{fix} (size {size} bytes, expected {want_size})")
-    if recheck or (manifest is not None and not recorded):
+    marker = unverified_marker(dest)
+    unverified = marker.exists()
+    if unverified and not (_checkable(source) or recorded):
+        logger.warning(
+            "%s was downloaded without a size or checksum to verify it (%s); it is used but not recorded%s. "
+            "Set its size or sha256 in config (%s) to verify it.",
+            dest,
+            marker.name,
+            f" in {manifest}" if manifest else "",
+            _CHECKSUM_KEYS,
+        )
+        return dest
+    if recheck or unverified or (manifest is not None and not recorded):
         n, md5, sha256 = file_digests(dest)
         try:
             want_sha256 = source.sha256 or recorded.get("sha256")
@@ -272,6 +334,9 @@ def _check_existing(
             raise ChecksumError(f"{fix}: {err}") from err
         if manifest is not None:
             _record(manifest, source.name, n, sha256, source.url)
+        if unverified:
+            marker.unlink()
+            logger.info("%s is now verified against the configured size or checksum", dest)
     logger.info("%s already present (%d bytes)%s", dest, size, ", re-verified" if recheck else "")
     return dest
 

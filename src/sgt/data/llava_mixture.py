@@ -12,9 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from sgt.data.sources import check_relative_name
+from sgt.io import read_yaml
 
 _MIXTURE_KEYS = {"source", "repo", "categories", "dropped", "notes"}
 
@@ -58,7 +57,7 @@ def load_mixture(path: str | Path) -> tuple[dict[str, int], str, str | None]:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: mixture file not found (data.llava.mixture); fix the path")
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data = read_yaml(path)
     if not isinstance(data, dict) or not isinstance(data.get("categories"), dict) or not data["categories"]:
         raise ValueError(f"{path}: expected 'categories: {{<category>: {{<subset>: <count>}}}}'")
     unknown = sorted(set(data) - _MIXTURE_KEYS)

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import logging
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+
+logger = logging.getLogger(__name__)
 
 Image = npt.NDArray[np.uint8]  # H x W x 3, RGB
 Mask = npt.NDArray[np.bool_]  # H x W
@@ -107,3 +111,37 @@ class Sample:
     @property
     def width(self) -> int:
         return int(self.image.shape[1])
+
+
+@dataclass(frozen=True, slots=True)
+class SkippedAnnotation:
+    """A malformed annotation a loader left out: why, its image, and its id (None when it has none)."""
+
+    reason: str
+    image_id: int
+    ann_id: int | None
+
+
+class SkipCounter(Counter[str]):
+    """Malformed annotations left out, counted by reason (``skipped["invalid RLE"]``), with ``where`` listing
+    each one's image and annotation id: one bad annotation must not sink a 20k-image job, nor hide."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.where: list[SkippedAnnotation] = []
+
+    def skip(
+        self, reason: str, image_id: int, ann_id: object, *, source: str, n: int = 1, detail: str = ""
+    ) -> None:
+        """Count ``n`` under ``reason``, remember the annotation and log one line naming it."""
+        self[reason] += n
+        known = ann_id if isinstance(ann_id, int) and not isinstance(ann_id, bool) else None
+        self.where.append(SkippedAnnotation(reason, image_id, known))
+        logger.warning(
+            "%s: image %d annotation %s: %s%s; skipped",
+            source,
+            image_id,
+            ann_id,
+            reason,
+            f" ({detail})" if detail else "",
+        )

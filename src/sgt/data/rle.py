@@ -39,13 +39,33 @@ def counts_from_string(encoded: bytes | str) -> npt.NDArray[np.int64]:
     return counts
 
 
-def one_runs(rle: Mapping[str, Any]) -> Runs:
-    """Starts and lengths of the runs of ones of a COCO RLE (compressed or not), in column-major order."""
+def _counts(rle: Mapping[str, Any]) -> npt.NDArray[np.int64]:
     counts_field = rle["counts"]
     if isinstance(counts_field, (bytes, str)):
-        counts = counts_from_string(counts_field)
-    else:
-        counts = np.asarray(counts_field, np.int64)
+        return counts_from_string(counts_field)
+    return np.asarray(counts_field, np.int64)
+
+
+def check_rle(rle: Mapping[str, Any]) -> None:
+    """Raise ``ValueError`` unless ``rle``'s counts parse and cover exactly its H x W pixels (COCO's rule).
+
+    pycocotools refuses counts that cover more only when it decodes the mask ("Invalid RLE mask
+    representation", naming nothing, deep inside target synthesis) and decodes counts that cover fewer into
+    uninitialised memory; loaders call this first to skip such an annotation instead.
+    """
+    counts_field = rle.get("counts")
+    if not isinstance(counts_field, (bytes, str, list)):
+        raise ValueError(f"counts must be a list or a compressed string, got {type(counts_field).__name__}")
+    counts = _counts(rle)
+    h, w = (int(v) for v in rle["size"])
+    total = int(counts.sum())
+    if counts.ndim != 1 or np.any(counts < 0) or total != h * w:
+        raise ValueError(f"RLE counts cover {total} pixels but the mask has {h * w}")
+
+
+def one_runs(rle: Mapping[str, Any]) -> Runs:
+    """Starts and lengths of the runs of ones of a COCO RLE (compressed or not), in column-major order."""
+    counts = _counts(rle)
     ends = np.cumsum(counts)
     h, w = (int(v) for v in rle["size"])
     if counts.size and (np.any(counts < 0) or ends[-1] > h * w):

@@ -30,7 +30,6 @@ import json
 import logging
 import re
 import zlib
-from collections import Counter
 from collections.abc import Sequence
 from functools import cached_property
 from pathlib import Path
@@ -42,7 +41,8 @@ import numpy.typing as npt
 from pycocotools import mask as mask_utils
 
 from sgt.data.coco import CorruptImageError, read_image
-from sgt.data.records import Category, Image, Instance, Mask, Sample, Segment
+from sgt.data.records import Category, Image, Instance, Mask, Sample, Segment, SkipCounter
+from sgt.data.rle import check_rle
 from sgt.io import atomic_write_bytes, atomic_write_json
 
 logger = logging.getLogger(__name__)
@@ -52,14 +52,24 @@ CATEGORIES: dict[int, Category] = {OBJECT.id: OBJECT}
 _NAME = re.compile(r"^sa_(\d+)\.json$")
 
 
-def _decode(segm: dict[str, Any], h: int, w: int) -> Mask | None:
-    if not isinstance(segm, dict) or "counts" not in segm or list(segm.get("size", [])) != [h, w]:
-        return None
+def _decode(segm: Any, h: int, w: int) -> tuple[Mask | None, str, str]:
+    """(the mask, "", "") or (None, why it cannot be used, detail): SA-1B's way of skipping annotations."""
+    if not isinstance(segm, dict) or "counts" not in segm:
+        return None, "missing or unreadable segmentation", ""
+    if segm.get("size") != [h, w]:
+        return None, "RLE size differs from image size", ""
     counts = segm["counts"]
-    rle = {"size": [h, w], "counts": counts.encode("ascii") if isinstance(counts, str) else counts}
-    if isinstance(counts, list):
-        rle = mask_utils.frPyObjects(rle, h, w)
-    return mask_utils.decode(rle).astype(bool)
+    try:
+        rle = {"size": [h, w], "counts": counts.encode("ascii") if isinstance(counts, str) else counts}
+        if isinstance(counts, list):
+            rle = mask_utils.frPyObjects(rle, h, w)
+        check_rle(rle)  # pycocotools' own refusal names no file, image or annotation
+        mask = mask_utils.decode(rle).astype(bool)
+    except (TypeError, ValueError, OverflowError) as err:
+        return None, "invalid RLE", str(err)
+    if not mask.any():
+        return None, "empty mask", ""
+    return mask, "", ""
 
 
 def segments_from_masks(ids: Sequence[int], masks: Sequence[Mask]) -> tuple[Segment, ...]:
@@ -78,9 +88,18 @@ def segments_from_masks(ids: Sequence[int], masks: Sequence[Mask]) -> tuple[Segm
 
 
 def load_sample(
-    json_path: str | Path, image_path: str | Path | None = None, *, source: str = "sa1b"
+    json_path: str | Path,
+    image_path: str | Path | None = None,
+    *,
+    source: str = "sa1b",
+    skipped: SkipCounter | None = None,
 ) -> Sample:
-    """Load one SA-1B image and its masks; ``CorruptImageError`` if the image or its JSON is unreadable."""
+    """Load one SA-1B image and its masks; ``CorruptImageError`` if the image or its JSON is unreadable.
+
+    Masks that cannot be used (a missing, wrongly sized, unreadable or empty RLE, an id already used in the
+    file) are skipped and counted in ``skipped`` with the image and annotation id.
+    """
+    skipped = SkipCounter() if skipped is None else skipped
     json_path = Path(json_path)
     try:
         meta = json.loads(json_path.read_text(encoding="utf-8"))
@@ -98,17 +117,25 @@ def load_sample(
             f"{info.get('height')}x{info.get('width')}; it is skipped"
         )
     instances = []
-    skipped = 0
+    seen: set[int] = set()
     for ann in anns:
-        mask = _decode(ann.get("segmentation"), h, w)
-        if mask is None or not mask.any():
-            skipped += 1
+        ann_id = ann.get("id") if isinstance(ann, dict) else None
+        if isinstance(ann_id, bool) or not isinstance(ann_id, int):
+            skipped.skip("missing annotation id", image_id, ann_id, source=str(json_path))
+            continue
+        if ann_id in seen:
+            skipped.skip("duplicate annotation id", image_id, ann_id, source=str(json_path))
+            continue
+        seen.add(ann_id)
+        mask, reason, detail = _decode(ann.get("segmentation"), h, w)
+        if mask is None:
+            skipped.skip(reason, image_id, ann_id, source=str(json_path), detail=detail)
             continue
         ys, xs = np.nonzero(mask)
         bbox = ann.get("bbox") or [xs.min(), ys.min(), xs.max() - xs.min() + 1, ys.max() - ys.min() + 1]
         instances.append(
             Instance(
-                ann_id=int(ann["id"]),
+                ann_id=ann_id,
                 category_id=OBJECT.id,
                 bbox=(float(bbox[0]), float(bbox[1]), float(bbox[2]), float(bbox[3])),
                 area=float(ann.get("area", mask.sum())),
@@ -116,8 +143,6 @@ def load_sample(
                 mask_source=mask,
             )
         )
-    if skipped:
-        logger.warning("%s: skipped %d masks with a missing, empty or wrongly sized RLE", json_path, skipped)
     segments = segments_from_masks([i.ann_id for i in instances], [i.mask for i in instances])
     return Sample(
         image_id=image_id,
@@ -155,7 +180,7 @@ class SA1BDataset:
         self.root = Path(root)
         self.split = split
         self.source = source
-        self.skipped: Counter[str] = Counter()
+        self.skipped = SkipCounter()
         if not 0.0 <= eval_fraction < 1.0:
             raise ValueError(f"data.sa1b.eval_fraction must be in [0, 1), got {eval_fraction}")
         self._keep = None if split is None else (split == eval_split, eval_fraction)
@@ -207,7 +232,7 @@ class SA1BDataset:
 
     def load(self, image_id: int) -> Sample:
         path = self._path(image_id)
-        return load_sample(path, path.with_suffix(".jpg"), source=self.source)
+        return load_sample(path, path.with_suffix(".jpg"), source=self.source, skipped=self.skipped)
 
 
 def write_sample(

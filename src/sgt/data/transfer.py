@@ -4,6 +4,12 @@ into a ``.part`` file while hashing them.
 ``sgt.data.download`` drives these attempts (retries, backoff, verification, the final rename); this module
 only moves bytes and classifies failures: ``Retryable`` ones keep the ``.part`` file for the next attempt,
 ``DownloadError`` ones are permanent and name the URL and the fix.
+
+A transfer is checked against the file's full size whenever the server states it: ``Content-Length``,
+the total of ``Content-Range``, or, for a response that has neither (its body simply ends when the
+connection closes, so an early close looks like the end of the file), a ``HEAD`` request's
+``Content-Length`` and then a one-byte ``Range`` request's ``Content-Range``. Bytes are read as they arrive
+(``read1``), so a stall mid-transfer keeps everything received before it in the ``.part`` file.
 """
 
 from __future__ import annotations
@@ -106,7 +112,12 @@ def _http_fix(status: int, hint: str) -> str:
 def _stream(
     src: BinaryIO, part: Path, offset: int, total: int | None, digests: Digests, name: str, url: str
 ) -> int:
-    """Append ``src`` to ``part`` from ``offset``; return the byte count reached, or raise on truncation."""
+    """Append ``src`` to ``part`` from ``offset``; return the byte count reached, or raise on truncation.
+
+    ``read1`` returns what has arrived (one socket read at most) instead of waiting for a full block, so a
+    timeout loses nothing already received: ``read(CHUNK)`` dropped up to a whole block's bytes.
+    """
+    read = getattr(src, "read1", src.read)
     with (
         open(part, "ab" if offset else "wb") as out,
         tqdm(
@@ -118,7 +129,7 @@ def _stream(
         got = offset
         while True:
             try:
-                block = src.read(CHUNK)
+                block = read(CHUNK)
             except (http.client.IncompleteRead, ConnectionError, TimeoutError) as err:
                 out.flush()
                 raise Retryable(f"connection lost after {got} bytes ({err})") from err
@@ -138,6 +149,7 @@ def _stream(
 
 
 def fetch_local(path: Path, part: Path, digests: Digests, name: str, url: str, hint: str) -> int:
+    """Copy a local mirror's file into ``part`` (resuming); return its size, which the copy is checked by."""
     if not path.is_file():
         raise DownloadError(
             f"{url}: no such local file {path}; fix the path or mirror folder"
@@ -151,13 +163,59 @@ def fetch_local(path: Path, part: Path, digests: Digests, name: str, url: str, h
         offset = 0
     with open(path, "rb") as src:
         src.seek(offset)
-        return _stream(src, part, offset, total, digests, name, url)
+        _stream(src, part, offset, total, digests, name, url)
+    return total
 
 
-def fetch_http(source: Source, part: Path, digests: Digests, timeout: float, hint: str) -> int:
+def _headers(source: Source) -> dict[str, str]:
+    return {"User-Agent": USER_AGENT, "Accept-Encoding": "identity", **dict(source.headers)}
+
+
+def _retry_status(status: int) -> bool:
+    return status in (408, 425, 429) or status >= 500
+
+
+def probe_size(source: Source, timeout: float) -> int | None:
+    """The file's full size as the server states it apart from a body: ``HEAD``'s ``Content-Length``, else
+    the total in the ``Content-Range`` of a one-byte ``Range`` request. None when it states neither.
+
+    A transient failure (timeout, dropped connection, 5xx) raises ``Retryable``: a probe that could not be
+    asked must not pass for a server that states no size.
+    """
+    for method, extra in (("HEAD", {}), ("GET", {"Range": "bytes=0-0"})):
+        request = urllib.request.Request(source.url, headers={**_headers(source), **extra}, method=method)
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as response:
+                length = response.headers.get("Content-Length")
+                if method == "GET" and response.status == 206:
+                    total = _parse_content_range(response.headers.get("Content-Range"))[1]
+                else:  # HEAD, or a GET whose Range was ignored: the length is the whole file's
+                    total = int(length) if length and length.isdigit() else None
+        except urllib.error.HTTPError as err:
+            err.close()
+            if _retry_status(err.code):
+                raise Retryable(f"HTTP {err.code} {err.reason} asking for the size ({method})") from err
+            total = None
+            if err.code == 416:  # an empty file: no byte 0
+                total = _parse_content_range(err.headers.get("Content-Range"))[1]
+        except TRANSIENT as err:
+            raise Retryable(f"asking for the size ({method}): {describe(err)}") from err
+        if total is not None:
+            logger.info("%s: %d bytes (from %s, as the response stated no length)", source.url, total, method)
+            return total
+    return None
+
+
+def fetch_http(source: Source, part: Path, digests: Digests, timeout: float, hint: str) -> int | None:
+    """One attempt: stream ``source`` into ``part`` (resuming with ``Range``).
+
+    Returns the file's full size as the server stated it, which the transfer was checked against, or None
+    when it stated none (see ``probe_size``): then only a size or checksum from elsewhere can tell a
+    complete transfer from one cut short.
+    """
     url = source.url
     offset = part.stat().st_size if part.exists() else 0
-    headers = {"User-Agent": USER_AGENT, "Accept-Encoding": "identity", **dict(source.headers)}
+    headers = _headers(source)
     if offset:
         headers["Range"] = f"bytes={offset}-"
     request = urllib.request.Request(url, headers=headers)
@@ -172,7 +230,7 @@ def fetch_http(source: Source, part: Path, digests: Digests, timeout: float, hin
             part.unlink(missing_ok=True)
             digests.reset()
             raise Retryable(f"HTTP 416 for a resume at byte {offset}; restarting from zero") from err
-        if err.code in (408, 425, 429) or err.code >= 500:
+        if _retry_status(err.code):
             raise Retryable(f"HTTP {err.code} {err.reason}") from err
         raise DownloadError(f"{url}: HTTP {err.code} {err.reason}; {_http_fix(err.code, hint)}") from err
     with response:
@@ -193,7 +251,10 @@ def fetch_http(source: Source, part: Path, digests: Digests, timeout: float, hin
                 digests.reset()
                 offset = 0
             total = length
-        return _stream(response, part, offset, total, digests, source.name, url)
+        if total is None:
+            total = probe_size(source, timeout)
+        _stream(response, part, offset, total, digests, source.name, url)
+        return total
 
 
 def describe(err: BaseException) -> str:

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
-import yaml
+
+from sgt.io import read_yaml
 
 REFERENCE_TABLES: tuple[str, ...] = ("table2", "table3", "table6", "table7", "table9")
 KEY_COLUMNS: tuple[str, ...] = ("model", "row", "paper_label")
@@ -46,7 +47,7 @@ def load_reference(directory: str | Path) -> dict[str, pd.DataFrame]:
 
 def load_benchmark_map(path: str | Path) -> dict[str, BenchmarkRef]:
     """``benchmarks.yaml``: run benchmark -> ``{paper, relation, group}``."""
-    raw = yaml.safe_load(Path(path).read_text()) or {}
+    raw = read_yaml(path) or {}
     out = {}
     for name, spec in raw.items():
         relation = spec.get("relation")

@@ -18,7 +18,7 @@ from typing import Any
 import pyarrow.parquet as pq
 import yaml
 
-from sgt.io import atomic_write_bytes, atomic_write_json
+from sgt.io import atomic_write_bytes, atomic_write_json, read_yaml
 from sgt.targets import detection, inpaint, mixed, restore  # noqa: F401  (registers these tasks)
 from sgt.targets.shards import build_shard, write_manifest
 
@@ -29,7 +29,7 @@ def _load_task_entry(path: str | None, params: Sequence[str]) -> dict[str, Any]:
     """The task's config entry: a YAML mapping file, then ``key=value`` overrides (values parsed as YAML)."""
     entry: dict[str, Any] = {}
     if path:
-        loaded = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+        loaded = read_yaml(path) or {}
         if not isinstance(loaded, dict):
             raise ValueError(f"{path}: a task entry must be a YAML mapping, got {type(loaded).__name__}")
         entry.update(loaded)
@@ -37,7 +37,12 @@ def _load_task_entry(path: str | None, params: Sequence[str]) -> dict[str, Any]:
         key, sep, value = item.partition("=")
         if not sep or not key:
             raise ValueError(f"--param {item!r}: write it as key=value, e.g. --param low=50")
-        entry[key] = yaml.safe_load(value)
+        try:
+            entry[key] = yaml.safe_load(value)
+        except yaml.YAMLError as err:
+            raise ValueError(
+                f"--param {item!r}: the value is not valid YAML ({err.__class__.__name__})"
+            ) from None
     return entry
 
 

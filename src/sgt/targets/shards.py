@@ -26,7 +26,7 @@ from tqdm import tqdm
 
 from sgt.data.coco import CorruptImageError
 from sgt.data.datasets import open_dataset
-from sgt.data.records import Image
+from sgt.data.records import Image, SkippedAnnotation
 from sgt.io import atomic_path, sha256_bytes
 from sgt.seeding import rng_for
 from sgt.targets.instructions import instructions_for
@@ -68,7 +68,8 @@ def encode_png(image: Image, level: int = PNG_COMPRESSION) -> bytes:
 @dataclass(frozen=True, slots=True)
 class ShardStats:
     written: int
-    skipped: dict[str, int]
+    skipped: dict[str, int]  # reason -> count (corrupt images and malformed annotations)
+    skipped_annotations: tuple[SkippedAnnotation, ...] = ()  # which: image and annotation id of each
 
 
 def _jsonable(params: Mapping[str, Any]) -> str:
@@ -92,7 +93,8 @@ def build_shard(
 
     Randomness for image ``i`` comes from (seed, task, i) alone, so shard boundaries never change a pair: the
     recipe gets ``rng_for(seed, task, i)`` and the instruction is drawn from ``rng_for(seed, task, i,
-    "instruction")``. Malformed annotations are skipped by the loader and counted in ``ShardStats.skipped``.
+    "instruction")``. Malformed annotations are skipped by the loader and counted in ``ShardStats.skipped``;
+    ``ShardStats.skipped_annotations`` names each one's image and annotation id.
     ``source`` names the registered data source (``sgt.data.datasets``) and ``options`` its extra keywords.
     ``depth_estimates`` (shards of one estimator, ``sgt.depth.store``) replace each sample's depth with its
     estimate: the ``depth`` and ``derain_dehaze`` tasks then read Depth Anything V2, not the data set's depth.
@@ -148,7 +150,8 @@ def build_shard(
     with atomic_path(out, suffix=".parquet") as tmp:
         pq.write_table(table, tmp, compression="zstd")
     logger.info("%s: wrote %d pairs, skipped %s", out, table.num_rows, dict(skipped) or "none")
-    return ShardStats(table.num_rows, dict(sorted(skipped.items())))
+    where = tuple(getattr(dataset.skipped, "where", ()))
+    return ShardStats(table.num_rows, dict(sorted(skipped.items())), where)
 
 
 def write_manifest(shards: Sequence[str | Path], out: str | Path) -> int:
