@@ -129,20 +129,26 @@ def test_config_engine_reaches_the_loop_and_a_bad_one_stops_naming_the_key() -> 
     import yaml
     from snakemake.utils import validate
 
-    from sgt.config import ConfigError, check_config
+    from sgt.config import ConfigError, check_config, validate_config
     from sgt.models.backends.run import recipe_for
 
     repo = Path(__file__).resolve().parents[2]
+    schema = repo / "workflow" / "schemas" / "config.schema.yaml"
     cfg = yaml.safe_load((repo / "config" / "config.yaml").read_text())
-    validate(cfg, str(repo / "workflow" / "schemas" / "config.schema.yaml"))
+    validate(cfg, str(schema))
     assert cfg["models"]["tiny"]["finetune"]["engine"] == "torch"  # the schema default
     cfg["models"]["tiny"]["finetune"]["engine"] = "deepspeed"
     check_config(cfg)
     recipe = recipe_for(cfg["models"]["tiny"], "sft", {"vqa": 1}, seed=0)
     assert TrainConfig.from_dict(recipe.extra, steps=recipe.steps).engine == "deepspeed"
-    cfg["models"]["tiny"]["finetune"]["engine"] = "zero2"
-    with pytest.raises(ConfigError, match=r"^models.tiny.finetune.engine: unknown training engine 'zero2'"):
-        check_config(cfg)
+    tiny = cfg["models"]["tiny"]
+    for where, section in (("finetune", tiny["finetune"]), ("pretrain.umm", tiny["pretrain"]["umm"])):
+        section["engine"] = "zero2"
+        with pytest.raises(
+            ConfigError, match=rf"^config models\.tiny\.{where}\.engine: 'zero2' is not one of"
+        ):
+            validate_config(cfg, schema)
+        section["engine"] = "torch"
 
 
 @pytest.mark.parametrize("engine", ENGINE_NAMES)

@@ -41,6 +41,14 @@ def test_learning_rate_warms_up_then_decays() -> None:
     assert all(lr_at(s, cfg) >= lr_at(s + 1, cfg) for s in range(10, 99))
 
 
+def test_a_misspelt_setting_is_an_error_not_the_default() -> None:
+    """Issue #21: ``learning_rate`` in place of ``lr`` was dropped and training ran at the default rate."""
+    cfg = TrainConfig.from_dict({"steps": 3, "lr": 0.5, "betas": [0.8, 0.9]}, seed=1, threads=1)
+    assert (cfg.lr, cfg.betas, cfg.seed) == (0.5, (0.8, 0.9), 1)
+    with pytest.raises(ValueError, match=r"unknown key\(s\) \['learning_rate'\]"):
+        TrainConfig.from_dict({"steps": 3, "learning_rate": 0.5})
+
+
 def test_resume_matches_uninterrupted_training_exactly(tmp_path: Path) -> None:
     cfg = TrainConfig(steps=4, batch_size=4, lr=1e-3, warmup=1, checkpoint_every=100, threads=1)
     mix = {"vqa": 1, "semantic": 1}

@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 from pathlib import Path
 
 import pytest
 import torch
 
+from sgt.config import validate_config
 from sgt.data.vqa import make_qa, write_jsonl
 from sgt.io import read_json, sha256_file
+from sgt.models.tiny_umm import TinyUMMConfig
 from sgt.testing.tiny import SMALLEST
 from sgt.train.datasets import EDITS, edit_pairs
-from sgt.train.shipped_base import MANIFEST, ship
-from sgt.train.study import pretrain_base
+from sgt.train.shipped_base import MANIFEST, RECIPE_VERSION, fingerprint, install, recorded_fingerprint, ship
+from sgt.train.study import PRETRAIN_MIX, pretrain_base
 
 PRETRAIN = {
     "vit": {"steps": 2, "batch_size": 4},
@@ -117,7 +120,12 @@ def test_a_corpus_joins_the_pretraining_data(toyworld_root: Path, vqa_jsonl: Pat
     assert summary["samples"]["t2i"] == base["samples"]["t2i"]
     assert read_json(captioned / "train.json")["samples"]["t2i"] == base["samples"]["t2i"] + 5
     assert summary["samples"]["vqa"] > base["samples"]["vqa"]
-    assert summary["fingerprint"]["pretrain"]["corpus"] == {"images": 5}
+    assert summary["fingerprint"]["pretrain"]["corpus"] == {
+        "images": 5,
+        "seed": 1,
+        "vqa_per_image": 2,
+        "t2i": False,
+    }
     assert sha256_file(more / "model.safetensors") != sha256_file(plain / "model.safetensors")
 
 
@@ -127,10 +135,35 @@ def test_the_demo_config_matches_the_shipped_base() -> None:
     import yaml
 
     repo = Path(__file__).resolve().parents[2]
-    tiny = yaml.safe_load((repo / "config" / "config.yaml").read_text())["models"]["tiny"]
+    config = yaml.safe_load((repo / "config" / "config.yaml").read_text())
+    tiny = config["models"]["tiny"]
     shipped = read_json(repo / tiny["pretrain"]["shipped"] / MANIFEST)["fingerprint"]
     assert shipped["architecture"] == tiny["architecture"]
     assert shipped["pretrain"] == {k: v for k, v in tiny["pretrain"].items() if k != "shipped"}
+    # the workflow sees the config with the schema's defaults filled in: it must still match
+    validate_config(config, repo / "workflow" / "schemas" / "config.schema.yaml")
+    assert tiny["architecture"] != shipped["architecture"]  # max_text_len, vit_stem filled in
+    now = fingerprint(tiny["architecture"], tiny["pretrain"], config["seed"], shipped["data_sha256"])
+    assert now == recorded_fingerprint(shipped)
+
+
+def test_a_default_left_out_or_spelt_out_fingerprints_alike(tmp_path: Path) -> None:
+    """A base shipped from a config that named only some keys is used by one that spells out the rest at
+    their defaults (the schema fills them in), and not by one that changes any of them."""
+    data, shipped = "0" * 64, tmp_path / "shipped"
+    arch, pretrain = {"lm_hidden": 64}, {"umm": {"steps": 2}, "corpus": {"images": 3}}
+    shipped.mkdir()
+    (shipped / "model.safetensors").write_bytes(b"weights")
+    sparse = {"recipe_version": RECIPE_VERSION, "architecture": arch, "pretrain": pretrain, "seed": 0}
+    files = {"model.safetensors": sha256_file(shipped / "model.safetensors")}
+    (shipped / MANIFEST).write_text(
+        json.dumps({"fingerprint": sparse | {"data_sha256": data}, "sha256": files})
+    )
+    arch = {**dataclasses.asdict(TinyUMMConfig()), **arch}
+    spelt_out = {**pretrain, "umm": {"steps": 2, "batch_size": 16, "engine": "torch"}, "mix": PRETRAIN_MIX}
+    assert install(shipped, fingerprint(arch, spelt_out, 0, data), tmp_path / "a")
+    for changed in ({"umm": {"steps": 2, "batch_size": 8}}, {"edits": ["gray"]}, {"corpus": {"seed": 2}}):
+        assert not install(shipped, fingerprint(arch, {**spelt_out, **changed}, 0, data), tmp_path / "b")
 
 
 def test_a_changed_recipe_never_resumes_the_last_runs_state(

@@ -22,6 +22,8 @@ from sgt.data.vqa import scene_questions
 from sgt.train.datasets import VQASet, to_tensor
 
 CORPUS_SPLIT = "pretrain"
+# pretrain.corpus when a key is left out (the config schema repeats them; a test keeps the two equal)
+CORPUS_DEFAULTS: dict[str, Any] = {"images": 0, "seed": 1, "vqa_per_image": 2, "t2i": False}
 
 
 @dataclass(frozen=True)
@@ -68,13 +70,13 @@ def corpus_settings(cfg: Mapping[str, Any] | None) -> dict[str, Any]:
     base's GenEval: 7.8 against 25.6) and draws the captions (without them the base learns 480 captions by
     heart and draws noise for unseen prompts; docs/tiny-umm.md)."""
     cfg = dict(cfg or {})
-    known = {"images", "seed", "vqa_per_image", "t2i"}
-    unknown = sorted(set(cfg) - known)
+    unknown = sorted(set(cfg) - set(CORPUS_DEFAULTS))
     if unknown:
-        raise ValueError(f"pretrain.corpus: unknown key(s) {unknown}; known: {sorted(known)}")
+        raise ValueError(f"pretrain.corpus: unknown key(s) {unknown}; known: {sorted(CORPUS_DEFAULTS)}")
+    values = {**CORPUS_DEFAULTS, **cfg}
     return {
-        "images": int(cfg.get("images", 0)),
-        "seed": int(cfg.get("seed", 1)),
-        "vqa_per_image": int(cfg.get("vqa_per_image", 2)),
-        "t2i": bool(cfg.get("t2i", False)),
+        "images": int(values["images"]),
+        "seed": int(values["seed"]),
+        "vqa_per_image": int(values["vqa_per_image"]),
+        "t2i": bool(values["t2i"]),
     }

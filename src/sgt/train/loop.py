@@ -59,8 +59,13 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any], **overrides: Any) -> TrainConfig:
+        """A config section plus the job's own values (seed, threads). An unknown key is an error, never
+        dropped: a misspelt ``learning_rate`` would otherwise train at the default rate."""
         known = set(cls.__dataclass_fields__)
-        values = {k: v for k, v in {**d, **overrides}.items() if k in known}
+        values = {**d, **overrides}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ValueError(f"training settings: unknown key(s) {unknown}; known: {sorted(known)}")
         if "betas" in values:
             values["betas"] = tuple(values["betas"])
         return cls(**values)

@@ -55,15 +55,36 @@ def data_fingerprint(root: str | Path, split: str, vqa_jsonl: str | Path) -> str
 def fingerprint(
     architecture: Mapping[str, Any], pretrain: Mapping[str, Any], seed: int, data: str
 ) -> dict[str, Any]:
-    """What a base model is a function of (weights agree bitwise at the same torch version and threads)."""
-    settings = {k: v for k, v in pretrain.items() if k != "shipped"}
+    """What a base model is a function of (weights agree bitwise at the same torch version and threads).
+
+    The settings are written out in full, defaults included (``sgt.train.study.base_settings``): a key
+    left out and the same key at its default build the same base and fingerprint alike.
+    """
+    from sgt.train.study import base_settings
+
+    arch, settings = base_settings(architecture, pretrain)
+    settings.pop("shipped", None)
     return {
         "recipe_version": RECIPE_VERSION,
-        "architecture": dict(architecture),
+        "architecture": arch,
         "pretrain": settings,
         "seed": seed,
         "data_sha256": data,
     }
+
+
+def recorded_fingerprint(recorded: Mapping[str, Any]) -> dict[str, Any]:
+    """A manifest's fingerprint with its settings written out in full, as :func:`fingerprint` writes them.
+
+    Bases shipped before the schema filled in defaults recorded only the keys their config named; the
+    recipe version is kept as recorded.
+    """
+    if not {"architecture", "pretrain", "seed", "data_sha256"} <= set(recorded):
+        return dict(recorded)
+    full = fingerprint(
+        recorded["architecture"], recorded["pretrain"], recorded["seed"], recorded["data_sha256"]
+    )
+    return {**recorded, "architecture": full["architecture"], "pretrain": full["pretrain"]}
 
 
 def ship(model_dir: str | Path, dest: str | Path, print_: Mapping[str, Any]) -> Path:
@@ -91,7 +112,7 @@ def install(shipped: str | Path, print_: Mapping[str, Any], out: str | Path) -> 
         logger.info("no shipped base at %s: training the base model", shipped)
         return False
     manifest = read_json(manifest_path)
-    recorded = manifest.get("fingerprint", {})
+    recorded = recorded_fingerprint(manifest.get("fingerprint", {}))
     if _canonical(recorded) != _canonical(dict(print_)):
         differ = sorted(k for k in set(recorded) | set(print_) if recorded.get(k) != print_.get(k))
         logger.info("shipped base %s was built from other %s: training the base model", shipped, differ)

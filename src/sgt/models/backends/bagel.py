@@ -49,7 +49,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -64,6 +64,8 @@ if TYPE_CHECKING:
     from sgt.models.preflight import PreflightResult
 
 logger = logging.getLogger(__name__)
+# Recipe keys beyond lr, warmup, steps and batch_size, at their defaults (the config schema repeats them).
+RECIPE_EXTRA: dict[str, Any] = {"betas": (0.9, 0.95), "weight_decay": 0.01, "lr_scheduler": "constant"}
 
 EDIT_GROUP, VQA_GROUP = "unified_edit", "vlm_sft"
 EDIT_NAME, VQA_NAME = "sgt_pairs", "sgt_vqa"
@@ -335,8 +337,8 @@ class BagelBackend(ClusterBackend):
         info_path = _dataset_info_path(config)
         resume = self.checkpoint(workdir)
         expected = math.ceil(self.samples_per_rank_batch(recipe) * self.tokens_per_sample)
-        wd = float(recipe.extra.get("weight_decay", 0.01))
-        beta1, beta2 = recipe.extra.get("betas", (0.9, 0.95))
+        wd = float(recipe.extra.get("weight_decay", RECIPE_EXTRA["weight_decay"]))
+        beta1, beta2 = recipe.extra.get("betas", RECIPE_EXTRA["betas"])
         args = {
             "model_path": str(self.model_path),
             "dataset_config_file": str(config),
@@ -357,7 +359,7 @@ class BagelBackend(ClusterBackend):
             "freeze_und": False,
             "use_flex": True,
             "lr": recipe.lr,
-            "lr_scheduler": recipe.extra.get("lr_scheduler", "constant"),
+            "lr_scheduler": recipe.extra.get("lr_scheduler", RECIPE_EXTRA["lr_scheduler"]),
             "warmup_steps": recipe.warmup,
             "total_steps": recipe.steps,
             "beta1": beta1,

@@ -48,7 +48,7 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import yaml
 
@@ -70,6 +70,8 @@ if TYPE_CHECKING:
     from sgt.models.preflight import PreflightResult
 
 logger = logging.getLogger(__name__)
+# Recipe keys beyond lr, warmup, steps and batch_size, at their defaults (the config schema repeats them).
+RECIPE_EXTRA: dict[str, Any] = {"betas": (0.9, 0.95), "weight_decay": 0.01}
 
 DATASET_FILE = "omnigen2/dataset/omnigen2_train_dataset.py"
 SAMPLER_FILE = "omnigen2/dataset/sampler.py"
@@ -321,7 +323,7 @@ class OmniGen2Backend(ClusterBackend):
 
     def write_config(self, data_root: Path, recipe: Recipe, out: Path) -> Path:
         layout = self.layout(recipe)
-        beta1, beta2 = recipe.extra.get("betas", (0.9, 0.95))
+        beta1, beta2 = recipe.extra.get("betas", RECIPE_EXTRA["betas"])
         data: dict[str, object] = {
             "data_path": str(Path(data_root).absolute() / "data.yml"),
             "use_chat_template": True,
@@ -363,7 +365,7 @@ class OmniGen2Backend(ClusterBackend):
                 "use_8bit_adam": False,
                 "adam_beta1": beta1,
                 "adam_beta2": beta2,
-                "adam_weight_decay": float(recipe.extra.get("weight_decay", 0.01)),
+                "adam_weight_decay": float(recipe.extra.get("weight_decay", RECIPE_EXTRA["weight_decay"])),
                 "adam_epsilon": 1e-08,
                 "max_grad_norm": 1,
                 "gradient_checkpointing": True,

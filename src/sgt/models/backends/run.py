@@ -28,10 +28,13 @@ RUNTIME_OPTIONS = frozenset({"checkout", "base", "threads"})
 
 
 def config_keys(backend: str) -> frozenset[str]:
-    """The keys ``models.<m>`` may hold for ``backend``: its options plus backend, upstream, its recipe."""
+    """The keys ``models.<m>`` may hold for ``backend``: its options plus backend, its recipe section and,
+    for backends trained from upstream code, upstream (the config schema's entry for the backend lists
+    exactly these; tests/workflow/test_config_schema.py keeps the two equal)."""
     cls = backend_class(backend)
     options = {f.name for f in dataclasses.fields(cls)} - RUNTIME_OPTIONS  # type: ignore[arg-type]
-    return frozenset(options | {"backend", "upstream", cls.recipe_section})
+    upstream = {"upstream"} if cls.needs_upstream else set()
+    return frozenset(options | upstream | {"backend", cls.recipe_section})
 
 
 def recipe_for(model_cfg: Mapping[str, Any], variant: str, mix: Mapping[str, float], seed: int) -> Recipe:
