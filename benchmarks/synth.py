@@ -173,7 +173,8 @@ def _work_fn(root: Path, name: str) -> Callable[[int], object]:
         image = images[image_id]
         h, w = image.shape[:2]
         anns = dataset._anns_by_image.get(image_id, [])  # noqa: SLF001  (the loader's own steps)
-        instances = tuple(inst for ann in anns if (inst := dataset._instance(ann, h, w)))  # noqa: SLF001
+        kept = [ann for ann, problem in anns if problem is None]
+        instances = tuple(inst for ann in kept if (inst := dataset._instance(ann, image_id, h, w)))  # noqa: SLF001
         segments = dataset._segments(image_id, h, w) if dataset.has_panoptic else ()  # noqa: SLF001
         sample = Sample(image_id, "", "coco", image, instances, segments, dataset.categories)
         return task.pair(sample, rng_for(0, name, image_id))
