@@ -1,4 +1,5 @@
 # The only place with Python logic: config validation, registry checks, shard lists and input functions.
+import functools
 import math
 import os
 import re
@@ -299,12 +300,13 @@ def grow(stage, key, factor=1.5):
 # --- depth estimation and the depth-consistency filter (depth.smk) ---
 
 
+@functools.cache
 def depth_tasks():
-    """Tasks whose recipe reads depth: they get the target estimator's maps."""
+    """Tasks whose recipe reads depth: they get the target estimator's maps (worked out once per run)."""
     from sgt.targets import resolve_task
 
     tasks = config["targets"]["tasks"]
-    return [t for t in TASKS if "depth" in resolve_task(t, tasks[t]).needs]
+    return tuple(t for t in TASKS if "depth" in resolve_task(t, tasks[t]).needs)
 
 
 def depth_task_inputs(task, split):

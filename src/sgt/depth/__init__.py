@@ -5,13 +5,34 @@ Pipeline: ``estimate_shard`` per (estimator, shard) -> npz stores (``store``) ->
 via ``attach_depth``.
 """
 
+from importlib import import_module
+from typing import Any
+
 from sgt.depth import groundtruth, hf  # noqa: F401  (registration side effects)
-from sgt.depth.align import Comparison, compare_maps, fit_scale_shift
-from sgt.depth.estimate import estimate_shard
-from sgt.depth.filter import FilterSummary, PoolExhaustedError, filter_depth, kept_ids
 from sgt.depth.registry import ESTIMATORS, DepthEstimator, make_estimator, register_estimator
-from sgt.depth.store import DepthStore, StoreWriter, attach_depth
-from sgt.depth.tiny import build_tiny_random
+
+# The rest loads on first use: the workflow checks the depth config while it plans, and importing the filter
+# and the estimator loop (pyarrow, tqdm) cost a twentieth of the paper study's dry run.
+_LAZY = {
+    "Comparison": "align",
+    "compare_maps": "align",
+    "fit_scale_shift": "align",
+    "estimate_shard": "estimate",
+    "FilterSummary": "filter",
+    "PoolExhaustedError": "filter",
+    "filter_depth": "filter",
+    "kept_ids": "filter",
+    "DepthStore": "store",
+    "StoreWriter": "store",
+    "attach_depth": "store",
+    "build_tiny_random": "tiny",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(import_module(f"sgt.depth.{_LAZY[name]}"), name)
+    raise AttributeError(f"module 'sgt.depth' has no attribute {name!r}")
 
 __all__ = [
     "ESTIMATORS",
