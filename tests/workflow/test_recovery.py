@@ -1,9 +1,10 @@
 """Hard kills and the README's recovery recipe, run from a copy's root (issue 21).
 
-The README says: after a hard kill, run ``.venv/bin/snakemake --unlock`` once, then rerun. Two hard kills are
-tried on a short fine-tune of the tiny config: SIGKILL of the training child mid-step (Snakemake sees the job
-fail) and SIGKILL of the whole Snakemake process group (power loss: the lock and incomplete outputs stay).
-Each recovery must end with the weights of a run that was never interrupted.
+The README says: after a hard kill, run ``.venv/bin/snakemake --unlock`` once, then rerun. Two hard kills:
+SIGKILL of the demo's training child mid-step (Snakemake sees the job fail), checked against the weights of
+the session's uninterrupted `make demo`; and SIGKILL of the whole Snakemake process group (power loss: the
+lock and incomplete outputs stay) during a longer fine-tune of the tiny config. Each recovery must end with
+the weights of a run that was never interrupted.
 """
 
 from __future__ import annotations
@@ -35,25 +36,27 @@ def clone_with_config(root: Path) -> Path:
     return clone
 
 
-def weights(clone: Path) -> str:
-    return sha256_file(clone / TARGET / "model.safetensors")
+def weights(clone: Path, target: str = TARGET) -> str:
+    return sha256_file(clone / target / "model.safetensors")
 
 
-def start(clone: Path) -> subprocess.Popen[bytes]:
+def start(clone: Path, command: str = RUN) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
         "PATH": f"{VENV / 'bin'}{os.pathsep}{os.environ['PATH']}",
         "PYTHONPATH": str(clone / "src"),
     }
     return subprocess.Popen(
-        ["bash", "-c", RUN], cwd=clone, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        ["bash", "-c", command], cwd=clone, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         start_new_session=True,
     )  # fmt: skip
 
 
-def wait_for_checkpoint(clone: Path, proc: subprocess.Popen[bytes], after_step: int) -> None:
+def wait_for_checkpoint(
+    clone: Path, proc: subprocess.Popen[bytes], after_step: int, variant: str = "sft_semantic"
+) -> None:
     """Until the fine-tune's checkpoint is past ``after_step``: the kill then lands mid-training."""
-    state = clone / "results" / "work" / "tiny" / "sft_semantic" / "seed0" / "ckpt" / "state.json"
+    state = clone / "results" / "work" / "tiny" / variant / "seed0" / "ckpt" / "state.json"
     deadline = time.time() + 600
     while True:
         assert proc.poll() is None, "the run ended before the kill"
@@ -82,28 +85,33 @@ def uninterrupted(tmp_path_factory: pytest.TempPathFactory) -> str:
     return weights(clone)
 
 
+DEMO_SFT = "results/models/tiny/sft/seed0"
+# the demo's own command, for one of its fine-tunes (SFT: VQA only, so no targets to make first)
+DEMO_RUN = f".venv/bin/snakemake --workflow-profile profiles/local --cores 2 {DEMO_SFT}"
+
+
 @pytest.mark.slow
-def test_sigkill_of_the_training_child_then_recovery_gives_the_uninterrupted_weights(
-    tmp_path: Path, uninterrupted: str
+def test_sigkill_of_the_demos_training_child_then_recovery_gives_the_demos_weights(
+    tmp_path: Path, demo_clone: Path
 ) -> None:
-    clone = clone_with_config(tmp_path / "sgt-pipeline")
-    proc = start(clone)
+    clone = clone_repo(tmp_path / "sgt-pipeline")
+    proc = start(clone, DEMO_RUN)
     try:
-        wait_for_checkpoint(clone, proc, after_step=20)
+        wait_for_checkpoint(clone, proc, after_step=40, variant="sft")  # the demo saves every 40 of 150
         training_child(proc).send_signal(signal.SIGKILL)
         assert proc.wait(timeout=300) != 0  # the job failed; Snakemake stopped
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
-    assert not (clone / TARGET).exists()
-    for command in (RECOVER, RUN):
+    assert not (clone / DEMO_SFT).exists()
+    for command in (RECOVER, DEMO_RUN):
         result = shell(command, clone, timeout=1800)
         assert result.returncode == 0, (command, result.stderr[-3000:])
-    log = (clone / "results" / "logs" / "train" / "tiny" / "sft_semantic" / "seed0.log").read_text()
+    log = (clone / "results" / "logs" / "train" / "tiny" / "sft" / "seed0.log").read_text()
     assert "resuming from" in log
-    history = (clone / "results/logs/train/tiny/sft_semantic/seed0.log.all").read_text()
+    history = (clone / "results/logs/train/tiny/sft/seed0.log.all").read_text()
     assert history.count("=== attempt started") == history.count("launching in") == 2  # the killed one too
-    assert weights(clone) == uninterrupted
+    assert weights(clone, DEMO_SFT) == weights(demo_clone, DEMO_SFT)
 
 
 @pytest.mark.slow

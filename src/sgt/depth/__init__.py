@@ -34,6 +34,7 @@ def __getattr__(name: str) -> Any:
         return getattr(import_module(f"sgt.depth.{_LAZY[name]}"), name)
     raise AttributeError(f"module 'sgt.depth' has no attribute {name!r}")
 
+
 __all__ = [
     "ESTIMATORS",
     "Comparison",
