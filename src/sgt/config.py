@@ -138,12 +138,14 @@ def check_config(config: Mapping[str, Any]) -> None:
         except (OSError, ValueError) as err:
             raise ConfigError(str(err)) from None
     if "depth" in config:
-        from sgt.depth.settings import check_depth_config
+        from sgt.depth.settings import check_depth_config, pool_capacity_problem
 
         try:
             check_depth_config(config["depth"])
         except ValueError as err:
             raise ConfigError(str(err)) from None
+        if problem := pool_capacity_problem(config):
+            raise ConfigError(problem)
 
 
 def _builds_own_model(spec: Mapping[str, Any]) -> bool:

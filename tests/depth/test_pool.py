@@ -99,3 +99,46 @@ def test_depth_config_checks_name_the_key():
     ]:
         with pytest.raises(ValueError, match=named):
             check_depth_config(bad)
+
+
+def _study_config(corrupt_fraction: float) -> dict:
+    """config.yaml with study.yaml over it, validated as the workflow does, the reference's corruption set."""
+    import yaml
+    from snakemake.utils import update_config
+
+    from sgt.config import validate_config
+
+    repo = Path(__file__).resolve().parents[2]
+    cfg = yaml.safe_load((repo / "config" / "config.yaml").read_text())
+    update_config(cfg, yaml.safe_load((repo / "config" / "study.yaml").read_text()))
+    cfg["depth"]["estimators"]["toy_metric"]["corrupt_fraction"] = corrupt_fraction
+    validate_config(cfg, repo / "workflow" / "schemas" / "config.schema.yaml")
+    return cfg
+
+
+def test_a_pool_the_corruption_leaves_too_small_stops_planning_naming_the_keys():
+    from sgt.config import ConfigError, check_config, resolve_repo_paths
+
+    repo = Path(__file__).resolve().parents[2]
+    cfg = _study_config(0.25)  # the study's first setting: it stopped 33 minutes into a run
+    resolve_repo_paths(cfg, repo)
+    with pytest.raises(ConfigError) as err:
+        check_config(cfg)
+    message = str(err.value)
+    for named in ("corrupt_fraction=0.25", "targets.n_per_task=400", "480 pool images", "n_train=480"):
+        assert named in message, (named, message)
+    shipped = _study_config(0.1)  # what study.yaml and config.yaml ship
+    resolve_repo_paths(shipped, repo)
+    check_config(shipped)
+
+
+def test_the_capacity_count_follows_the_estimators_own_draw():
+    from sgt.depth.corrupt import corruption_for
+    from sgt.depth.settings import pool_capacity_problem
+
+    cfg = _study_config(0.25)
+    corrupted = sum(corruption_for(0, i + 1, 0.25) is not None for i in range(480))
+    assert f"corrupts {corrupted} of" in pool_capacity_problem(cfg)
+    cfg["targets"]["n_per_task"] = 480 - corrupted  # exactly what can pass: no problem
+    cfg["targets"]["shard_size"] = 120
+    assert pool_capacity_problem(cfg) is None

@@ -54,3 +54,58 @@ def check_depth_config(depth: Mapping[str, Any]) -> None:
             raise ValueError(f"depth.estimators.{name}.kind: {err.args[0]}") from None
         except ValueError as err:
             raise ValueError(f"depth.estimators.{name}: {err}") from None
+
+
+def pool_capacity_problem(config: Mapping[str, Any]) -> str | None:
+    """Why the depth filter cannot keep ``n_per_task`` images, when the config fixes the pool; else None.
+
+    On the toy world everything that decides the pool is in the config: the split's size, the reserve, and
+    which maps the ``ground_truth_noise`` estimators corrupt (a seeded draw per image id). A corrupted map
+    of either estimator fails the filter (a few pass: study.yaml's first run kept 361 where this counts
+    357), so about the pool's uncorrupted images are kept. Found while
+    planning, not 33 minutes into a run (issue 27). On real data the filter's own error names the same keys.
+    """
+    import math
+
+    from sgt.depth.corrupt import corruption_for
+
+    depth, targets = config["depth"], config["targets"]
+    if config["data"]["source"] != "toyworld" or not set(depth["filtered_tasks"]) & set(targets["tasks"]):
+        return None
+    toy = config["data"]["toyworld"]
+    from sgt.data.toyworld import SPLIT_ID_OFFSET
+
+    splits = {
+        config["data"]["train_split"]: (
+            toy["n_train"],
+            targets["n_per_task"],
+            "targets.n_per_task",
+            "n_train",
+        ),
+        config["data"]["eval_split"]: (toy["n_val"], targets["eval_n"], "targets.eval_n", "n_val"),
+    }
+    corrupting = {
+        name: float(depth["estimators"][name].get("corrupt_fraction", 0.0))
+        for name in (depth["target"], depth["reference"])
+        if depth["estimators"][name]["kind"] == "ground_truth_noise"
+    }
+    corrupting = {name: f for name, f in corrupting.items() if f > 0}
+    for split, (n_images, needed, needed_key, size_key) in splits.items():
+        pool = min(n_images, needed + math.ceil(needed * depth["reserve_fraction"]))
+        ids = [SPLIT_ID_OFFSET.get(split, 0) + i + 1 for i in range(n_images)]
+        bad = {
+            i for i in ids for f in corrupting.values() if corruption_for(config["seed"], i, f) is not None
+        }
+        most = pool - max(0, len(bad) - (n_images - pool))
+        if most < needed:
+            fractions = ", ".join(
+                f"depth.estimators.{n}.corrupt_fraction={f:g}" for n, f in corrupting.items()
+            )
+            return (
+                f"depth filter on {split}: about {most} of the {pool} pool images can pass ({fractions} "
+                f"corrupts {len(bad)} of data.toyworld.{size_key}={n_images}; pool = {needed_key} {needed} + "
+                f"depth.reserve_fraction={depth['reserve_fraction']:g} reserve, capped by the split), below "
+                f"{needed_key}={needed}: lower the corrupt_fraction or {needed_key}, or raise "
+                f"data.toyworld.{size_key}"
+            )
+    return None
