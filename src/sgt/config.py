@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterator, Mapping, MutableMapping
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -125,6 +126,7 @@ def check_config(config: Mapping[str, Any]) -> None:
                 "with the tiny backend only, or drop the variant"
             )
     _check_analysis(config)
+    _check_distinct_variants(config)
     if config["targets"]["shard_size"] > config["targets"]["n_per_task"]:
         raise ConfigError(
             "targets.shard_size is larger than targets.n_per_task: one shard would be partly empty"
@@ -152,6 +154,75 @@ def _builds_own_model(spec: Mapping[str, Any]) -> bool:
     from sgt.models.backends import backend_class
 
     return bool(backend_class(spec["backend"]).needs_base)  # the schema admits registered backends only
+
+
+def _check_distinct_variants(config: Mapping[str, Any]) -> None:
+    """No two trained variants of a model may train on the same samples: they would be one experiment
+    reported as two (issue #27: at batch 8, 1:3 and 1:4 both rounded to 2:6 in every batch).
+
+    For a model trained by our loop (``own_loop``: the tiny backend) the samples a run sees are decided by
+    its schedule, the per-step count of every source over the run's ``steps`` at its ``batch_size``
+    (:func:`sgt.train.mix.mix_schedule`), plus ``pairs`` when a proxy task is drawn (``pairs`` equal to
+    ``targets.n_per_task`` is all of them); the seed and the fine-tune settings are the model's, shared by
+    its variants. Cluster backends (BAGEL, OmniGen2) compose their batches upstream, so for them only the mix
+    as a ratio (``{vqa: 2, semantic: 4}`` is ``{vqa: 1, semantic: 2}``) and ``pairs`` are compared.
+    ``label`` and ``tables`` never tell two experiments apart; untrained and base variants (no mix) are
+    not trained here and are left out.
+    """
+    from sgt.models.backends import backend_class
+
+    variants = config["study"]["variants"]
+    trained = [v for v, spec in variants.items() if spec.get("mix") and not spec.get("untrained")]
+    for model in config["study"]["models"]:
+        spec = config["models"][model]
+        cls = backend_class(spec["backend"])
+        recipe = spec.get(cls.recipe_section) or {}
+        run = (recipe.get("steps"), recipe.get("batch_size")) if cls.own_loop else None
+        if run is not None and None in run:
+            continue  # no schedule to compare; the fine-tune's own check names the missing key
+        seen: dict[Any, str] = {}
+        for variant in trained:
+            key, drawn = _what_a_run_sees(variants[variant], run, config["targets"]["n_per_task"])
+            if key not in seen:
+                seen[key] = variant
+                continue
+            other = seen[key]
+            mixes = f"{dict(variants[other]['mix'])} and {dict(variants[variant]['mix'])}"
+            if run is not None:
+                same = "exactly the samples of"
+                why = f"mixes {mixes} draw the same number of samples from each source at every one of its "
+                why += f"{run[0]} steps of batch {run[1]}"
+            else:
+                same = "the same data in the same ratio as"
+                why = f"mixes {mixes} are one ratio, and its batches are composed upstream from the ratio"
+            if drawn - {"vqa"}:
+                why += f", from {f'the first {key[1]}' if key[1] else 'all'} pairs of each task"
+            raise ConfigError(
+                f"study.variants.{variant}: model {model!r} would train on {same} study.variants.{other} "
+                f"({why}): they are one experiment, so drop one or change its mix or pairs"
+            )
+
+
+def _what_a_run_sees(
+    variant: Mapping[str, Any], run: tuple[int, int] | None, n_per_task: int
+) -> tuple[tuple[Any, int | None], set[str]]:
+    """(what decides a variant's training samples, the sources it draws): its schedule over ``run`` (steps,
+    batch size) or, for a run composed upstream (None), its mix as a ratio; then its pairs, where they count.
+    """
+    from sgt.train.mix import mix_schedule
+
+    mix = {k: w for k, w in variant["mix"].items() if w > 0}
+    if run is not None:
+        what: Any = tuple(tuple(batch.items()) for batch in mix_schedule(mix, run[1], run[0]))
+        drawn = {k for batch in what for k, _ in batch}
+    else:
+        total = sum(Fraction(w) for w in mix.values())
+        what = tuple(sorted((k, Fraction(w) / total) for k, w in mix.items()))
+        drawn = set(mix)
+    pairs = variant.get("pairs")
+    if pairs == n_per_task or not drawn - {"vqa"}:
+        pairs = None
+    return (what, pairs), drawn
 
 
 def _check_analysis(config: Mapping[str, Any]) -> None:

@@ -80,6 +80,7 @@ def test_declares_what_the_workflow_needs(name, tmp_path):
     cls = type(backend)
     assert cls.name == name
     assert isinstance(cls.needs_base, bool) and isinstance(cls.needs_upstream, bool)
+    assert isinstance(cls.own_loop, bool)
     assert cls.evaluator in ("embedded", "vlmeval")
     assert isinstance(backend, BaseBuilder) == cls.needs_base  # a base step exists only where it is built
     cfg, _ = model_setup(name, tmp_path / "again")

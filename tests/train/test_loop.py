@@ -11,7 +11,7 @@ import torch
 from sgt.models.tiny_umm import TinyUMM, load_model, load_vit, save_model
 from sgt.testing.tiny import SMALLEST, smallest_model, toy_sources
 from sgt.train.datasets import PairSet, VQASet
-from sgt.train.loop import UNDERSTANDING_PATH, TrainConfig, batch_composition, lr_at, param_groups, train
+from sgt.train.loop import UNDERSTANDING_PATH, TrainConfig, lr_at, param_groups, train
 
 TINY = SMALLEST
 
@@ -22,15 +22,6 @@ def _sources() -> dict[str, VQASet | PairSet]:
 
 def _model() -> TinyUMM:
     return smallest_model()
-
-
-def test_batch_composition_follows_the_ratio() -> None:
-    assert batch_composition({"vqa": 1, "semantic": 2}, 12) == {"vqa": 4, "semantic": 8}
-    assert batch_composition({"vqa": 1, "semantic": 2}, 10) == {"semantic": 7, "vqa": 3}
-    assert batch_composition({"vqa": 1, "semantic": 0}, 5) == {"vqa": 5}
-    assert sum(batch_composition({"a": 1, "b": 1, "c": 1}, 16).values()) == 16
-    with pytest.raises(ValueError, match="positive sum"):
-        batch_composition({"vqa": 0}, 4)
 
 
 def test_learning_rate_warms_up_then_decays() -> None:
@@ -62,6 +53,32 @@ def test_resume_matches_uninterrupted_training_exactly(tmp_path: Path) -> None:
     for (name, p), q in zip(straight.state_dict().items(), resumed.state_dict().values(), strict=True):
         assert torch.equal(p, q), name
     assert all(torch.isfinite(torch.tensor(m["loss"])) for m in metrics_a)
+
+
+def test_resume_continues_a_composition_that_varies_by_step(tmp_path: Path) -> None:
+    """1:4 at batch 4 takes 1, 1, 0, 1, 1 VQA samples: a run killed after step 3 resumes on that schedule."""
+    cfg = TrainConfig(steps=5, batch_size=4, lr=1e-3, warmup=1, checkpoint_every=100, threads=1)
+    mix = {"vqa": 1, "semantic": 4}
+    straight = _model()
+    metrics_a = train(straight, _sources(), mix, cfg, tmp_path / "a")
+    train(_model(), _sources(), mix, cfg, tmp_path / "b", stop_after=3)
+    resumed = _model()
+    metrics_b = train(resumed, _sources(), mix, cfg, tmp_path / "b")
+    assert [m["n_vqa"] for m in metrics_a] == [1, 1, 0, 1, 1]
+    assert [(m["loss"], m["n_vqa"]) for m in metrics_a] == [(m["loss"], m["n_vqa"]) for m in metrics_b]
+    assert "loss_vqa" not in metrics_a[2] and metrics_a[2]["n_semantic"] == 4
+    for (name, p), q in zip(straight.state_dict().items(), resumed.state_dict().values(), strict=True):
+        assert torch.equal(p, q), name
+
+
+def test_ratio_1_3_and_1_4_train_on_different_samples(tmp_path: Path) -> None:
+    """Issue #27: at batch 8 the loop gave both 2:6 every step, so both runs ended in the same weights."""
+    cfg = TrainConfig(steps=3, batch_size=8, lr=1e-3, warmup=1, checkpoint_every=100, threads=1)
+    a = train(_model(), _sources(), {"vqa": 1, "semantic": 3}, cfg, tmp_path / "a")
+    b = train(_model(), _sources(), {"vqa": 1, "semantic": 4}, cfg, tmp_path / "b")
+    assert [m["n_vqa"] for m in a] == [2, 2, 2]
+    assert [m["n_vqa"] for m in b] == [2, 1, 2]
+    assert a[1]["loss"] != b[1]["loss"]
 
 
 def test_mix_naming_an_unloaded_source_is_an_error(tmp_path: Path) -> None:

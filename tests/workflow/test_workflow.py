@@ -102,6 +102,20 @@ def test_unknown_mix_source_stops_naming_it(tmp_path: Path) -> None:
     assert "study.variants.typo.mix: unknown source 'segm'" in result.stdout + result.stderr
 
 
+def test_two_variants_on_the_same_samples_stop_planning(tmp_path: Path) -> None:
+    """Issue #27: a variant that differs from another only in label (or in a ratio the run cannot show)."""
+    cfg = yaml.safe_load((REPO / "config" / "test.yaml").read_text())
+    cfg["study"]["variants"]["again"] = {"mix": {"vqa": 2, "semantic": 4}, "label": "SFT+Semantic again"}
+    path = tmp_path / "dup.yaml"
+    path.write_text(yaml.safe_dump(cfg, sort_keys=False))
+    result = snakemake("-n", "--cores", "1", "-d", str(tmp_path), "--configfile", str(path), timeout=300)
+    assert result.returncode != 0
+    message = "study.variants.again: model 'tiny' would train on exactly the samples of study.variants."
+    message += "sft_semantic (mixes {'vqa': 1, 'semantic': 2} and {'vqa': 2, 'semantic': 4}"
+    assert message in result.stdout + result.stderr
+    assert not (tmp_path / "results").exists()
+
+
 @pytest.mark.slow
 def test_interrupt_mid_training_then_rerun_redoes_only_unfinished_jobs(tmp_path: Path) -> None:
     cfg = yaml.safe_load((REPO / "config" / "test.yaml").read_text())

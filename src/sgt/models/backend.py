@@ -34,7 +34,8 @@ Evaluator = Literal["embedded", "vlmeval"]
 
 @dataclass(frozen=True, slots=True)
 class Recipe:
-    """One fine-tuning run: per-batch mix weights (``{"vqa": 1, "semantic": 2}``) and optimiser settings."""
+    """One fine-tuning run: mix weights (``{"vqa": 1, "semantic": 2}``: each source's share of the samples)
+    and optimiser settings."""
 
     variant: str
     mix: Mapping[str, float]
@@ -75,6 +76,9 @@ class Backend(Protocol):
     recipe_section: ClassVar[str]
     resource_stage: ClassVar[str]
     preflights: ClassVar[bool]
+    # True: trained by our loop (sgt.train.loop), which composes every batch from the mix itself
+    # (sgt.train.mix.mix_schedule); False: upstream code composes the batches
+    own_loop: ClassVar[bool]
 
     @classmethod
     def recipe_defaults(cls) -> dict[str, Any]:
@@ -130,6 +134,7 @@ class ClusterBackend:
     recipe_section: ClassVar[str] = "recipe"
     resource_stage: ClassVar[str] = "cluster_train"
     preflights: ClassVar[bool] = True
+    own_loop: ClassVar[bool] = False
     name: ClassVar[str]
     gpus: int
     nodes: int

@@ -1,9 +1,14 @@
-"""The one training loop: a per-batch mix of VQA and generation sources, AdamW (Table 8 betas and weight
-decay), warmup + cosine schedule, gradient clipping, checkpoints with exact resume, SIGTERM handling.
+"""The one training loop: a mix of VQA and generation sources, AdamW (Table 8 betas and weight decay),
+warmup + cosine schedule, gradient clipping, checkpoints with exact resume, SIGTERM handling.
 
-Exact resume holds because nothing random lives in process state: the batch of step k is drawn from
-(seed, step k, source) and the flow noise from its own generator seeded the same way, so a run killed after
-step k and resumed from its checkpoint computes the same steps as an uninterrupted one.
+The mix is exact over the run, not per batch (:mod:`sgt.train.mix`): how many samples of each source step k
+takes is a function of (mix, batch size, k) alone, and after every step each source's count so far is
+within one sample of its share.
+
+Exact resume holds because nothing random lives in process state: the composition of step k comes from the
+schedule above, its samples are drawn from (seed, step k, source) and the flow noise from its own generator
+seeded the same way, so a run killed after step k and resumed from its checkpoint computes the same steps
+as an uninterrupted one.
 
 How gradients become updates is the engine's job (``cfg.engine``: ``torch`` or ``deepspeed``, see
 :mod:`sgt.train.engines`). Every engine writes the same checkpoint folder ``workdir/ckpt``:
@@ -20,7 +25,7 @@ import math
 import shutil
 import signal
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,6 +36,7 @@ from sgt.io import atomic_dir
 from sgt.seeding import rng_for, torch_seed_for
 from sgt.train.datasets import PairSet, VQASet
 from sgt.train.engines import Engine, make_engine
+from sgt.train.mix import mix_schedule
 
 logger = logging.getLogger(__name__)
 
@@ -69,19 +75,6 @@ class TrainConfig:
         if "betas" in values:
             values["betas"] = tuple(values["betas"])
         return cls(**values)
-
-
-def batch_composition(mix: Mapping[str, float], batch_size: int) -> dict[str, int]:
-    """Samples per source in every batch: largest-remainder rounding of the mix weights (ties by name)."""
-    total = float(sum(mix.values()))
-    if total <= 0 or any(w < 0 for w in mix.values()):
-        raise ValueError(f"mix weights must be non-negative with a positive sum, got {dict(mix)}")
-    exact = {k: batch_size * w / total for k, w in mix.items() if w > 0}
-    counts = {k: math.floor(v) for k, v in exact.items()}
-    rest = batch_size - sum(counts.values())
-    for k in sorted(exact, key=lambda k: (-(exact[k] - counts[k]), k))[:rest]:
-        counts[k] += 1
-    return {k: c for k, c in counts.items() if c > 0}
 
 
 def lr_at(step: int, cfg: TrainConfig) -> float:
@@ -192,16 +185,18 @@ def train(
     *,
     stop_after: int | None = None,
 ) -> list[dict[str, float]]:
-    """Train ``model`` on the per-batch ``mix`` of ``sources``; resumes from ``workdir/ckpt`` if present.
+    """Train ``model`` on the ``mix`` of ``sources`` (exact over the run: :func:`sgt.train.mix.mix_schedule`);
+    resumes from ``workdir/ckpt`` if present.
 
     ``stop_after`` ends the run early after that global step (tests use it to simulate a kill).
-    Returns the per-step metrics (loss per source, lr, samples/s).
+    Returns the per-step metrics: loss, lr, samples/s, the loss of each source drawn that step
+    (``loss_<source>``) and the samples of each source (``n_<source>``, 0 on a step without it).
     """
     missing = sorted(set(k for k, w in mix.items() if w > 0) - set(sources))
     if missing:
         raise KeyError(f"mix names source(s) {missing} that were not loaded; loaded: {sorted(sources)}")
     torch.set_num_threads(max(1, cfg.threads))
-    composition = batch_composition(mix, cfg.batch_size)
+    schedule = mix_schedule(mix, cfg.batch_size, cfg.steps)
     engine = make_engine(cfg.engine)
     ckpt = Path(workdir) / "ckpt"
     resume = (ckpt / "state.json").is_file()
@@ -214,7 +209,7 @@ def train(
         logger.info("resuming from %s at step %d (engine %s)", ckpt, state.step, cfg.engine)
     model.train()
     try:
-        _run(model, sources, composition, cfg, engine, state, ckpt, stop_after)
+        _run(model, sources, schedule, cfg, engine, state, ckpt, stop_after)
     finally:
         engine.close()
     return state.metrics
@@ -223,7 +218,7 @@ def train(
 def _run(
     model: torch.nn.Module,
     sources: Mapping[str, VQASet | PairSet],
-    composition: Mapping[str, int],
+    schedule: Sequence[Mapping[str, int]],
     cfg: TrainConfig,
     engine: Engine,
     state: _State,
@@ -232,6 +227,7 @@ def _run(
 ) -> None:
     from tqdm import tqdm
 
+    drawn = sorted({name for batch in schedule for name in batch})
     with _StopFlag() as stop, tqdm(total=cfg.steps, initial=state.step, desc="train", disable=None) as bar:
         while state.step < cfg.steps:
             step = state.step
@@ -243,7 +239,7 @@ def _run(
             engine.zero_grad()
             losses: dict[str, float] = {}
             total = torch.zeros(())
-            for name, count in composition.items():
+            for name, count in schedule[step].items():  # sources in sorted order, none at 0
                 rng = rng_for(cfg.seed, "batch", step, name)
                 idx = torch.from_numpy(rng.integers(0, len(sources[name]), size=count))
                 loss = _source_loss(model, sources[name], idx, gen, cfg)
@@ -264,6 +260,7 @@ def _run(
                     "samples_per_s": cfg.batch_size / dt,
                 }
                 | losses
+                | {f"n_{name}": schedule[step].get(name, 0) for name in drawn}
             )
             bar.update(1)
             finished = state.step >= cfg.steps

@@ -293,7 +293,7 @@ def finetune(
     threads: int,
     variant: str,
 ) -> None:
-    """Fine-tune the base model on one variant's per-batch ``mix`` (``vqa`` plus task names)."""
+    """Fine-tune the base model on one variant's ``mix`` (``vqa`` plus task names), exact over the run."""
     from sgt.models.tiny_umm import load_model
 
     torch.set_num_threads(max(1, threads))

@@ -62,6 +62,7 @@ class TinyBackend:
     recipe_section: ClassVar[str] = "finetune"
     resource_stage: ClassVar[str] = "train"
     preflights: ClassVar[bool] = False
+    own_loop: ClassVar[bool] = True
 
     @classmethod
     def recipe_defaults(cls) -> dict[str, Any]:
