@@ -82,8 +82,9 @@ def pool_capacity_problem(config: Mapping[str, Any]) -> str | None:
             "targets.n_per_task",
             "n_train",
         ),
-        config["data"]["eval_split"]: (toy["n_val"], targets["eval_n"], "targets.eval_n", "n_val"),
     }
+    if set(depth["filtered_tasks"]) & set(config["eval"]["generation_tasks"]):  # eval pairs are made too
+        splits[config["data"]["eval_split"]] = (toy["n_val"], targets["eval_n"], "targets.eval_n", "n_val")
     corrupting = {
         name: float(depth["estimators"][name].get("corrupt_fraction", 0.0))
         for name in (depth["target"], depth["reference"])
