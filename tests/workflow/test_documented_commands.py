@@ -193,7 +193,9 @@ COMMANDS: dict[str, Doc] = {
         "sgt synth --task brightest --param function=mytasks:brightest --param level=low --coco-root "
         "results/data/toyworld --out results/brightest --limit 8 --export-png"
     ): Doc("elsewhere", elsewhere="test_the_readme_new_task_example"),
-    "snakemake --configfile config/config.yaml config/study.yaml": Doc("dry", check=study_plan),
+    "snakemake --workflow-profile profiles/local --configfile config/config.yaml config/study.yaml": Doc(
+        "dry", check=study_plan
+    ),
     "snakemake --configfile config/config.yaml config/study.yaml --workflow-profile profiles/local": Doc(
         "dry", check=study_plan
     ),

@@ -2,8 +2,9 @@
 
 A scaled copy keeps a config's tasks, variants, depth settings and backends, and shrinks what only costs time:
 images, pairs, steps, samples, seeds. It is written into a copy of the repository and run from that copy's
-root, as a user runs the full one. config/test.yaml is itself such a copy and runs in
-test_documented_commands.py; config/paper.yaml needs a GPU cluster and is planned there job by job.
+root, as a user runs the full one. The others run elsewhere in the suite: config/config.yaml in full
+(`make demo`, tests/workflow/conftest.py), config/test.yaml in full (test_documented_commands.py), and
+config/paper.yaml needs a GPU cluster, so its plan is checked there job by job.
 """
 
 from __future__ import annotations
@@ -67,10 +68,7 @@ def scaled(cfg: dict[str, Any]) -> dict[str, Any]:
     return cfg
 
 
-SHIPPED = {
-    "config.yaml": ("config.yaml",),  # the demo (make demo runs the full one: test_documented_commands)
-    "study.yaml": ("config.yaml", "study.yaml"),  # the full embedded study, as README names it
-}
+SHIPPED = {"study.yaml": ("config.yaml", "study.yaml")}  # the full embedded study, as README names it
 
 
 @pytest.mark.slow
