@@ -196,9 +196,6 @@ COMMANDS: dict[str, Doc] = {
     "snakemake --workflow-profile profiles/local --configfile config/config.yaml config/study.yaml": Doc(
         "dry", check=study_plan
     ),
-    "snakemake --configfile config/config.yaml config/study.yaml --workflow-profile profiles/local": Doc(
-        "dry", check=study_plan
-    ),
     "PYTHONPATH=src python benchmarks/synth.py": Doc("run"),
     "PYTHONPATH=src python benchmarks/dry_run.py": Doc("run"),
     # the paper study, from the root
