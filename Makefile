@@ -4,8 +4,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CORES ?= 2
+VLMEVAL_ENV := .envs/vlmeval
+CONDA ?= $(shell command -v mamba || command -v conda)
 
-.PHONY: demo test lint format clean-results base-checkpoint
+.PHONY: demo test lint format clean-results base-checkpoint vlmeval-env
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -38,3 +40,9 @@ format: $(STAMP)
 
 clean-results:
 	rm -rf results .snakemake
+
+vlmeval-env:  ## VLMEvalKit's own environment for the cluster's vlmeval jobs (CUDA torch; needs conda or mamba)
+	@test -n "$(CONDA)" || { echo "make vlmeval-env: no conda or mamba on PATH; install one, or build envs/vlmeval.yaml's packages into any env and set eval.vlmeval.python to its python" >&2; exit 1; }
+	$(CONDA) env update -p $(VLMEVAL_ENV) -f envs/vlmeval.yaml
+	@# flash-attn compiles against the env's CUDA torch, so it cannot be in the same pip call
+	$(CONDA) run -p $(VLMEVAL_ENV) python -m pip install --no-build-isolation flash-attn==2.7.4.post1

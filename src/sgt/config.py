@@ -6,6 +6,7 @@ Each error names the config key and the fix, e.g. ``study.variants.sft_segm.mix:
 from __future__ import annotations
 
 import copy
+import difflib
 from collections.abc import Iterator, Mapping, MutableMapping
 from fractions import Fraction
 from pathlib import Path
@@ -127,6 +128,7 @@ def check_config(config: Mapping[str, Any]) -> None:
             )
     _check_analysis(config)
     _check_distinct_variants(config)
+    _check_vlmeval(config)
     if config["targets"]["shard_size"] > config["targets"]["n_per_task"]:
         raise ConfigError(
             "targets.shard_size is larger than targets.n_per_task: one shard would be partly empty"
@@ -148,6 +150,25 @@ def check_config(config: Mapping[str, Any]) -> None:
             raise ConfigError(str(err)) from None
         if problem := pool_capacity_problem(config):
             raise ConfigError(problem)
+
+
+def _check_vlmeval(config: Mapping[str, Any]) -> None:
+    """Every VLMEvalKit dataset name is one whose result file we can read (sgt.eval.vlmeval.BENCHMARKS)."""
+    datasets = config["eval"]["vlmeval"].get("datasets", [])
+    if not datasets:
+        return
+    from sgt.eval.vlmeval import BENCHMARKS, NOT_IN_VLMEVALKIT
+
+    for name in datasets:
+        if name in NOT_IN_VLMEVALKIT:
+            raise ConfigError(f"eval.vlmeval.datasets: {name} is {NOT_IN_VLMEVALKIT[name]}; drop it")
+        if name not in BENCHMARKS:
+            close = difflib.get_close_matches(name, BENCHMARKS, n=3)
+            raise ConfigError(
+                f"eval.vlmeval.datasets: {name!r} is not a dataset this pipeline reads results of"
+                + (f" (did you mean {', '.join(close)}?)" if close else "")
+                + f"; known: {', '.join(sorted(BENCHMARKS))}"
+            )
 
 
 def _builds_own_model(spec: Mapping[str, Any]) -> bool:

@@ -19,12 +19,14 @@ import pytest
 from sgt.eval.vlmeval import (
     BENCHMARKS,
     EXACT_MATCHING,
+    JUDGE_FELL_BACK,
     NEEDS_JUDGE,
     OFFICIAL_SERVER,
     TIDY_COLUMNS,
     JudgeConfig,
     find_result_file,
     judge_env,
+    judge_fallbacks,
     judge_from_config,
     parse_vlmeval_results,
     read_metrics,
@@ -250,13 +252,45 @@ def test_no_judge_marks_rows(tmp_path):
     assert (t[t["benchmark"] == "OCRBench"]["note"] == "").all()  # rule-based, no judge involved
 
 
-def test_missing_file_is_an_error(tmp_path):
+def test_missing_file_keeps_a_row_with_vlmevalkits_reason(tmp_path):
     write_work_dir(tmp_path)
     (tmp_path / MODEL / f"{MODEL}_POPE_score.csv").unlink()
     for f in (tmp_path / MODEL).glob("T*/*POPE*"):
         f.unlink()
-    with pytest.raises(FileNotFoundError, match="POPE_score.csv"):
-        parse_vlmeval_results(tmp_path, MODEL, "sgt", ["POPE"], JUDGE)
+    t = parse_vlmeval_results(tmp_path, MODEL, "sgt", ["POPE", "MMStar"], JUDGE)
+    pope = t[t["benchmark"] == "POPE"]
+    assert len(pope) == 1 and math.isnan(pope["value"].item())
+    assert "no entry in run.py's status.json" in pope["note"].item()
+    assert headlines(t)["MMStar"] == 75.0  # the other dataset keeps its numbers
+    # run.py records the dataset's exception (status_report.upsert_dataset_status) and goes on
+    status = {"datasets": {"POPE": {"status": "done", "error_message": "CUDA out of memory"}}}
+    (tmp_path / MODEL / "T20260101-120000" / "status.json").write_text(json.dumps(status))
+    t = parse_vlmeval_results(tmp_path, MODEL, "sgt", ["POPE"], JUDGE)
+    assert t["note"].item() == "failed in VLMEvalKit: CUDA out of memory"
+
+
+def test_judge_that_failed_its_check_is_noted_per_dataset(work_dir):
+    log = "\n".join(
+        [
+            "----------- MMStar -----------",
+            "UserWarning: OPENAI API is not working properly, will use exact matching for evaluation",
+            "----------- POPE -----------",
+            "ok",
+        ]
+    )
+    assert judge_fallbacks(log) == {"MMStar"}
+    t = parse_vlmeval_results(work_dir, MODEL, "sgt", ["MMStar", "POPE", "OCRBench"], JUDGE, log_text=log)
+    notes = t[t["headline"]].set_index("benchmark")["note"]
+    assert notes["MMStar"] == JUDGE_FELL_BACK
+    assert notes["POPE"] == "F1" and notes["OCRBench"] == ""
+
+
+def test_mmbench_dev_headline(tmp_path):
+    mmb = pd.DataFrame({"split": ["dev"] * 4, "category": ["a", "a", "b", "b"], "hit": [1, 1, 1, 0]})
+    dump_csv(report_acc(mmb), tmp_path / MODEL / f"{MODEL}_MMBench_DEV_EN_V11_acc.csv")
+    assert headlines(parse_vlmeval_results(tmp_path, MODEL, "sgt", ["MMBench_DEV_EN_V11"], None)) == {
+        "MMBench_DEV_EN_V11": 75.0
+    }
 
 
 def test_finds_newest_run_without_symlinks(tmp_path):

@@ -4,7 +4,15 @@ import pandas as pd
 import pytest
 from report_fixtures import LEVELS, tidy_rows
 
-from sgt.report.paper_tables import build_table, load_results, seed_deltas, to_latex, to_markdown
+from sgt.report.paper_tables import (
+    build_table,
+    load_results,
+    seed_deltas,
+    to_latex,
+    to_markdown,
+    unfilled_columns,
+    unfilled_note,
+)
 from sgt.report.plan import variants_from_config
 from sgt.report.reference import load_benchmark_map, load_reference
 
@@ -132,3 +140,34 @@ def test_seed_deltas_pair_by_seed(ctx):
     seg = d[(d["variant"] == "seg") & (d["column"] == "toy_cvbench")].sort_values("seed")
     assert seg["delta"].tolist() == [2.0, 3.0, 4.0]
     assert set(LEVELS) == {"semantic", "edge"}
+
+
+def test_unfilled_paper_columns_are_listed_with_their_reason(ctx):
+    """Cluster rows as the vlmeval rule writes them: a NaN headline with a note for what had no number."""
+    rows = []
+    for variant in ("base", "seg"):
+        for bench, value, note in (
+            ("CV-Bench-2D", 70.0 if variant == "base" else 72.0, ""),
+            ("POPE", 85.0, "F1; exact matching (no judge)"),
+            ("MathVista_MINI", math.nan, "needs judge endpoint"),
+        ):
+            rows.append(("bagel", variant, 0, bench, "accuracy", value, True, note))
+    tidy = pd.DataFrame(
+        rows, columns=["model", "variant", "seed", "benchmark", "metric", "value", "headline", "note"]
+    )
+    long = build_table("table6", tidy, ctx["variants"], ctx["ref"]["table6"], ctx["map"], {"bagel": "BAGEL"})
+    assert set(long["column"]) == {
+        "CV-Bench-2D",
+        "POPE",
+        "Overall",
+    }  # the all-NaN MathVista column is dropped
+    unfilled = unfilled_columns(long, tidy, ctx["ref"]["table6"], ctx["map"])
+    assert unfilled["MathVista"] == "MathVista_MINI: needs judge endpoint"
+    assert unfilled["SIBench"].startswith("SIBench-mini: not in VLMEvalKit")
+    assert unfilled["MMVP"] == "no result in this run for MMVP"
+    assert "CV-Bench" not in unfilled and "POPE" not in unfilled and "Overall" not in unfilled
+    md = to_markdown(long, "base", "Table 6", unfilled_note(unfilled))
+    assert (
+        "**SIBench** (SIBench-mini: not in VLMEvalKit" in md
+        and "**MathVista** (MathVista_MINI: needs judge" in md
+    )

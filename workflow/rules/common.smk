@@ -66,6 +66,14 @@ UPSTREAM_MODELS = [m for m in MODELS if backend_of(m).needs_upstream]
 PREFLIGHT_MODELS = [m for m in MODELS if backend_of(m).preflights]
 EMBEDDED_EVAL_MODELS = [m for m in MODELS if backend_of(m).evaluator == "embedded"]
 VLMEVAL_MODELS = [m for m in MODELS if backend_of(m).evaluator == "vlmeval"]
+
+
+def vlmeval_class(wildcards):
+    """The vlmeval.vlm class for a model: eval.vlmeval.model_classes, else its backend's own."""
+    classes = config["eval"]["vlmeval"].get("model_classes") or {}
+    return classes.get(wildcards.model) or backend_of(wildcards.model).vlmeval_class
+
+
 TINY_MODELS = EMBEDDED_EVAL_MODELS  # older names, kept for rule files that use them
 CLUSTER_MODELS = VLMEVAL_MODELS
 SEEDS = config["study"]["seeds"]
@@ -418,7 +426,7 @@ def task_levels():
 
 
 # Report (paper tables, figures, findings): which figures this config can draw, and their inputs.
-PAPER_TABLES = ["table3", "table6", "table7"]
+PAPER_TABLES = ["table3", "table6", "table7", "table9"]
 REFERENCE_TABLES = expand(
     f"{config['report']['reference_dir']}/{{t}}.csv",
     t=["table2", "table3", "table6", "table7", "table9"],

@@ -95,10 +95,63 @@ rule checkout_vlmevalkit:
         "../scripts/checkout_upstream.py"
 
 
-rule vlmeval:
+rule vlmeval_data:
+    """VLMEvalKit's dataset TSVs, fetched on a CPU node into a shared LMUData with VLMEvalKit's own md5s, so
+    the GPU jobs never download."""
+    input:
+        checkout="results/upstream/vlmevalkit",
+    output:
+        "results/data/LMUData/manifest.json",
+    log:
+        "results/logs/eval/vlmeval_data.log",
+    benchmark:
+        "results/benchmarks/eval/vlmeval_data.tsv"
+    conda:
+        "../../envs/sgt.yaml"
+    threads: setting("resources/download/threads")
+    resources:
+        mem_mb=grow("download", "mem_mb"),
+        runtime=grow("download", "runtime"),
+        gpu=setting("resources/download/gpu"),
+    params:
+        datasets=setting("eval/vlmeval/datasets"),
+    script:
+        "../scripts/vlmeval_data.py"
+
+
+rule vlmeval_model:
+    """The folder VLMEvalKit's class for the backend loads (docs/backends.md): BAGEL's released files beside
+    the run's EMA weights; OmniGen2's fine-tuned Qwen2.5-VL in its base folder's layout.
+    """
     input:
         model="results/models/{model}/{variant}/seed{seed}",
+        checkout="results/upstream/{model}",
+    output:
+        directory("results/eval_models/{model}/{variant}/seed{seed}"),
+    log:
+        "results/logs/eval_models/{model}/{variant}/seed{seed}.log",
+    benchmark:
+        "results/benchmarks/eval_models/{model}/{variant}/seed{seed}.tsv"
+    wildcard_constraints:
+        model="|".join(VLMEVAL_MODELS) or "^$",
+    conda:
+        "../../envs/sgt.yaml"
+    threads: setting("resources/eval_export/threads")
+    resources:
+        mem_mb=grow("eval_export", "mem_mb"),
+        runtime=grow("eval_export", "runtime"),
+        gpu=setting("resources/eval_export/gpu"),
+    params:
+        model_cfg=lambda w: config["models"][w.model],
+    script:
+        "../scripts/vlmeval_model.py"
+
+
+rule vlmeval:
+    input:
+        eval_model="results/eval_models/{model}/{variant}/seed{seed}",
         checkout="results/upstream/vlmevalkit",
+        lmudata="results/data/LMUData/manifest.json",
     output:
         "results/eval/{model}/{variant}/seed{seed}.csv",
     log:
@@ -117,6 +170,7 @@ rule vlmeval:
     params:
         cfg=setting("eval/vlmeval"),
         workdir=lambda w: f"results/work/vlmeval/{w.model}/{w.variant}/seed{w.seed}",
+        vlm_class=vlmeval_class,
     script:
         "../scripts/vlmeval.py"
 

@@ -1,16 +1,20 @@
+from pathlib import Path
+
 from sgt.eval.vlmeval_run import run_vlmeval
 from sgt.logs import setup_logging
 
 setup_logging(snakemake.log[0])
-w = snakemake.wildcards
+w, i, p = snakemake.wildcards, snakemake.input, snakemake.params
 run_vlmeval(
-    snakemake.input.model,
-    snakemake.input.checkout,
-    snakemake.params.cfg,
-    snakemake.params.workdir,
+    i.eval_model,
+    i.checkout,
+    Path(i.lmudata).parent,
+    p.cfg,
+    p.workdir,
     snakemake.output[0],
     snakemake.log[0],
     model=w.model,
     variant=w.variant,
     seed=int(w.seed),
+    vlm_class=p.vlm_class,
 )

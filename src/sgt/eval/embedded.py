@@ -26,9 +26,12 @@ logger = logging.getLogger(__name__)
 TIDY_COLUMNS = ["model", "variant", "seed", "benchmark", "metric", "value"]
 
 
-def write_tidy(rows: Sequence[Mapping[str, Any]], out: str | Path) -> None:
+def write_tidy(
+    rows: Sequence[Mapping[str, Any]], out: str | Path, *, columns: Sequence[str] = TIDY_COLUMNS
+) -> None:
+    """Rows as CSV with ``columns`` (TIDY_COLUMNS, or those plus extras such as VLMEvalKit's ``note``)."""
     with atomic_path(out, suffix=".csv") as tmp, open(tmp, "w", newline="", encoding="utf-8") as fh:
-        writer = csv.DictWriter(fh, fieldnames=TIDY_COLUMNS, extrasaction="ignore", lineterminator="\n")
+        writer = csv.DictWriter(fh, fieldnames=list(columns), extrasaction="ignore", lineterminator="\n")
         writer.writeheader()
         writer.writerows(rows)
 

@@ -28,14 +28,16 @@ import json
 import logging
 import math
 import os
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any, Literal
 
 from sgt.io import atomic_write_json
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +45,12 @@ TIDY_COLUMNS = ("model", "variant", "benchmark", "metric", "value", "headline", 
 NEEDS_JUDGE = "needs judge endpoint"
 EXACT_MATCHING = "exact matching (no judge)"
 OFFICIAL_SERVER = "test split: VLMEvalKit scores it only on the MMBench official server"
+JUDGE_FELL_BACK = (
+    "judge endpoint failed VLMEvalKit's check (BaseAPI.working), so it scored by exact matching instead"
+)
+# run.py prints this before each dataset; ImageMCQDataset.evaluate warns the second when the judge fails
+DATASET_HEADER = re.compile(r"-{11} (\S+) -{11}")
+FALLBACK_WARNING = "OPENAI API is not working properly, will use exact matching"
 
 JudgeUse = Literal["none", "optional", "required"]
 
@@ -112,8 +120,17 @@ BENCHMARKS: dict[str, BenchmarkSpec] = {
         _mcq("SEEDBench_IMG"),
         _mcq("RealWorldQA"),
         _mcq("BLINK"),
+        _mcq("MMBench_DEV_EN_V11", "split=dev|Overall", note="circular evaluation"),
         _mcq("MMBench_TEST_EN_V11", note="circular evaluation"),
     ]
+}
+
+# Paper columns no VLMEvalKit dataset can fill, and why (the report marks them; benchmarks.yaml names them).
+NOT_IN_VLMEVALKIT: dict[str, str] = {
+    "SIBench-mini": (
+        "not in VLMEvalKit: no dataset class at the pinned commit (e8e78f05) reads SIBench; it ships with "
+        "EASI's own toolkit"
+    ),
 }
 
 
@@ -240,6 +257,8 @@ def _is_number(v: Any) -> bool:
 
 def flatten_table(df: pd.DataFrame) -> dict[str, float]:
     """VLMEvalKit's own flattening: non-numeric columns label the row (``split=dev|Overall``)."""
+    import pandas as pd
+
     numeric = [c for c in df.columns if pd.to_numeric(df[c], errors="coerce").notna().any()]
     dims = [c for c in df.columns if c not in numeric]
     out: dict[str, float] = {}
@@ -255,6 +274,8 @@ def flatten_table(df: pd.DataFrame) -> dict[str, float]:
 
 def read_metrics(path: str | os.PathLike[str]) -> dict[str, float]:
     """Numbers in one VLMEvalKit summary file (csv or json) as flat ``{metric: value}``."""
+    import pandas as pd
+
     p = Path(path)
     if p.suffix == ".json":
         obj = json.loads(p.read_text(encoding="utf-8"))
@@ -328,33 +349,90 @@ def _empty_row(model: str, variant: str, dataset: str, note: str, source: str = 
     )
 
 
+def run_statuses(work_dir: str | os.PathLike[str], model: str) -> dict[str, dict[str, Any]]:
+    """Per-dataset records of run.py's ``<work-dir>/<model>/T*/status.json``, the newest run's first.
+
+    VLMEvalKit (vlmeval/smp/status_report.py, ``upsert_dataset_status``) records each dataset's ``status``,
+    ``skip_reason`` or ``error_message`` there; run.py catches a dataset's exception, records it and goes on.
+    """
+    root = Path(work_dir) / model
+    out: dict[str, dict[str, Any]] = {}
+    runs = sorted((p for p in root.glob("T*") if p.is_dir()), reverse=True) if root.is_dir() else []
+    for run in runs:
+        try:
+            datasets = json.loads((run / "status.json").read_text(encoding="utf-8")).get("datasets", {})
+        except (OSError, ValueError):
+            continue
+        for name, record in datasets.items():
+            if isinstance(record, dict):
+                out.setdefault(name, record)
+    return out
+
+
+def judge_fallbacks(log_text: str) -> set[str]:
+    """Datasets whose judge failed VLMEvalKit's ``working()`` check, so exact matching scored them silently.
+
+    run.py's log is split at its ``----------- <dataset> -----------`` headers; a dataset whose section holds
+    the MCQ scorer's fallback warning was not judged, whatever ``--judge`` said.
+    """
+    found: set[str] = set()
+    current: str | None = None
+    for line in log_text.splitlines():
+        if m := DATASET_HEADER.search(line):
+            current = m.group(1)
+        elif current is not None and FALLBACK_WARNING in line:
+            found.add(current)
+    return found
+
+
+def _missing_reason(dataset: str, judge: JudgeConfig | None, status: Mapping[str, Any] | None) -> str:
+    """Why a dataset has no summary file: our own skip, VLMEvalKit's recorded error or skip, or unknown."""
+    if (reason := skip_reason(dataset, judge)) is not None:
+        return reason
+    if status:
+        if status.get("error_message"):
+            return f"failed in VLMEvalKit: {status['error_message']}"
+        if status.get("skip_reason"):
+            return f"skipped by VLMEvalKit: {status['skip_reason']}"
+        return f"no result file; VLMEvalKit left it at status {status.get('status', '?')!r}"
+    return "no result file and no entry in run.py's status.json; see the job log"
+
+
 def parse_vlmeval_results(
     work_dir: str | os.PathLike[str],
     model: str,
     variant: str,
     datasets: Sequence[str],
     judge: JudgeConfig | None,
+    *,
+    log_text: str = "",
 ) -> pd.DataFrame:
     """Tidy table (TIDY_COLUMNS) of every number VLMEvalKit wrote for ``model``; rates in percent.
 
-    Datasets that cannot have a score (no judge for a judge-only benchmark, MMBench test split) get one NaN
-    headline row whose note says why; any other missing file is an error, since the run should have made it.
+    A dataset without a summary file keeps one NaN headline row whose note says why (judge-only without a
+    judge, MMBench test split, or the error run.py recorded in status.json), so one failed dataset never
+    costs the others their numbers. ``log_text`` (run.py's output) marks rows whose judge silently fell back
+    to exact matching.
     """
+    import pandas as pd
+
     rows: list[dict[str, Any]] = []
     judge_name = judge.model if judge else "exact_matching"
+    statuses = run_statuses(work_dir, model)
+    fell_back = judge_fallbacks(log_text) if judge is not None else set()
     for dataset in datasets:
         spec = spec_for(dataset)
         path = find_result_file(work_dir, model, dataset, judge_name)
         if path is None:
-            reason = skip_reason(dataset, judge)
-            if reason is None:
-                raise FileNotFoundError(
-                    f"{work_dir}/{model}: no {model}_{dataset}{spec.suffix.format(judge=judge_name)}; "
-                    "run VLMEvalKit (sgt.eval.vlmeval.vlmeval_command) for this model and dataset first"
-                )
+            reason = _missing_reason(dataset, judge, statuses.get(dataset))
+            logger.warning("%s/%s %s: %s", model, variant, dataset, reason)
             rows.append(_empty_row(model, variant, dataset, reason))
             continue
-        note = EXACT_MATCHING if spec.judge == "optional" and judge is None else ""
+        note = ""
+        if spec.judge == "optional" and judge is None:
+            note = EXACT_MATCHING
+        elif spec.judge != "none" and dataset in fell_back:
+            note = JUDGE_FELL_BACK
         rows.extend(tidy_rows(model, variant, dataset, read_metrics(path), note, path.name))
     table = pd.DataFrame(rows, columns=list(TIDY_COLUMNS))
     logger.info("parsed %d VLMEvalKit metrics for %s/%s", len(table), model, variant)

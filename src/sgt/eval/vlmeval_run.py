@@ -1,19 +1,25 @@
-"""Run VLMEvalKit on a cluster checkpoint and turn its result files into our tidy rows.
+"""Run VLMEvalKit on a cluster model's eval folder and turn its result files into our tidy rows.
 
-VLMEvalKit loads a model through a class in ``vlmeval.vlm``; the class for each of our models is named in
-``eval.vlmeval.model_classes`` (it must accept ``model_path``). Headline numbers become ``accuracy`` rows, so
-the tables treat embedded and real benchmarks alike; rows that could not be scored keep their note.
+VLMEvalKit loads a model through a class in ``vlmeval.vlm``: the backend's ``vlmeval_class`` (``Bagel``,
+``Qwen2VLChat``) unless ``eval.vlmeval.model_classes`` names another; the folder comes from the backend's
+``eval_folder``. run.py runs inside its checkout, so every path it gets is absolute, and it runs with
+``eval.vlmeval.python`` (VLMEvalKit's own environment, envs/vlmeval.yaml) while this job stays in ours.
+Dataset TSVs come from ``LMUData`` (filled by the CPU rule ``vlmeval_data``), so the GPU node needs no
+internet. Headline numbers become ``accuracy`` rows, so the tables treat embedded and real benchmarks alike;
+a dataset without a number keeps a NaN row whose ``note`` says why.
 """
 
 from __future__ import annotations
 
-import json
 import logging
+import math
+import os
+import shutil
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from sgt.eval.embedded import write_tidy
+from sgt.eval.embedded import TIDY_COLUMNS, write_tidy
 from sgt.eval.vlmeval import (
     judge_env,
     judge_from_config,
@@ -25,11 +31,30 @@ from sgt.models.backend import Launch
 from sgt.models.backends import run_launch
 
 logger = logging.getLogger(__name__)
+RESULT_COLUMNS = [*TIDY_COLUMNS, "headline", "note"]
+
+
+def vlmeval_python(setting: str | None) -> str:
+    """The interpreter that runs run.py: an absolute path (relative ones are taken from the project root),
+    or a command name looked up on PATH. Checked now, so a missing environment stops before the GPU waits."""
+    python = setting or "python"
+    if os.sep in python:
+        path = Path(python).absolute()
+        if not path.is_file():
+            raise FileNotFoundError(
+                f"eval.vlmeval.python: {path} does not exist; create VLMEvalKit's environment "
+                "(`make vlmeval-env`, from envs/vlmeval.yaml) or point the key at its python"
+            )
+        return str(path)
+    if shutil.which(python) is None:
+        raise FileNotFoundError(f"eval.vlmeval.python: {python!r} is not on PATH; name VLMEvalKit's python")
+    return python
 
 
 def run_vlmeval(
-    model_dir: str | Path,
+    eval_model: str | Path,
     vlmeval_checkout: str | Path,
+    lmudata: str | Path,
     vlmeval_cfg: Mapping[str, Any],
     workdir: str | Path,
     out: str | Path,
@@ -38,33 +63,51 @@ def run_vlmeval(
     model: str,
     variant: str,
     seed: int,
+    vlm_class: str,
 ) -> None:
-    classes = vlmeval_cfg.get("model_classes", {})
-    if model not in classes:
-        raise KeyError(f"eval.vlmeval.model_classes has no entry for {model!r}: name its vlmeval.vlm class")
-    checkpoint = json.loads((Path(model_dir) / "checkpoint.json").read_text())["checkpoint"]
     datasets: Sequence[str] = vlmeval_cfg["datasets"]
     judge = judge_from_config(vlmeval_cfg.get("judge"))
+    python = vlmeval_python(vlmeval_cfg.get("python"))
     run_name = f"{model}-{variant}-seed{seed}"
-    workdir = Path(workdir)
+    workdir = Path(workdir).absolute()
+    run = vlmeval_command(run_name, datasets, workdir / "results", judge, python=python)
     config = write_vlmeval_config(
-        workdir / "vlmeval.json", run_name, classes[model], {"model_path": checkpoint}, datasets
+        workdir / "vlmeval.json",
+        run_name,
+        vlm_class,
+        {"model_path": str(Path(eval_model).absolute())},
+        run.datasets,
     )
-    run = vlmeval_command(run_name, datasets, workdir / "results", judge, config=config)
-    env = {**run.env, **(judge_env(judge) if judge else {})}
-    run_launch(Launch(run.argv, env, cwd=Path(vlmeval_checkout)), log)
-    table = parse_vlmeval_results(workdir / "results", run_name, variant, datasets, judge)
+    run = vlmeval_command(run_name, datasets, workdir / "results", judge, config=config, python=python)
+    for name, why in run.skipped.items():
+        logger.warning("%s: not run (%s)", name, why)
+    env = {**run.env, "LMUData": str(Path(lmudata).absolute())}
+    secrets: tuple[str, ...] = ()
+    if judge is not None:
+        env.update(judge_env(judge))
+        secrets = (env["OPENAI_API_KEY"],)  # VLMEvalKit logs the judge key; the job log must not keep it
+    if run.datasets:
+        run_launch(Launch(run.argv, env, cwd=Path(vlmeval_checkout).absolute(), secrets=secrets), log)
+    log_text = Path(log).read_text(encoding="utf-8", errors="replace") if Path(log).is_file() else ""
+    table = parse_vlmeval_results(workdir / "results", run_name, variant, datasets, judge, log_text=log_text)
+    scored = table[table["headline"] & table["value"].notna()]
+    if run.datasets and scored.empty:
+        reasons = "; ".join(f"{r.benchmark}: {r.note}" for r in table.itertuples() if r.headline)
+        raise RuntimeError(f"VLMEvalKit scored none of {list(run.datasets)} for {run_name}: {reasons}")
     rows = []
     for r in table.to_dict("records"):
-        metric = "accuracy" if r["headline"] else r["metric"]
         rows.append(
             {
                 "model": model,
                 "variant": variant,
                 "seed": seed,
                 "benchmark": r["benchmark"],
-                "metric": metric,
+                "metric": "accuracy" if r["headline"] else r["metric"],
                 "value": r["value"],
+                "headline": bool(r["headline"]),
+                "note": r["note"] if isinstance(r["note"], str) else "",
             }
         )
-    write_tidy(rows, out)
+    missing = [r["benchmark"] for r in rows if r["headline"] and math.isnan(r["value"])]
+    logger.info("%s: %d of %d datasets scored; none for %s", run_name, len(scored), len(datasets), missing)
+    write_tidy(rows, out, columns=RESULT_COLUMNS)

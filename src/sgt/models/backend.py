@@ -66,6 +66,7 @@ class Launch:
     env: Mapping[str, str] = field(default_factory=dict)
     resources: Resources = Resources()
     cwd: Path | None = None
+    secrets: tuple[str, ...] = ()  # values masked in the job log (an API key the child prints)
 
 
 class Backend(Protocol):
@@ -136,6 +137,8 @@ class ClusterBackend:
     preflights: ClassVar[bool] = True
     own_loop: ClassVar[bool] = False
     name: ClassVar[str]
+    # The vlmeval.vlm class that loads eval_folder()'s output (eval.vlmeval.model_classes may name another)
+    vlmeval_class: ClassVar[str]
     gpus: int
     nodes: int
     runtime_min: int
@@ -166,3 +169,15 @@ class ClusterBackend:
         with atomic_dir(out) as tmp:
             record = {"checkpoint": str(checkpoint), "backend": self.name}
             (tmp / "checkpoint.json").write_text(json.dumps(record))
+
+    def eval_folder(self, handoff: Path, out: Path) -> dict[str, str]:
+        """Build ``out``, the folder ``vlmeval_class`` loads as ``model_path``, from a hand-off folder."""
+        raise NotImplementedError(f"{self.name}: no VLMEvalKit folder")
+
+    @staticmethod
+    def handoff_checkpoint(handoff: Path) -> Path:
+        """The checkpoint a hand-off folder names."""
+        record = Path(handoff) / "checkpoint.json"
+        if not record.is_file():
+            raise FileNotFoundError(f"{record} missing: {handoff} is not a finished cluster run's hand-off")
+        return Path(json.loads(record.read_text(encoding="utf-8"))["checkpoint"])

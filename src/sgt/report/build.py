@@ -15,7 +15,16 @@ from sgt.analysis.tidy import analysis_tidy
 from sgt.io import atomic_write_text
 from sgt.report import figures as figs
 from sgt.report import findings as fnd
-from sgt.report.paper_tables import TABLES, build_table, load_results, seed_deltas, to_latex, to_markdown
+from sgt.report.paper_tables import (
+    TABLES,
+    build_table,
+    load_results,
+    seed_deltas,
+    to_latex,
+    to_markdown,
+    unfilled_columns,
+    unfilled_note,
+)
 from sgt.report.plan import FigurePlan, base_variant, variants_from_config
 from sgt.report.reference import load_benchmark_map, load_reference
 
@@ -42,7 +51,7 @@ def write_paper_tables(
     paper_model: Mapping[str, str],
     outputs: Mapping[str, str | Path],
 ) -> None:
-    """``outputs``: ``<table>_csv``, ``<table>_md``, ``<table>_tex`` for each of Tables 3, 6, 7."""
+    """``outputs``: ``<table>_csv``, ``<table>_md``, ``<table>_tex`` for each of Tables 3, 6, 7, 9."""
     tidy = load_results(eval_csvs)
     variants = variants_from_config(study)
     base = base_variant(variants)
@@ -50,7 +59,10 @@ def write_paper_tables(
     bench_map = load_benchmark_map(benchmark_map)
     for table, spec in TABLES.items():
         long = build_table(table, tidy, variants, reference[table], bench_map, paper_model)
-        note = "" if not long.empty else _empty_note(table, reference[table])
+        if long.empty:
+            note = _empty_note(table, reference[table])
+        else:
+            note = unfilled_note(unfilled_columns(long, tidy, reference[table], bench_map))
         atomic_write_text(outputs[f"{table}_csv"], long.to_csv(index=False, lineterminator="\n"))
         atomic_write_text(outputs[f"{table}_md"], to_markdown(long, base, spec.title, note))
         atomic_write_text(outputs[f"{table}_tex"], to_latex(long, base, spec.title, note))

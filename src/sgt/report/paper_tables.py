@@ -151,7 +151,49 @@ TABLES: dict[str, TableSpec] = {
     "table6": TableSpec("Table 6: proxy task x understanding benchmark", _table6, _overall_or_mapped),
     "table7": TableSpec("Table 7: GenEval per tag", _table7, _tag),
     "table3": TableSpec("Table 3: SFT and SFT + proxy task", _table3, _mapped),
+    "table9": TableSpec("Table 9: more results of mixed SFT and SGT training (BAGEL)", _table3, _mapped),
 }
+# Columns of a reference table that are row labels or derived, not benchmarks a run fills
+REFERENCE_META = frozenset({"paper_label", OVERALL, "overall"})
+
+
+def unfilled_columns(
+    long: pd.DataFrame, tidy: pd.DataFrame, reference: pd.DataFrame, bench_map: Mapping[str, BenchmarkRef]
+) -> dict[str, str]:
+    """The paper's columns of one table that no column of this run fills, each with the reason: the note of
+    the run's NaN rows (no judge, VLMEvalKit's error), a benchmark VLMEvalKit lacks, or nothing run for it."""
+    from sgt.eval.vlmeval import NOT_IN_VLMEVALKIT
+
+    filled = set(long["paper_column"].dropna()) if not long.empty else set()
+    notes = tidy["note"] if "note" in tidy.columns else pd.Series("", index=tidy.index)
+    out: dict[str, str] = {}
+    for column in reference.columns:
+        if column in REFERENCE_META or column in filled or not reference[column].notna().any():
+            continue
+        benches = sorted(b for b, r in bench_map.items() if r.paper == column and r.relation == "same")
+        said = sorted(
+            {
+                f"{b}: {n}"
+                for b, n in zip(tidy["benchmark"], notes, strict=True)
+                if b in benches and isinstance(n, str) and n
+            }
+        )
+        lacking = [f"{b}: {NOT_IN_VLMEVALKIT[b]}" for b in benches if b in NOT_IN_VLMEVALKIT]
+        if said:
+            out[column] = "; ".join(said)
+        elif lacking:
+            out[column] = "; ".join(lacking)
+        else:
+            out[column] = f"no result in this run for {', '.join(benches) or column}"
+    return out
+
+
+def unfilled_note(unfilled: Mapping[str, str]) -> str:
+    if not unfilled:
+        return ""
+    return "Paper columns this run does not fill: " + "; ".join(
+        f"**{c}** ({why})" for c, why in unfilled.items()
+    )
 
 
 def _seed_values(matrix: pd.DataFrame, model: str, variant: str | None, column: str) -> pd.Series:

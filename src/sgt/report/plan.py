@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-TABLE_IDS: tuple[str, ...] = ("table3", "table6", "table7")
+TABLE_IDS: tuple[str, ...] = ("table3", "table6", "table7", "table9")
 BASE_ROW = "Base"
 LEVEL_ORDER: tuple[str, ...] = ("high", "mid", "low", "mixed")
 SFT_SOURCE = "vqa"

@@ -43,6 +43,13 @@ def get_backend(name: str, **options: Any) -> Backend:
         raise ValueError(f"backend {name!r}: bad options {sorted(options)} ({err})") from err
 
 
+def _masked(line: str, secrets: tuple[str, ...]) -> str:
+    for secret in secrets:
+        if secret:
+            line = line.replace(secret, "***")
+    return line
+
+
 def run_launch(launch: Launch, log: str | Path) -> None:
     """Run ``launch`` in its folder with its environment added; its output goes line by line to ``log``.
 
@@ -71,7 +78,7 @@ def run_launch(launch: Launch, log: str | Path) -> None:
         ) as proc:
             try:
                 for line in proc.stdout or ():
-                    launch_logger.info("%s", line.rstrip("\n"))
+                    launch_logger.info("%s", _masked(line.rstrip("\n"), launch.secrets))
             except KeyboardInterrupt:
                 proc.wait()
                 raise

@@ -200,6 +200,7 @@ class BagelBackend(ClusterBackend):
     mem_mb: int = 256000
     preflight_batches: int = 40
     name: ClassVar[str] = "bagel"
+    vlmeval_class: ClassVar[str] = "Bagel"  # vlmeval/vlm/bagel_umm.py at VLMEvalKit e8e78f05
 
     def __post_init__(self) -> None:
         if self.nodes != 1:
@@ -461,6 +462,12 @@ class BagelBackend(ClusterBackend):
             figures(stats, attempt, backend.tokens_per_sample),
             tuple(stand_ins + [f"{m} (does not import here)" for m in used]),
         )
+
+    def eval_folder(self, handoff: Path, out: Path) -> dict[str, str]:
+        """The released model's configs, VAE and tokenizer linked beside the run's EMA weights (``Bagel``)."""
+        from sgt.models.backends.eval_folder import bagel_eval_folder
+
+        return bagel_eval_folder(self.model_path, self.handoff_checkpoint(handoff), out)
 
     def checkpoint(self, workdir: Path) -> Path | None:
         """The highest step folder holding both weights, the scheduler and every optimizer shard."""

@@ -220,6 +220,7 @@ class OmniGen2Backend(ClusterBackend):
     runtime_min: int = 480
     mem_mb: int = 256000
     name: ClassVar[str] = "omnigen2"
+    vlmeval_class: ClassVar[str] = "Qwen2VLChat"  # vlmeval/vlm/qwen2_vl/model.py: its Qwen2.5-VL part
 
     def __post_init__(self) -> None:
         if self.nodes != 1:
@@ -450,6 +451,13 @@ class OmniGen2Backend(ClusterBackend):
     def _complete(self, ckpt: Path) -> bool:
         """accelerate's save_state writes ``random_states_<rank>.pkl`` after the weights and optimizer."""
         return all((ckpt / f"random_states_{i}.pkl").is_file() for i in range(self.gpus * self.nodes))
+
+    def eval_folder(self, handoff: Path, out: Path) -> dict[str, str]:
+        """The fine-tuned Qwen2.5-VL in its base folder's layout (``Qwen2VLChat``): OmniGen2 understands
+        images with its MLLM alone, and the SGT fork trains that MLLM."""
+        from sgt.models.backends.eval_folder import qwen25vl_eval_folder
+
+        return qwen25vl_eval_folder(self.text_encoder_path, self.handoff_checkpoint(handoff), out)
 
     def checkpoint(self, workdir: Path) -> Path | None:
         done = [

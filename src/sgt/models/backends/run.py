@@ -307,3 +307,13 @@ def preflight_run(
     judge(backend.name, result.findings)
     write_report(out, backend.name, result)
     return read_report(out)
+
+
+def eval_folder_run(
+    model_cfg: Mapping[str, Any], handoff: str | Path, out: str | Path, *, checkout: str | Path
+) -> dict[str, str]:
+    """The folder VLMEvalKit's class for this backend loads, built from a finished run's hand-off."""
+    backend = backend_for(model_cfg, checkout=checkout)
+    made = backend.eval_folder(Path(handoff), Path(out))
+    logger.info("%s eval folder for %s: %s", backend.name, backend.vlmeval_class, made)
+    return made
