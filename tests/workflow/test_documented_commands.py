@@ -121,7 +121,8 @@ def paper_plan(result: subprocess.CompletedProcess[str], clone: Path) -> None:
     counts = job_counts(result.stdout)
     runs = len(study["models"]) * len(study["variants"]) * len(study["seeds"])
     assert counts["train"] == counts["preflight"] == counts["export_training_data"] == runs, counts
-    assert counts["vlmeval"] == runs and counts["make_targets"] >= 200, counts
+    assert counts["vlmeval"] == counts["vlmeval_model"] == runs and counts["make_targets"] >= 200, counts
+    assert counts["vlmeval_data"] == 1, counts  # one CPU job fetches every TSV before the GPU jobs
     # nothing of the embedded demo: no tiny model, no base or untrained variant, no embedded benchmarks
     for rule in ("pretrain", "untrained", "evaluate", "embedded_benchmark", "geneval", "toyworld"):
         assert rule not in counts, (rule, counts)
@@ -183,6 +184,7 @@ COMMANDS: dict[str, Doc] = {
     ),
     ".venv/bin/snakemake --unlock": Doc("run"),
     "make base-checkpoint": Doc("elsewhere", elsewhere="test_make_base_checkpoint_plans_only_the_base"),
+    "make vlmeval-env": Doc("elsewhere", elsewhere="test_make_vlmeval_env_builds_from_the_env_file"),
     "sgt toyworld --out DIR --n-train N --n-val M --seed S": Doc(
         "run", subs={"DIR": "results/toy", "N": "4", "M": "2", "S": "0"}
     ),
@@ -308,6 +310,18 @@ def test_make_base_checkpoint_plans_only_the_base(clone: Path) -> None:
     plan = shell(f"{line} -n", clone)
     assert plan.returncode == 0, plan.stdout[-2000:] + plan.stderr[-2000:]
     assert set(job_counts(plan.stdout)) <= {"toyworld", "validate_data", "vqa_train", "pretrain"}
+
+
+def test_make_vlmeval_env_builds_from_the_env_file(clone: Path) -> None:
+    """It needs conda and CUDA wheels (hours, and not here): make's dry run with a named conda shows both
+    steps; with none on PATH it stops saying what to do, before touching anything."""
+    recipe = shell("make -n vlmeval-env CONDA=conda", clone)
+    assert recipe.returncode == 0, recipe.stderr
+    assert "conda env update -p .envs/vlmeval -f envs/vlmeval.yaml" in recipe.stdout, recipe.stdout
+    assert "conda run -p .envs/vlmeval python -m pip install --no-build-isolation flash-attn" in recipe.stdout
+    missing = shell("make vlmeval-env CONDA=", clone)
+    assert missing.returncode != 0 and "no conda or mamba on PATH" in missing.stderr, missing.stderr
+    assert not (clone / ".envs").exists()
 
 
 def test_the_hand_run_slurm_cluster_block(clone: Path) -> None:
