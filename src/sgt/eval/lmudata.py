@@ -41,6 +41,7 @@ import logging
 import os
 import re
 import time
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -151,7 +152,9 @@ class _Module:
         self.imports: dict[str, tuple[str, int, str]] = {}  # alias -> (module, level, name)
         self.classes: list[_Class] = []
         try:
-            tree = ast.parse((checkout.root / rel).read_text(encoding="utf-8"), rel)
+            with warnings.catch_warnings():  # upstream's invalid escapes in strings are not our concern
+                warnings.simplefilter("ignore")
+                tree = ast.parse((checkout.root / rel).read_text(encoding="utf-8"), rel)
         except (SyntaxError, UnicodeDecodeError) as err:
             self.error = _Unread(f"cannot be parsed ({err})", rel)
             return
@@ -350,9 +353,12 @@ def _all_classes(co: _Checkout) -> list[_Class]:
 
 def _locate(co: _Checkout, name: str, want_cls: str | None) -> DatasetFile:
     listing = []  # (class, its DATASET_URL dict, the class that sets it)
+    unread = []  # DATASET_URLs that are not dicts we can read (comprehensions, calls)
     for c in _all_classes(co):
         if (found := c.attr("DATASET_URL")) is not None and isinstance(found[0], _Dict):
             listing.append((c, found[0], found[1]))
+        elif found is not None and isinstance(found[0], _Unread):
+            unread.append(found[0])
     if want_cls is not None:
         listing = [row for row in listing if row[0].name == want_cls]
         if not listing:
@@ -360,7 +366,7 @@ def _locate(co: _Checkout, name: str, want_cls: str | None) -> DatasetFile:
     hits = [row for row in listing if name in row[1].entries]
     owners = {id(d): (owner, d) for _, d, owner in hits}  # inherited dicts are the same object
     if not owners:
-        raise LMUDataError(_not_found(co, name, listing))
+        raise LMUDataError(_not_found(co, name, listing, unread))
     values = {(_plain(d.entries[name][0]), _md5_of(owner, name)[0]) for owner, d in owners.values()}
     if len(owners) > 1 and len(values) > 1:
         where = ", ".join(f"{o.name} ({d.entries[name][1]})" for o, d in owners.values())
@@ -426,7 +432,9 @@ def _unreadable(name: str, what: str, why: _Unread) -> str:
     )
 
 
-def _not_found(co: _Checkout, name: str, listing: list[tuple[_Class, _Dict, _Class]]) -> str:
+def _not_found(
+    co: _Checkout, name: str, listing: list[tuple[_Class, _Dict, _Class]], unread: list[_Unread]
+) -> str:
     """Either the name is in the source but in a form we cannot read, or it is not a dataset (a typo)."""
     quoted = re.compile(rf"""['"]{re.escape(name)}['"]""")
     mentions = []
@@ -435,7 +443,8 @@ def _not_found(co: _Checkout, name: str, listing: list[tuple[_Class, _Dict, _Cla
             text = (co.root / rel).read_text(encoding="utf-8", errors="replace").splitlines()
             mentions += [f"{rel}:{i}" for i, line in enumerate(text, 1) if quoted.search(line)]
     files = {at.split(":")[0] for at in mentions}
-    holes = {h.at: h for _, d, _ in listing for h in d.holes if h.at.split(":")[0] in files}
+    parts = [*unread, *(h for _, d, _ in listing for h in d.holes)]
+    holes = {h.at: h for h in parts if h.at.split(":")[0] in files}
     if holes:
         why = "; ".join(f"{h.reason} ({h.at})" for h in list(holes.values())[:3])
         return (
@@ -496,9 +505,11 @@ def fetch_lmudata(
         try:
             records[name] = _fetch(f, folder, policy or RetryPolicy(), sleep)
         except (DownloadError, OSError) as err:
-            problems.append(f"{name}: {err}")
+            problems.append((name, err))
     if problems:
-        raise DownloadError("not all VLMEvalKit datasets could be fetched:\n" + "\n".join(problems))
+        kind = ChecksumError if all(isinstance(e, ChecksumError) for _, e in problems) else DownloadError
+        why = "\n".join(f"{n}: {e}" for n, e in problems)
+        raise kind(f"not all VLMEvalKit datasets could be fetched:\n{why}")
     write_manifest(manifest, records, commit=commit)
     return records
 
