@@ -470,9 +470,9 @@ def _not_found(
     close += [k for k in known if name.lower() in k.lower() and k not in close][: 5 - len(close)]
     return (
         f"{name}: no DATASET_URL at this checkout lists it ({len(known)} datasets do)"
-        + (f"; did you mean {', '.join(close)}?" if close else "")
+        + (f"; did you mean {', '.join(close)}?" if close else ".")
         + (f" It is mentioned at {', '.join(mentions[:3])}, not as a dataset URL." if mentions else "")
-        + " Fix eval.vlmeval.datasets"
+        + " Fix eval.vlmeval.datasets, or pin a VLMEvalKit commit that has it"
     )
 
 
