@@ -323,7 +323,7 @@ def test_download_failure_names_the_dataset_and_keeps_going(standin, http_server
 
 def test_git_checkout_must_be_at_the_pinned_commit(standin, tmp_path):
     checkout = standin[0]
-    git = ["git", "-c", "user.name=t", "-c", "user.email=t@t", "-c", "core.hooksPath=/dev/null"]
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@t", "-c", "commit.gpgsign=false"]
     subprocess.run([*git, "init", "-q"], cwd=checkout, check=True)
     subprocess.run([*git, "add", "."], cwd=checkout, check=True)
     subprocess.run([*git, "commit", "-qm", "x"], cwd=checkout, check=True)
