@@ -33,7 +33,7 @@ STAND_IN_RUN_PY = textwrap.dedent(
     args = p.parse_args()
     for path in (args.config, args.work_dir):
         assert os.path.isabs(path), f"relative path {path} given to run.py, which runs in its checkout"
-    assert os.path.isdir(os.environ["LMUData"]), "LMUData not set to a folder"
+    assert os.path.isfile(os.path.join(os.environ["LMUData"], "MMStar.tsv")), "LMUData lacks the TSVs"
     cfg = json.loads(Path(args.config).read_text())
     (name, model), = cfg["model"].items()
     assert os.path.isabs(model["model_path"]) and os.path.isdir(model["model_path"]), model
@@ -65,6 +65,9 @@ def job(tmp_path, monkeypatch):
     (checkout / "run.py").write_text(STAND_IN_RUN_PY)
     (tmp_path / "eval_model").mkdir()
     (tmp_path / "LMUData").mkdir()
+    (tmp_path / "LMUData" / "MMStar.tsv").write_text("index\tquestion\n")
+    manifest = {"datasets": {"MMStar": {"file": "MMStar.tsv"}}}
+    (tmp_path / "LMUData" / "manifest.json").write_text(json.dumps(manifest))
     monkeypatch.chdir(tmp_path)  # the project root: every path below is relative, as the rule passes them
     cfg = {"datasets": ["MMStar", "POPE", "MathVista_MINI"], "python": sys.executable, "judge": None}
 
@@ -72,7 +75,7 @@ def job(tmp_path, monkeypatch):
         for k, v in env.items():
             monkeypatch.setenv(k, v)
         run_vlmeval(
-            "eval_model", "vlmevalkit", "LMUData", cfg, "work", "out.csv", "job.log",
+            "eval_model", "vlmevalkit", "LMUData/manifest.json", cfg, "work", "out.csv", "job.log",
             model="bagel", variant="sft", seed=0, vlm_class="Bagel",
         )  # fmt: skip
         return pd.read_csv("out.csv", dtype={"note": object}).fillna({"note": ""})

@@ -115,6 +115,9 @@ rule vlmeval_data:
         gpu=setting("resources/download/gpu"),
     params:
         datasets=setting("eval/vlmeval/datasets"),
+        lmudata="results/data/LMUData",
+        commit=setting("eval/vlmeval/upstream/commit"),
+        retry=setting("data/retry"),
     script:
         "../scripts/vlmeval_data.py"
 

@@ -1,5 +1,3 @@
-from pathlib import Path
-
 from sgt.eval.vlmeval_run import run_vlmeval
 from sgt.logs import setup_logging
 
@@ -8,7 +6,7 @@ w, i, p = snakemake.wildcards, snakemake.input, snakemake.params
 run_vlmeval(
     i.eval_model,
     i.checkout,
-    Path(i.lmudata).parent,
+    i.lmudata,
     p.cfg,
     p.workdir,
     snakemake.output[0],

@@ -4,8 +4,8 @@ VLMEvalKit loads a model through a class in ``vlmeval.vlm``: the backend's ``vlm
 ``Qwen2VLChat``) unless ``eval.vlmeval.model_classes`` names another; the folder comes from the backend's
 ``eval_folder``. run.py runs inside its checkout, so every path it gets is absolute, and it runs with
 ``eval.vlmeval.python`` (VLMEvalKit's own environment, envs/vlmeval.yaml) while this job stays in ours.
-Dataset TSVs come from ``LMUData`` (filled by the CPU rule ``vlmeval_data``), so the GPU node needs no
-internet. Headline numbers become ``accuracy`` rows, so the tables treat embedded and real benchmarks alike;
+Dataset TSVs come from the shared ``LMUData`` the CPU rule ``vlmeval_data`` filled (each job gets a folder of
+links to them, where run.py decodes its images), so the GPU node needs no internet. Headline numbers become ``accuracy`` rows, so the tables treat embedded and real benchmarks alike;
 a dataset without a number keeps a NaN row whose ``note`` says why.
 """
 
@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from sgt.eval.embedded import TIDY_COLUMNS, write_tidy
+from sgt.eval.lmudata import link_lmudata
 from sgt.eval.vlmeval import (
     judge_env,
     judge_from_config,
@@ -54,7 +55,7 @@ def vlmeval_python(setting: str | None) -> str:
 def run_vlmeval(
     eval_model: str | Path,
     vlmeval_checkout: str | Path,
-    lmudata: str | Path,
+    lmudata_manifest: str | Path,
     vlmeval_cfg: Mapping[str, Any],
     workdir: str | Path,
     out: str | Path,
@@ -81,7 +82,8 @@ def run_vlmeval(
     run = vlmeval_command(run_name, datasets, workdir / "results", judge, config=config, python=python)
     for name, why in run.skipped.items():
         logger.warning("%s: not run (%s)", name, why)
-    env = {**run.env, "LMUData": str(Path(lmudata).absolute())}
+    # the job's own LMUData: links to the shared TSVs, since run.py decodes images into it without locks
+    env = {**run.env, "LMUData": str(link_lmudata(lmudata_manifest, workdir / "LMUData"))}
     secrets: tuple[str, ...] = ()
     if judge is not None:
         env.update(judge_env(judge))
