@@ -5,8 +5,9 @@ VLMEvalKit loads a model through a class in ``vlmeval.vlm``: the backend's ``vlm
 ``eval_folder``. run.py runs inside its checkout, so every path it gets is absolute, and it runs with
 ``eval.vlmeval.python`` (VLMEvalKit's own environment, envs/vlmeval.yaml) while this job stays in ours.
 Dataset TSVs come from the shared ``LMUData`` the CPU rule ``vlmeval_data`` filled (each job gets a folder of
-links to them, where run.py decodes its images), so the GPU node needs no internet. Headline numbers become ``accuracy`` rows, so the tables treat embedded and real benchmarks alike;
-a dataset without a number keeps a NaN row whose ``note`` says why.
+links to them, where run.py decodes its images), so the GPU node needs no internet. Headline numbers become
+``accuracy`` rows, so the tables treat embedded and real benchmarks alike; a dataset without a number keeps
+a NaN row whose ``note`` says why.
 """
 
 from __future__ import annotations
