@@ -199,6 +199,22 @@ def invocation_for(
     return vlmeval_command(run_name, datasets, workdir / "results", judge, config=config)
 
 
+def invocation_warnings(run: VLMEvalRun) -> list[str]:
+    """Our own inconsistencies run.py cannot see: datasets in the ``--config`` JSON that vlmeval_command
+    left out. With ``--config``, run.py runs every ``data`` entry, so such a dataset is inferred in full and
+    then fails or is scored by a rule we meant to avoid (MathVista_MINI asserts a working judge)."""
+    args = run_py_args(run.argv)
+    if "--config" not in args:
+        return []
+    data = json.loads(Path(args[args.index("--config") + 1]).read_text(encoding="utf-8"))["data"]
+    return [
+        f"{name}: in the --config JSON but skipped by vlmeval_command ({run.skipped[name]}); run.py would "
+        "still run it: write only VLMEvalRun.datasets into the JSON"
+        for name in data
+        if name in run.skipped
+    ]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--checkout", required=True, help="VLMEvalKit checkout (has run.py and vlmeval/)")
@@ -226,7 +242,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                 stand_ins=args.stand_ins or DEFAULT_STAND_INS,
                 env=run.env,
             )
-            reports[model] = {"argv": list(run.argv), **report.data, "problems_text": report.problems}
+            reports[model] = {
+                "argv": list(run.argv),
+                **report.data,
+                "problems_text": report.problems,
+                "warnings": invocation_warnings(run),
+            }
             ok = ok and report.ok
     text = json.dumps(reports, indent=1)
     if args.out:
