@@ -261,7 +261,10 @@ def build_model(probe: Probe, run: types.ModuleType, cfg: dict[str, Any], name: 
         with _patched(cls, "__init__", recorder):
             model = run.build_model_from_config(cfg, name, use_vllm)
     except TypeError as exc:
-        probe.problem("model_kwargs", name, f"{cls_name}{signature} rejects {seen.get('kwargs')}: {exc}")
+        if "kwargs" in seen:  # raised by the recorder's bind, not by run.py's own call
+            probe.problem("model_kwargs", name, f"{cls_name}{signature} rejects {seen['kwargs']}: {exc}")
+        else:
+            probe.problem("model_build", name, f"build_model_from_config raised {_tail(exc)}")
         return
     except Exception as exc:  # noqa: BLE001 - report whatever run.py raised
         probe.problem("model_build", name, f"build_model_from_config raised {_tail(exc)}")
