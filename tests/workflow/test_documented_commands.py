@@ -235,6 +235,15 @@ COMMANDS: dict[str, Doc] = {
     "PYTHONPATH=src python -m sgt.testing.slurm_cluster stop /tmp/slurm-try": Doc(
         "elsewhere", elsewhere="test_the_hand_run_slurm_cluster_block"
     ),
+    # docs/vlmeval_conformance_section.md: needs a VLMEvalKit checkout and an interpreter with its deps
+    (
+        "python -m sgt.eval.vlmeval_conformance --checkout results/upstream/vlmevalkit --python "
+        "/path/to/vlmeval-env/bin/python --configfile config/paper.yaml"
+    ): Doc(
+        "elsewhere",
+        elsewhere="tests/eval/test_vlmeval_conformance.py: test_paper_invocation_conforms, the same check on "
+        "the stand-in (and on a checkout named by SGT_VLMEVALKIT_CHECKOUT)",
+    ),
 }
 
 

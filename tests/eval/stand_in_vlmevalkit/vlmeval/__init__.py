@@ -1,0 +1,1 @@
+"""Stand-in of VLMEvalKit's ``vlmeval`` package for the conformance tests (see ../README.md)."""
