@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sgt.eval.vlmeval import VLMEvalRun, judge_from_config, vlmeval_command, write_vlmeval_config
+from sgt.eval.vlmeval import VLMEvalRun
 
 PROBE = Path(__file__).with_name("_vlmeval_probe.py")
 REPO = Path(__file__).resolve().parents[3]
@@ -186,17 +186,17 @@ def invocation_for(
     seed: int = 0,
 ) -> VLMEvalRun:
     """The argv and ``--config`` JSON (under ``workdir``) ``sgt.eval.vlmeval_run.run_vlmeval`` would hand
-    run.py for ``model``: the same builder calls with the same arguments, minus the launch."""
+    run.py for ``model``: its own builder (``vlmeval_invocation``), minus the launch."""
+    from sgt.eval.vlmeval_run import vlmeval_invocation
+
     classes = vlmeval_cfg.get("model_classes", {})
     if model not in classes:
         raise KeyError(f"eval.vlmeval.model_classes has no entry for {model!r}: name its vlmeval.vlm class")
     workdir = Path(workdir)
-    datasets: Sequence[str] = vlmeval_cfg["datasets"]
-    judge = judge_from_config(vlmeval_cfg.get("judge"))
-    run_name = f"{model}-{variant}-seed{seed}"
-    kwargs = {"model_path": checkpoint or str(workdir / "checkpoint")}
-    config = write_vlmeval_config(workdir / "vlmeval.json", run_name, classes[model], kwargs, datasets)
-    return vlmeval_command(run_name, datasets, workdir / "results", judge, config=config)
+    model_path = checkpoint or str(workdir / "checkpoint")
+    return vlmeval_invocation(
+        vlmeval_cfg, f"{model}-{variant}-seed{seed}", classes[model], model_path, workdir
+    )
 
 
 def invocation_warnings(run: VLMEvalRun) -> list[str]:

@@ -23,6 +23,7 @@ from typing import Any
 from sgt.eval.embedded import TIDY_COLUMNS, write_tidy
 from sgt.eval.lmudata import link_lmudata
 from sgt.eval.vlmeval import (
+    VLMEvalRun,
     judge_env,
     judge_from_config,
     parse_vlmeval_results,
@@ -53,6 +54,28 @@ def vlmeval_python(setting: str | None) -> str:
     return python
 
 
+def vlmeval_invocation(
+    vlmeval_cfg: Mapping[str, Any],
+    run_name: str,
+    vlm_class: str,
+    model_path: str | Path,
+    workdir: str | Path,
+    *,
+    python: str = "python",
+) -> VLMEvalRun:
+    """run.py's argv and ``--config`` JSON (written under ``workdir``), every path absolute. The JSON holds
+    only the datasets run.py can score: with ``--config`` it runs every entry it is given."""
+    datasets: Sequence[str] = vlmeval_cfg["datasets"]
+    judge = judge_from_config(vlmeval_cfg.get("judge"))
+    results = Path(workdir).absolute() / "results"
+    scorable = vlmeval_command(run_name, datasets, results, judge, python=python).datasets
+    model = {"model_path": str(Path(model_path).absolute())}
+    config = write_vlmeval_config(
+        Path(workdir).absolute() / "vlmeval.json", run_name, vlm_class, model, scorable
+    )
+    return vlmeval_command(run_name, datasets, results, judge, config=config, python=python)
+
+
 def run_vlmeval(
     eval_model: str | Path,
     vlmeval_checkout: str | Path,
@@ -72,15 +95,7 @@ def run_vlmeval(
     python = vlmeval_python(vlmeval_cfg.get("python"))
     run_name = f"{model}-{variant}-seed{seed}"
     workdir = Path(workdir).absolute()
-    run = vlmeval_command(run_name, datasets, workdir / "results", judge, python=python)
-    config = write_vlmeval_config(
-        workdir / "vlmeval.json",
-        run_name,
-        vlm_class,
-        {"model_path": str(Path(eval_model).absolute())},
-        run.datasets,
-    )
-    run = vlmeval_command(run_name, datasets, workdir / "results", judge, config=config, python=python)
+    run = vlmeval_invocation(vlmeval_cfg, run_name, vlm_class, eval_model, workdir, python=python)
     for name, why in run.skipped.items():
         logger.warning("%s: not run (%s)", name, why)
     # the job's own LMUData: links to the shared TSVs, since run.py decodes images into it without locks
