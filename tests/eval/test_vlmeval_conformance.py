@@ -3,7 +3,7 @@
 The stand-in (tests/eval/stand_in_vlmevalkit) has VLMEvalKit's module layout and the interfaces run.py's
 steps use, so the harness runs here exactly as on the real code: the paper config's argv and JSON pass, and
 each way of getting them wrong is reported by name. With SGT_VLMEVALKIT_CHECKOUT and SGT_VLMEVALKIT_PYTHON
-set, the same invocation runs against the real run.py (docs/vlmeval_conformance_section.md).
+set, the same invocation runs against the real run.py (docs/backends.md, "Conformance").
 """
 
 from __future__ import annotations

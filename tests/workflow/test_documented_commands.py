@@ -235,7 +235,7 @@ COMMANDS: dict[str, Doc] = {
     "PYTHONPATH=src python -m sgt.testing.slurm_cluster stop /tmp/slurm-try": Doc(
         "elsewhere", elsewhere="test_the_hand_run_slurm_cluster_block"
     ),
-    # docs/vlmeval_conformance_section.md: needs a VLMEvalKit checkout and an interpreter with its deps
+    # docs/backends.md (VLMEvalKit conformance): needs a VLMEvalKit checkout and an interpreter with its deps
     (
         "python -m sgt.eval.vlmeval_conformance --checkout results/upstream/vlmevalkit --python "
         "/path/to/vlmeval-env/bin/python --configfile config/paper.yaml"
