@@ -194,3 +194,19 @@ def test_qwen_folder_names_a_checkpoint_without_a_text_encoder(tmp_path, qwen_ba
         FileNotFoundError, match=r"pytorch_model_fsdp_1\.bin or model_1\.safetensors.*SGT fork"
     ):
         qwen25vl_eval_folder(qwen_base, ckpt, tmp_path / "eval")
+
+
+def test_qwen_folder_is_written_in_the_names_every_transformers_reads(tmp_path, qwen_base):
+    """transformers 4.49 (VLMEvalKit's env, pinned by the bagel package) knows only the pre-4.52 names."""
+    from safetensors import safe_open
+
+    ckpt = tmp_path / "checkpoint-1"
+    ckpt.mkdir()
+    torch.save(
+        _tiny_qwen(3).state_dict(), ckpt / "pytorch_model_fsdp_1.bin"
+    )  # 4.52+ names, as the fork saves
+    qwen25vl_eval_folder(qwen_base, ckpt, tmp_path / "eval")
+    with safe_open(tmp_path / "eval" / "model.safetensors", "pt") as f:
+        keys = set(f.keys())
+    assert any(k.startswith("visual.") for k in keys) and any(k.startswith("model.layers.") for k in keys)
+    assert not any(k.startswith(("model.language_model.", "model.visual.")) for k in keys)

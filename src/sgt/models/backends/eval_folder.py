@@ -114,7 +114,8 @@ def text_encoder_state(checkpoint: Path) -> tuple[dict[str, torch.Tensor], Path]
 
 
 def _normalise(key: str) -> str:
-    """One spelling for Qwen2.5-VL parameter names across transformers versions (4.49 and 4.52+ layouts)."""
+    """Qwen2.5-VL parameter names as transformers < 4.52 spelt them (``model.layers``, ``visual``), the one
+    spelling every version loads: 4.52+ maps them onto ``model.language_model``/``model.visual``."""
     key = re.sub(r"^model\.language_model\.", "model.", key)
     return re.sub(r"^model\.visual\.", "visual.", key)
 
@@ -180,7 +181,10 @@ def qwen25vl_eval_folder(text_encoder: Path, checkpoint: Path, out: Path) -> dic
         )
     with atomic_dir(out) as tmp:
         linked = _link_files(text_encoder, tmp, QWEN_WEIGHT_FILE)
-        save_file(_unshared(state), tmp / "model.safetensors", metadata={"format": "pt"})
+        # the pre-4.52 names: transformers 4.49 (the bagel package's pin, so VLMEvalKit's env) reads only
+        # those, and 4.52+ renames them on load; the fork's 4.57 saves the new ones
+        legacy = {_normalise(k): v for k, v in _unshared(state).items()}
+        save_file(legacy, tmp / "model.safetensors", metadata={"format": "pt"})
         _require(
             tmp, QWEN_OPENS, "Qwen2.5-VL eval folder", "report this: the layout Qwen2VLChat reads changed"
         )
