@@ -123,6 +123,13 @@ def paper_plan(result: subprocess.CompletedProcess[str], clone: Path) -> None:
     assert counts["train"] == counts["preflight"] == counts["export_training_data"] == runs, counts
     assert counts["vlmeval"] == counts["vlmeval_model"] == runs and counts["make_targets"] >= 200, counts
     assert counts["vlmeval_data"] == 1, counts  # one CPU job fetches every TSV before the GPU jobs
+    # GenEval images: every trained variant x seed x the paper's 12 generation seeds, for each model whose
+    # checkout draws them (BAGEL so far)
+    from sgt.models.backends import backend_class
+
+    drawing = [m for m in study["models"] if backend_class(paper["models"][m]["backend"]).draws_geneval]
+    assert drawing == ["bagel"], drawing
+    assert counts["generate_geneval"] == len(drawing) * runs // len(study["models"]) * 12, counts
     # nothing of the embedded demo: no tiny model, no base or untrained variant, no embedded benchmarks
     for rule in ("pretrain", "untrained", "evaluate", "embedded_benchmark", "geneval", "toyworld"):
         assert rule not in counts, (rule, counts)

@@ -64,6 +64,9 @@ BASE_MODELS = [m for m in MODELS if backend_of(m).needs_base]
 UPSTREAM_MODELS = [m for m in MODELS if backend_of(m).needs_upstream]
 # models whose export is made and checked with the upstream loaders on a CPU node before the GPU job
 PREFLIGHT_MODELS = [m for m in MODELS if backend_of(m).preflights]
+GENEVAL_DRAWING_MODELS = [
+    m for m in MODELS if getattr(backend_of(m), "draws_geneval", False)
+]
 EMBEDDED_EVAL_MODELS = [m for m in MODELS if backend_of(m).evaluator == "embedded"]
 VLMEVAL_MODELS = [m for m in MODELS if backend_of(m).evaluator == "vlmeval"]
 
@@ -283,8 +286,20 @@ def eval_results():
     return results
 
 
+def cluster_geneval_images():
+    """GenEval image folders of the cluster models whose checkout draws them (issue #22: scoring follows)."""
+    return expand(
+        "results/generation/{model}/{variant}/seed{seed}/geneval/gseed{gseed}",
+        model=GENEVAL_DRAWING_MODELS,
+        variant=[v for v in VARIANTS if v not in UNTRAINED_VARIANTS],
+        seed=SEEDS,
+        gseed=config["eval"]["cluster_geneval"]["seeds"],
+    )
+
+
 def all_outputs(wildcards):
     return [
+        *cluster_geneval_images(),
         "results/tables/understanding.csv",
         "results/tables/generation.csv",
         *expand("results/targets/{task}/manifest.parquet", task=TASKS),

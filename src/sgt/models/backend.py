@@ -139,6 +139,8 @@ class ClusterBackend:
     name: ClassVar[str]
     # The vlmeval.vlm class that loads eval_folder()'s output (eval.vlmeval.model_classes may name another)
     vlmeval_class: ClassVar[str]
+    # True: geneval_launch() draws GenEval's prompts with the checkout's own script (rule generate_geneval)
+    draws_geneval: ClassVar[bool] = False
     gpus: int
     nodes: int
     runtime_min: int
@@ -173,6 +175,13 @@ class ClusterBackend:
     def eval_folder(self, handoff: Path, out: Path) -> dict[str, str]:
         """Build ``out``, the folder ``vlmeval_class`` loads as ``model_path``, from a hand-off folder."""
         raise NotImplementedError(f"{self.name}: no VLMEvalKit folder")
+
+    def geneval_launch(
+        self, eval_model: Path, images: Path, seed: int, settings: Mapping[str, Any], *, gpus: int
+    ) -> Launch:
+        """The checkout's GenEval image script on ``eval_model`` (eval_folder()) over ``gpus`` GPUs, writing
+        GenEval's layout into ``images``."""
+        raise NotImplementedError(f"{self.name}: no GenEval generation yet (issue #22)")
 
     @staticmethod
     def handoff_checkpoint(handoff: Path) -> Path:

@@ -317,3 +317,28 @@ def eval_folder_run(
     made = backend.eval_folder(Path(handoff), Path(out))
     logger.info("%s eval folder for %s: %s", backend.name, backend.vlmeval_class, made)
     return made
+
+
+def generate_geneval_run(
+    model_cfg: Mapping[str, Any],
+    eval_model: str | Path,
+    out: str | Path,
+    log: str | Path,
+    *,
+    checkout: str | Path,
+    workdir: str | Path,
+    seed: int,
+    settings: Mapping[str, Any],
+    gpus: int,
+) -> None:
+    """GenEval images of one (model, variant, seed, generation seed), drawn into ``workdir/images`` (kept
+    across requeues: the upstream script skips finished prompts), then moved to ``out`` once complete."""
+    from sgt.models.backends.bagel_geneval import GenEvalSettings, publish
+
+    backend = backend_for(model_cfg, checkout=checkout)
+    images = Path(workdir).absolute() / "images"
+    images.mkdir(parents=True, exist_ok=True)
+    launch = backend.geneval_launch(Path(eval_model), images, seed, settings, gpus=gpus)
+    run_launch(launch, log)
+    cfg = GenEvalSettings.from_config(settings)
+    publish(images, Path(out), backend.checkout / cfg.prompts, cfg, seed)

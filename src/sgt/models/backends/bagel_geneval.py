@@ -1,0 +1,150 @@
+"""GenEval images from a tuned BAGEL with BAGEL's own ``eval/gen/gen_images_mp.py`` (issue #22, first part).
+
+Facts from ByteDance-Seed/Bagel at 056b5fd: ``scripts/eval/run_geneval.sh`` runs the script under
+``torchrun`` with ``--batch_size 1 --num_images 4 --resolution 1024 --max_latent_size 64`` (cfg scale: the
+script's default 4; 50 steps, timestep shift 3, cfg interval [0, 1] are fixed in it) on
+``eval/gen/geneval/prompts/evaluation_metadata.jsonl`` (553 prompts; the ``_long`` file is the LLM-rewritten
+set behind Table 2's dagger numbers, not Tables 3/7). It reads ``llm_config.json``, ``vit_config.json``,
+``ae.safetensors``, the tokenizer and ``ema.safetensors`` from ``--model-path``: the eval folder
+``vlmeval_model`` builds. It writes GenEval's layout, ``<output_dir>/<index:05>/metadata.jsonl`` and
+``samples/<k:05>.png``, and skips a prompt whose ``num_images`` PNGs exist, so a requeued job keeps its
+finished prompts.
+
+The script fixes ``seed = 42`` for every run, while the paper averages GenEval over 12 seeds. The generated
+entry script compiles the script from its own file with that one line set from ``SGT_GEN_SEED``, after
+checking it occurs exactly once (the pattern of the training entry, docs/backends.md); nothing in the
+checkout is edited.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sgt.io import atomic_write_text
+from sgt.models.backend import Launch
+
+logger = logging.getLogger(__name__)
+
+UPSTREAM_SCRIPT = "eval/gen/gen_images_mp.py"
+SEED_LINE = "seed = 42"
+ENTRY_SCRIPT = "sgt_bagel_geneval_entry.py"
+ENTRY_TEMPLATE = '''\
+"""Written by sgt (docs/backends.md): BAGEL's eval/gen/gen_images_mp.py with the run's generation seed."""
+import os
+import sys
+
+SEED_LINE = "seed = 42"
+
+
+def main():
+    checkout = os.getcwd()
+    sys.path.insert(0, checkout)
+    path = os.path.join(checkout, "eval", "gen", "gen_images_mp.py")
+    with open(path, encoding="utf-8") as fh:
+        source = fh.read()
+    found = source.count(SEED_LINE)
+    if found != 1:
+        sys.exit(f"{path}: expected '{SEED_LINE}' once, found {found}; not the pinned generation script")
+    seed = int(os.environ["SGT_GEN_SEED"])
+    source = source.replace(SEED_LINE, f"seed = {seed}  # sgt: the run's generation seed")
+    sys.argv[0] = path
+    exec(compile(source, path, "exec"), {"__name__": "__main__", "__file__": path})
+
+
+if __name__ == "__main__":
+    main()
+'''
+
+
+@dataclass(frozen=True, slots=True)
+class GenEvalSettings:
+    """run_geneval.sh's flags (the paper's no-rewriter GenEval), each a config key of eval.cluster_geneval."""
+
+    prompts: str = "eval/gen/geneval/prompts/evaluation_metadata.jsonl"
+    num_images: int = 4
+    batch_size: int = 1
+    resolution: int = 1024
+    max_latent_size: int = 64
+    cfg_scale: float = 4.0
+
+    @classmethod
+    def from_config(cls, cfg: Mapping[str, Any]) -> GenEvalSettings:
+        unknown = set(cfg) - set(cls.__dataclass_fields__)
+        if unknown:
+            raise KeyError(f"eval.cluster_geneval.bagel: unknown keys {sorted(unknown)}")
+        return cls(**cfg)
+
+
+def geneval_launch(
+    checkout: Path,
+    eval_model: Path,
+    images: Path,
+    seed: int,
+    settings: GenEvalSettings,
+    *,
+    gpus: int,
+    port: int,
+) -> Launch:
+    """torchrun of the entry script in the checkout, as run_geneval.sh runs the upstream script."""
+    images = Path(images).absolute()
+    entry = images.parent / ENTRY_SCRIPT
+    atomic_write_text(entry, ENTRY_TEMPLATE)
+    argv = [
+        "torchrun",
+        "--nnodes=1",
+        "--node_rank=0",
+        f"--nproc_per_node={max(gpus, 1)}",
+        "--master_addr=127.0.0.1",
+        f"--master_port={port}",
+        str(entry),
+        "--output_dir", str(images),
+        "--metadata_file", str(Path(checkout).absolute() / settings.prompts),
+        "--batch_size", str(settings.batch_size),
+        "--num_images", str(settings.num_images),
+        "--resolution", str(settings.resolution),
+        "--max_latent_size", str(settings.max_latent_size),
+        "--cfg_scale", str(settings.cfg_scale),
+        "--model-path", str(Path(eval_model).absolute()),
+    ]  # fmt: skip
+    env = {
+        "PYTHONPATH": str(Path(checkout).absolute()),
+        "SGT_GEN_SEED": str(seed),
+        "TOKENIZERS_PARALLELISM": "false",
+    }
+    return Launch(tuple(argv), env, cwd=Path(checkout).absolute())
+
+
+def missing_samples(images: Path, prompts: Path, num_images: int) -> list[int]:
+    """Prompt indices whose folder lacks its metadata or any of its ``num_images`` samples."""
+    n = sum(1 for line in Path(prompts).read_text(encoding="utf-8").splitlines() if line.strip())
+    missing = []
+    for idx in range(n):
+        folder = Path(images) / f"{idx:05}"
+        pngs = [folder / "samples" / f"{k:05}.png" for k in range(num_images)]
+        if not (folder / "metadata.jsonl").is_file() or not all(p.is_file() for p in pngs):
+            missing.append(idx)
+    return missing
+
+
+def publish(images: Path, out: Path, prompts: Path, settings: GenEvalSettings, seed: int) -> None:
+    """Move a complete image folder to the rule's output, with a record of how it was made."""
+    missing = missing_samples(images, prompts, settings.num_images)
+    if missing:
+        raise RuntimeError(
+            f"{images}: {len(missing)} prompts without all {settings.num_images} samples "
+            f"(first {missing[:5]}); it stopped early: rerun the job, it keeps the finished prompts"
+        )
+    record = {"seed": seed, "prompts": str(prompts), **{k: getattr(settings, k) for k in settings.__slots__}}
+    atomic_write_text(images / "sgt_generation.json", json.dumps(record, indent=1))
+    out = Path(out)
+    if out.exists():
+        shutil.rmtree(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    images.rename(out)
+    logger.info("GenEval images (seed %d) -> %s", seed, out)
