@@ -115,7 +115,7 @@ rule vlmeval_data:
         gpu=setting("resources/download/gpu"),
     params:
         datasets=setting("eval/vlmeval/datasets"),
-        lmudata="results/data/LMUData",
+        lmudata=lambda w, output: os.path.dirname(output[0]),
         commit=setting("eval/vlmeval/upstream/commit"),
         retry=setting("data/retry"),
     script:
