@@ -168,6 +168,12 @@ def skip_reason(dataset: str, judge: JudgeConfig | None) -> str | None:
     return None
 
 
+def scorable(datasets: Sequence[str], judge: JudgeConfig | None) -> tuple[tuple[str, ...], dict[str, str]]:
+    """The datasets run.py can score under this judge setting, and why each other one cannot."""
+    skipped = {d: r for d in datasets if (r := skip_reason(d, judge)) is not None}
+    return tuple(d for d in datasets if d not in skipped), skipped
+
+
 # ---------------------------------------------------------------- command line and config JSON
 
 
@@ -213,8 +219,7 @@ def vlmeval_command(
     ``--judge exact_matching`` and judge-only datasets are left out. With ``config`` the model and data
     come from that JSON instead.
     """
-    skipped = {d: r for d in datasets if (r := skip_reason(d, judge)) is not None}
-    run = tuple(d for d in datasets if d not in skipped)
+    run, skipped = scorable(datasets, judge)
     argv = [python, run_py]
     if config is not None:
         argv += ["--config", str(config)]

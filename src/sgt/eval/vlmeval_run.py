@@ -27,6 +27,7 @@ from sgt.eval.vlmeval import (
     judge_env,
     judge_from_config,
     parse_vlmeval_results,
+    scorable,
     vlmeval_command,
     write_vlmeval_config,
 )
@@ -68,10 +69,10 @@ def vlmeval_invocation(
     datasets: Sequence[str] = vlmeval_cfg["datasets"]
     judge = judge_from_config(vlmeval_cfg.get("judge"))
     results = Path(workdir).absolute() / "results"
-    scorable = vlmeval_command(run_name, datasets, results, judge, python=python).datasets
+    runnable, _ = scorable(datasets, judge)
     model = {"model_path": str(Path(model_path).absolute())}
     config = write_vlmeval_config(
-        Path(workdir).absolute() / "vlmeval.json", run_name, vlm_class, model, scorable
+        Path(workdir).absolute() / "vlmeval.json", run_name, vlm_class, model, runnable
     )
     return vlmeval_command(run_name, datasets, results, judge, config=config, python=python)
 
