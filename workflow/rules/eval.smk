@@ -260,3 +260,26 @@ rule geneval:
         scene_aspect=SCENE_ASPECT,
     script:
         "../scripts/geneval.py"
+
+
+rule checkout_dpg_bench:
+    """ELLA at its pinned commit, for DPG-Bench's prompts and question graphs (dpg_bench/)."""
+    output:
+        directory("results/upstream/ella"),
+    log:
+        "results/logs/eval/checkout_dpg_bench.log",
+    benchmark:
+        "results/benchmarks/eval/checkout_dpg_bench.tsv"
+    conda:
+        "../../envs/sgt.yaml"
+    threads: setting("resources/download/threads")
+    resources:
+        mem_mb=grow("data", "mem_mb"),
+        runtime=grow("data", "runtime"),
+        gpu=setting("resources/download/gpu"),
+    params:
+        url=setting("eval/dpg/upstream/url"),
+        commit=setting("eval/dpg/upstream/commit"),
+        key="eval.dpg.upstream.commit",
+    script:
+        "../scripts/checkout_upstream.py"
