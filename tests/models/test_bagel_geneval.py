@@ -27,6 +27,7 @@ from sgt.models.backends.bagel_geneval import (
     missing_samples,
     publish,
 )
+from sgt.models.backends.drawing import Job, drawer
 
 STAND_IN = Path(__file__).parent / "stand_in_bagel"
 SETTINGS = {"num_images": 2, "batch_size": 1, "resolution": 64}
@@ -50,7 +51,8 @@ def eval_model(tmp_path):
 
 def _draw(checkout, eval_model, images, seed, **env):
     backend = get_backend("bagel", checkout=checkout, model_path=checkout / "unused")
-    launch = backend.geneval_launch(eval_model, images, seed, SETTINGS, gpus=2)
+    draw = drawer("bagel", "geneval")
+    launch = draw.launch(backend, Job(eval_model, images, seed, 2), draw.settings(SETTINGS))
     assert launch.argv[:6] == (
         "torchrun", "--nnodes=1", "--node_rank=0", "--nproc_per_node=2", "--master_addr=127.0.0.1",
         "--master_port=29500",
@@ -115,8 +117,13 @@ def test_a_script_without_the_seed_line_is_refused(tmp_path, checkout, eval_mode
 
 
 def test_unknown_setting_is_named():
-    with pytest.raises(KeyError, match="cfg_scal"):
+    with pytest.raises(KeyError, match="eval.cluster_geneval.bagel: unknown keys \\['cfg_scal'\\]"):
         GenEvalSettings.from_config({"cfg_scal": 3})
+
+
+def test_a_backend_without_a_drawer_names_what_it_draws():
+    with pytest.raises(KeyError, match="backend 'bagel' draws no 'dpx' images; it draws \\['geneval'\\]"):
+        drawer("bagel", "dpx")
 
 
 @pytest.mark.skipif(
@@ -131,7 +138,8 @@ def test_the_real_script_has_one_seed_line_and_every_flag_we_pass(tmp_path):
         if isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "add_argument"
     }
     backend = get_backend("bagel", checkout=Path(os.environ["SGT_BAGEL_CHECKOUT"]), model_path=tmp_path)
-    launch = backend.geneval_launch(tmp_path, tmp_path / "images", 0, {}, gpus=8)
+    draw = drawer("bagel", "geneval")
+    launch = draw.launch(backend, Job(tmp_path, tmp_path / "images", 0, 8), draw.settings({}))
     passed = {a for a in launch.argv if a.startswith("--") and "=" not in a}
     assert passed <= flags, passed - flags
     assert Path(os.environ["SGT_BAGEL_CHECKOUT"], GenEvalSettings().prompts).is_file()

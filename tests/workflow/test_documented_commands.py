@@ -124,12 +124,17 @@ def paper_plan(result: subprocess.CompletedProcess[str], clone: Path) -> None:
     assert counts["vlmeval"] == counts["vlmeval_model"] == runs and counts["make_targets"] >= 200, counts
     assert counts["vlmeval_data"] == 1, counts  # one CPU job fetches every TSV before the GPU jobs
     # GenEval images: every trained variant x seed x the paper's 12 generation seeds, for each model whose
-    # checkout draws them (BAGEL so far)
-    from sgt.models.backends import backend_class
+    # backend has a GenEval drawer (both); OmniGen2 draws from a generation folder of its own
+    from sgt.models.backends.drawing import drawn_benchmarks
 
-    drawing = [m for m in study["models"] if backend_class(paper["models"][m]["backend"]).draws_geneval]
-    assert drawing == ["bagel"], drawing
-    assert counts["generate_geneval"] == len(drawing) * runs // len(study["models"]) * 12, counts
+    drawing = [m for m in study["models"] if "geneval" in drawn_benchmarks(paper["models"][m]["backend"])]
+    assert drawing == ["bagel", "omnigen2"], drawing
+    gseeds = len(paper["eval"].get("cluster_geneval", {}).get("seeds", range(12)))
+    assert gseeds == 12, gseeds
+    assert counts["generate_geneval"] == len(drawing) * runs // len(study["models"]) * gseeds, counts
+    assert counts["generate_geneval"] == 2 * 16 * 12, counts
+    assert counts["generation_model"] == runs // len(study["models"]), counts  # OmniGen2's runs only
+    assert counts["checkout_geneval"] == 1, counts  # GenEval's own prompt file, for OmniGen2
     # nothing of the embedded demo: no tiny model, no base or untrained variant, no embedded benchmarks
     for rule in ("pretrain", "untrained", "evaluate", "embedded_benchmark", "geneval", "toyworld"):
         assert rule not in counts, (rule, counts)

@@ -64,9 +64,55 @@ BASE_MODELS = [m for m in MODELS if backend_of(m).needs_base]
 UPSTREAM_MODELS = [m for m in MODELS if backend_of(m).needs_upstream]
 # models whose export is made and checked with the upstream loaders on a CPU node before the GPU job
 PREFLIGHT_MODELS = [m for m in MODELS if backend_of(m).preflights]
-GENEVAL_DRAWING_MODELS = [
-    m for m in MODELS if getattr(backend_of(m), "draws_geneval", False)
+
+
+def drawing_models(benchmark):
+    """Models whose backend has a drawer for ``benchmark`` (sgt.models.backends.drawing's registry)."""
+    from sgt.models.backends.drawing import drawn_benchmarks
+
+    return [
+        m for m in MODELS if benchmark in drawn_benchmarks(config["models"][m]["backend"])
+    ]
+
+
+GENEVAL_DRAWING_MODELS = drawing_models("geneval")
+# drawing models whose inference code loads a folder of its own (rule generation_model), not the eval folder
+OWN_FOLDER_DRAWING_MODELS = [
+    m
+    for m in GENEVAL_DRAWING_MODELS
+    if getattr(backend_of(m), "own_generation_folder", False)
 ]
+# what a drawer's ``needs`` names, as rule inputs (generation.smk)
+DRAW_INPUTS = {"geneval": "results/upstream/geneval"}
+
+
+def drawing_model(wildcards):
+    """The model folder a drawer loads: generation_model's output, else vlmeval_model's."""
+    kind = (
+        "generation_models"
+        if wildcards.model in OWN_FOLDER_DRAWING_MODELS
+        else "eval_models"
+    )
+    return f"results/{kind}/{wildcards.model}/{wildcards.variant}/seed{wildcards.seed}"
+
+
+def draw_inputs(benchmark):
+    """Input function: the extra inputs the model's drawer for ``benchmark`` needs, by name."""
+    from sgt.models.backends.drawing import drawer
+
+    def inputs(wildcards):
+        backend = config["models"][wildcards.model]["backend"]
+        return {n: DRAW_INPUTS[n] for n in drawer(backend, benchmark).needs}
+
+    return inputs
+
+
+def draw_settings(benchmark):
+    """Params function: ``eval.cluster_<benchmark>.<backend>`` of the job's model."""
+    return lambda w: config["eval"][f"cluster_{benchmark}"].get(
+        config["models"][w.model]["backend"], {}
+    )
+
 EMBEDDED_EVAL_MODELS = [m for m in MODELS if backend_of(m).evaluator == "embedded"]
 VLMEVAL_MODELS = [m for m in MODELS if backend_of(m).evaluator == "vlmeval"]
 

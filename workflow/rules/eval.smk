@@ -178,41 +178,6 @@ rule vlmeval:
         "../scripts/vlmeval.py"
 
 
-rule generate_geneval:
-    """GenEval's 553 prompts x 4 images from a tuned cluster model, by its checkout's own script, seeded;
-    resumable (finished prompts stay in the work folder), published once every prompt has its images.
-    """
-    input:
-        eval_model="results/eval_models/{model}/{variant}/seed{seed}",
-        checkout="results/upstream/{model}",
-    output:
-        directory(
-            "results/generation/{model}/{variant}/seed{seed}/geneval/gseed{gseed}"
-        ),
-    log:
-        "results/logs/generation/{model}/{variant}/seed{seed}/geneval/gseed{gseed}.log",
-    benchmark:
-        "results/benchmarks/generation/{model}/{variant}/seed{seed}/geneval/gseed{gseed}.tsv"
-    wildcard_constraints:
-        model="|".join(GENEVAL_DRAWING_MODELS) or "^$",
-        gseed=r"\d+",
-    conda:
-        "../../envs/sgt.yaml"
-    threads: setting("resources/eval/threads")
-    resources:
-        mem_mb=grow("eval", "mem_mb"),
-        runtime=grow("eval", "runtime"),
-        gpu=setting("resources/eval/gpu"),
-    params:
-        model_cfg=lambda w: config["models"][w.model],
-        settings=lambda w: config["eval"]["cluster_geneval"].get(
-            config["models"][w.model]["backend"], {}
-        ),
-        workdir=lambda w: f"results/work/generation/{w.model}/{w.variant}/seed{w.seed}/geneval/gseed{w.gseed}",
-    script:
-        "../scripts/generate_geneval.py"
-
-
 rule geneval_prompts:
     output:
         "results/eval/geneval/evaluation_metadata.jsonl",

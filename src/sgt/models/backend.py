@@ -139,8 +139,9 @@ class ClusterBackend:
     name: ClassVar[str]
     # The vlmeval.vlm class that loads eval_folder()'s output (eval.vlmeval.model_classes may name another)
     vlmeval_class: ClassVar[str]
-    # True: geneval_launch() draws GenEval's prompts with the checkout's own script (rule generate_geneval)
-    draws_geneval: ClassVar[bool] = False
+    # True: the benchmark drawers (backends/drawing.py) load generation_folder()'s output, built by rule
+    # generation_model; False: they load eval_folder()'s (the VLMEvalKit folder holds every weight they read)
+    own_generation_folder: ClassVar[bool] = False
     gpus: int
     nodes: int
     runtime_min: int
@@ -176,12 +177,10 @@ class ClusterBackend:
         """Build ``out``, the folder ``vlmeval_class`` loads as ``model_path``, from a hand-off folder."""
         raise NotImplementedError(f"{self.name}: no VLMEvalKit folder")
 
-    def geneval_launch(
-        self, eval_model: Path, images: Path, seed: int, settings: Mapping[str, Any], *, gpus: int
-    ) -> Launch:
-        """The checkout's GenEval image script on ``eval_model`` (eval_folder()) over ``gpus`` GPUs, writing
-        GenEval's layout into ``images``."""
-        raise NotImplementedError(f"{self.name}: no GenEval generation yet (issue #22)")
+    def generation_folder(self, handoff: Path, eval_folder: Path, out: Path) -> dict[str, str]:
+        """Build ``out``, the model folder the checkout's inference code loads, from a hand-off folder and
+        its eval folder (backends with ``own_generation_folder``)."""
+        raise NotImplementedError(f"{self.name}: its drawers load the eval folder")
 
     @staticmethod
     def handoff_checkpoint(handoff: Path) -> Path:

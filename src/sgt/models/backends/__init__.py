@@ -14,6 +14,9 @@ from sgt.models.backends.bagel import BagelBackend
 from sgt.models.backends.omnigen2 import OmniGen2Backend
 from sgt.models.backends.tiny import TinyBackend
 
+# the benchmark drawers register themselves (drawing.DRAWERS) on import
+from sgt.models.backends import bagel_geneval, omnigen2_geneval  # noqa: E402,F401  isort: skip
+
 logger = logging.getLogger(__name__)
 launch_logger = logging.getLogger("sgt.launch")  # the launched command's own output
 launch_logger.setLevel(logging.INFO)

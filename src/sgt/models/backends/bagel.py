@@ -201,7 +201,6 @@ class BagelBackend(ClusterBackend):
     preflight_batches: int = 40
     name: ClassVar[str] = "bagel"
     vlmeval_class: ClassVar[str] = "Bagel"  # vlmeval/vlm/bagel_umm.py at VLMEvalKit e8e78f05
-    draws_geneval: ClassVar[bool] = True
 
     def __post_init__(self) -> None:
         if self.nodes != 1:
@@ -463,15 +462,6 @@ class BagelBackend(ClusterBackend):
             figures(stats, attempt, backend.tokens_per_sample),
             tuple(stand_ins + [f"{m} (does not import here)" for m in used]),
         )
-
-    def geneval_launch(
-        self, eval_model: Path, images: Path, seed: int, settings: Mapping[str, Any], *, gpus: int
-    ) -> Launch:
-        """``eval/gen/gen_images_mp.py`` under torchrun on the job's GPUs, seeded (bagel_geneval)."""
-        from sgt.models.backends.bagel_geneval import GenEvalSettings, geneval_launch
-
-        cfg = GenEvalSettings.from_config(settings)
-        return geneval_launch(self.checkout, eval_model, images, seed, cfg, gpus=gpus, port=self.master_port)
 
     def eval_folder(self, handoff: Path, out: Path) -> dict[str, str]:
         """The released model's configs, VAE and tokenizer linked beside the run's EMA weights (``Bagel``)."""

@@ -18,16 +18,22 @@ checkout is edited.
 
 from __future__ import annotations
 
-import json
 import logging
-import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from sgt.io import atomic_write_text
 from sgt.models.backend import Launch
+from sgt.models.backends.drawing import (
+    Job,
+    missing_samples,
+    publish_geneval,
+    register,
+    settings_from,
+    settings_record,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -75,10 +81,7 @@ class GenEvalSettings:
 
     @classmethod
     def from_config(cls, cfg: Mapping[str, Any]) -> GenEvalSettings:
-        unknown = set(cfg) - set(cls.__dataclass_fields__)
-        if unknown:
-            raise KeyError(f"eval.cluster_geneval.bagel: unknown keys {sorted(unknown)}")
-        return cls(**cfg)
+        return settings_from(cls, cfg, "eval.cluster_geneval.bagel")
 
 
 def geneval_launch(
@@ -120,31 +123,42 @@ def geneval_launch(
     return Launch(tuple(argv), env, cwd=Path(checkout).absolute())
 
 
-def missing_samples(images: Path, prompts: Path, num_images: int) -> list[int]:
-    """Prompt indices whose folder lacks its metadata or any of its ``num_images`` samples."""
-    n = sum(1 for line in Path(prompts).read_text(encoding="utf-8").splitlines() if line.strip())
-    missing = []
-    for idx in range(n):
-        folder = Path(images) / f"{idx:05}"
-        pngs = [folder / "samples" / f"{k:05}.png" for k in range(num_images)]
-        if not (folder / "metadata.jsonl").is_file() or not all(p.is_file() for p in pngs):
-            missing.append(idx)
-    return missing
-
-
 def publish(images: Path, out: Path, prompts: Path, settings: GenEvalSettings, seed: int) -> None:
     """Move a complete image folder to the rule's output, with a record of how it was made."""
-    missing = missing_samples(images, prompts, settings.num_images)
-    if missing:
-        raise RuntimeError(
-            f"{images}: {len(missing)} prompts without all {settings.num_images} samples "
-            f"(first {missing[:5]}); it stopped early: rerun the job, it keeps the finished prompts"
+    publish_geneval(images, out, prompts, settings.num_images, {"seed": seed, **settings_record(settings)})
+
+
+@register("bagel", "geneval")
+class BagelGenEval:
+    """GenEval for BAGEL: its own gen_images_mp.py over the eval folder (vlmeval_model's output)."""
+
+    needs: ClassVar[tuple[str, ...]] = ()
+
+    def settings(self, cfg: Mapping[str, Any]) -> GenEvalSettings:
+        return GenEvalSettings.from_config(cfg)
+
+    def launch(self, backend: Any, job: Job, settings: GenEvalSettings) -> Launch:
+        return geneval_launch(
+            backend.checkout,
+            job.model,
+            job.images,
+            job.seed,
+            settings,
+            gpus=job.gpus,
+            port=backend.master_port,
         )
-    record = {"seed": seed, "prompts": str(prompts), **{k: getattr(settings, k) for k in settings.__slots__}}
-    atomic_write_text(images / "sgt_generation.json", json.dumps(record, indent=1))
-    out = Path(out)
-    if out.exists():
-        shutil.rmtree(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    images.rename(out)
-    logger.info("GenEval images (seed %d) -> %s", seed, out)
+
+    def publish(self, backend: Any, job: Job, settings: GenEvalSettings, out: Path) -> None:
+        publish(job.images, out, Path(backend.checkout).absolute() / settings.prompts, settings, job.seed)
+
+
+__all__ = [
+    "ENTRY_SCRIPT",
+    "SEED_LINE",
+    "UPSTREAM_SCRIPT",
+    "BagelGenEval",
+    "GenEvalSettings",
+    "geneval_launch",
+    "missing_samples",
+    "publish",
+]

@@ -221,6 +221,7 @@ class OmniGen2Backend(ClusterBackend):
     mem_mb: int = 256000
     name: ClassVar[str] = "omnigen2"
     vlmeval_class: ClassVar[str] = "Qwen2VLChat"  # vlmeval/vlm/qwen2_vl/model.py: its Qwen2.5-VL part
+    own_generation_folder: ClassVar[bool] = True  # the eval folder holds the MLLM only
 
     def __post_init__(self) -> None:
         if self.nodes != 1:
@@ -458,6 +459,12 @@ class OmniGen2Backend(ClusterBackend):
         from sgt.models.backends.eval_folder import qwen25vl_eval_folder
 
         return qwen25vl_eval_folder(self.text_encoder_path, self.handoff_checkpoint(handoff), out)
+
+    def generation_folder(self, handoff: Path, eval_folder: Path, out: Path) -> dict[str, str]:
+        """The released pipeline folder with the run's transformer and fine-tuned MLLM (inference.py)."""
+        from sgt.models.backends.generation_folder import omnigen2_generation_folder
+
+        return omnigen2_generation_folder(self.model_path, self.handoff_checkpoint(handoff), eval_folder, out)
 
     def checkpoint(self, workdir: Path) -> Path | None:
         done = [

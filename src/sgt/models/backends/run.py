@@ -319,9 +319,25 @@ def eval_folder_run(
     return made
 
 
-def generate_geneval_run(
+def generation_folder_run(
     model_cfg: Mapping[str, Any],
-    eval_model: str | Path,
+    handoff: str | Path,
+    eval_folder: str | Path,
+    out: str | Path,
+    *,
+    checkout: str | Path,
+) -> dict[str, str]:
+    """The model folder the checkout's inference code loads (backends with ``own_generation_folder``)."""
+    backend = backend_for(model_cfg, checkout=checkout)
+    made = backend.generation_folder(Path(handoff), Path(eval_folder), Path(out))
+    logger.info("%s generation folder: %s", backend.name, made)
+    return made
+
+
+def generate_run(
+    model_cfg: Mapping[str, Any],
+    benchmark: str,
+    model: str | Path,
     out: str | Path,
     log: str | Path,
     *,
@@ -330,15 +346,23 @@ def generate_geneval_run(
     seed: int,
     settings: Mapping[str, Any],
     gpus: int,
+    inputs: Mapping[str, str | Path] | None = None,
 ) -> None:
-    """GenEval images of one (model, variant, seed, generation seed), drawn into ``workdir/images`` (kept
-    across requeues: the upstream script skips finished prompts), then moved to ``out`` once complete."""
-    from sgt.models.backends.bagel_geneval import GenEvalSettings, publish
+    """``benchmark`` images of one (model, variant, seed[, generation seed]) by the backend's drawer, drawn
+    into ``workdir/images`` (kept across requeues: finished prompts are skipped), then moved to ``out`` once
+    complete. ``inputs``: the extra rule inputs the drawer ``needs``, by name."""
+    from sgt.models.backends.drawing import Job, drawer
 
     backend = backend_for(model_cfg, checkout=checkout)
+    draw = drawer(backend.name, benchmark)
+    cfg = draw.settings(settings)
     images = Path(workdir).absolute() / "images"
     images.mkdir(parents=True, exist_ok=True)
-    launch = backend.geneval_launch(Path(eval_model), images, seed, settings, gpus=gpus)
-    run_launch(launch, log)
-    cfg = GenEvalSettings.from_config(settings)
-    publish(images, Path(out), backend.checkout / cfg.prompts, cfg, seed)
+    job = Job(Path(model).absolute(), images, seed, gpus, {k: Path(v) for k, v in (inputs or {}).items()})
+    missing = sorted(set(draw.needs) - set(job.inputs))
+    if missing:
+        raise KeyError(
+            f"{backend.name}/{benchmark} needs inputs {missing}: a rule bug (common.smk DRAW_INPUTS)"
+        )
+    run_launch(draw.launch(backend, job, cfg), log)
+    draw.publish(backend, job, cfg, Path(out))

@@ -1,16 +1,18 @@
 from sgt.logs import setup_logging
-from sgt.models.backends.run import generate_geneval_run
+from sgt.models.backends.run import generate_run
 
 setup_logging(snakemake.log[0])
 w, i, p = snakemake.wildcards, snakemake.input, snakemake.params
-generate_geneval_run(
+generate_run(
     p.model_cfg,
-    i.eval_model,
+    p.benchmark,
+    i.model,
     snakemake.output[0],
     snakemake.log[0],
     checkout=i.checkout,
     workdir=p.workdir,
-    seed=int(w.gseed),
+    seed=int(w.get("gseed", w.seed)),
     settings=p.settings,
     gpus=snakemake.resources.gpu,
+    inputs={k: v for k, v in i.items() if k not in ("model", "checkout")},
 )

@@ -1,0 +1,89 @@
+# Benchmark images from the tuned cluster models, drawn by their checkouts' own inference code (issue #22);
+# scoring rules read the published folders. docs/backends.md, "Generation on the cluster".
+
+
+rule checkout_geneval:
+    """GenEval (djghosh13/geneval) at its pinned commit: the 553 prompts of prompts/evaluation_metadata.jsonl
+    for the backends whose checkout has no copy (OmniGen2)."""
+    output:
+        directory("results/upstream/geneval"),
+    log:
+        "results/logs/generation/checkout_geneval.log",
+    benchmark:
+        "results/benchmarks/generation/checkout_geneval.tsv"
+    conda:
+        "../../envs/sgt.yaml"
+    threads: setting("resources/download/threads")
+    resources:
+        mem_mb=grow("data", "mem_mb"),
+        runtime=grow("data", "runtime"),
+        gpu=setting("resources/download/gpu"),
+    params:
+        url=setting("eval/cluster_geneval/upstream/url"),
+        commit=setting("eval/cluster_geneval/upstream/commit"),
+        key="eval.cluster_geneval.upstream.commit",
+    script:
+        "../scripts/checkout_upstream.py"
+
+
+rule generation_model:
+    """The model folder a backend's inference code loads when the eval folder is not it (OmniGen2: the
+    released pipeline linked, with the run's transformer and fine-tuned MLLM); links, no weight copies."""
+    input:
+        model="results/models/{model}/{variant}/seed{seed}",
+        eval_model="results/eval_models/{model}/{variant}/seed{seed}",
+        checkout="results/upstream/{model}",
+    output:
+        directory("results/generation_models/{model}/{variant}/seed{seed}"),
+    log:
+        "results/logs/generation_models/{model}/{variant}/seed{seed}.log",
+    benchmark:
+        "results/benchmarks/generation_models/{model}/{variant}/seed{seed}.tsv"
+    wildcard_constraints:
+        model="|".join(OWN_FOLDER_DRAWING_MODELS) or "^$",
+    conda:
+        "../../envs/sgt.yaml"
+    threads: setting("resources/eval_export/threads")
+    resources:
+        mem_mb=grow("eval_export", "mem_mb"),
+        runtime=grow("eval_export", "runtime"),
+        gpu=setting("resources/eval_export/gpu"),
+    params:
+        model_cfg=lambda w: config["models"][w.model],
+    script:
+        "../scripts/generation_model.py"
+
+
+rule generate_geneval:
+    """GenEval's 553 prompts x 4 images from a tuned cluster model, by its checkout's own code, seeded;
+    resumable (finished prompts stay in the work folder), published once every prompt has its images.
+    """
+    input:
+        unpack(draw_inputs("geneval")),
+        model=drawing_model,
+        checkout="results/upstream/{model}",
+    output:
+        directory(
+            "results/generation/{model}/{variant}/seed{seed}/geneval/gseed{gseed}"
+        ),
+    log:
+        "results/logs/generation/{model}/{variant}/seed{seed}/geneval/gseed{gseed}.log",
+    benchmark:
+        "results/benchmarks/generation/{model}/{variant}/seed{seed}/geneval/gseed{gseed}.tsv"
+    wildcard_constraints:
+        model="|".join(GENEVAL_DRAWING_MODELS) or "^$",
+        gseed=r"\d+",
+    conda:
+        "../../envs/sgt.yaml"
+    threads: setting("resources/eval/threads")
+    resources:
+        mem_mb=grow("eval", "mem_mb"),
+        runtime=grow("eval", "runtime"),
+        gpu=setting("resources/eval/gpu"),
+    params:
+        model_cfg=lambda w: config["models"][w.model],
+        benchmark="geneval",
+        settings=draw_settings("geneval"),
+        workdir=lambda w: f"results/work/generation/{w.model}/{w.variant}/seed{w.seed}/geneval/gseed{w.gseed}",
+    script:
+        "../scripts/generate.py"
