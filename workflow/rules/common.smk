@@ -71,7 +71,9 @@ def drawing_models(benchmark):
     from sgt.models.backends.drawing import drawn_benchmarks
 
     return [
-        m for m in MODELS if benchmark in drawn_benchmarks(config["models"][m]["backend"])
+        m
+        for m in MODELS
+        if benchmark in drawn_benchmarks(config["models"][m]["backend"])
     ]
 
 
@@ -112,6 +114,7 @@ def draw_settings(benchmark):
     return lambda w: config["eval"][f"cluster_{benchmark}"].get(
         config["models"][w.model]["backend"], {}
     )
+
 
 EMBEDDED_EVAL_MODELS = [m for m in MODELS if backend_of(m).evaluator == "embedded"]
 VLMEVAL_MODELS = [m for m in MODELS if backend_of(m).evaluator == "vlmeval"]

@@ -28,7 +28,8 @@ rule checkout_geneval:
 
 rule generation_model:
     """The model folder a backend's inference code loads when the eval folder is not it (OmniGen2: the
-    released pipeline linked, with the run's transformer and fine-tuned MLLM); links, no weight copies."""
+    released pipeline linked, with the run's transformer and fine-tuned MLLM); links, no weight copies.
+    """
     input:
         model="results/models/{model}/{variant}/seed{seed}",
         eval_model="results/eval_models/{model}/{variant}/seed{seed}",
