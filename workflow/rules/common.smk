@@ -78,14 +78,18 @@ def drawing_models(benchmark):
 
 
 GENEVAL_DRAWING_MODELS = drawing_models("geneval")
+GEDIT_DRAWING_MODELS = drawing_models("gedit")
 # drawing models whose inference code loads a folder of its own (rule generation_model), not the eval folder
 OWN_FOLDER_DRAWING_MODELS = [
     m
-    for m in GENEVAL_DRAWING_MODELS
-    if getattr(backend_of(m), "own_generation_folder", False)
+    for m in MODELS
+    if m in GENEVAL_DRAWING_MODELS + GEDIT_DRAWING_MODELS
+    and getattr(backend_of(m), "own_generation_folder", False)
 ]
 # what a drawer's ``needs`` names, as rule inputs (generation.smk)
-DRAW_INPUTS = {"geneval": "results/upstream/geneval"}
+DRAW_INPUTS = {"geneval": "results/upstream/geneval", "gedit": "results/data/gedit"}
+# benchmarks drawn only for the variants of the paper table that reports them (GEdit-Bench-EN: Table 3)
+DRAWN_FOR_TABLE = {"gedit": "table3"}
 
 
 def drawing_model(wildcards):
@@ -346,9 +350,27 @@ def cluster_geneval_images():
     )
 
 
+def cluster_generation(benchmark, models):
+    """Published image folders of ``benchmark`` (one job each), for the trained variants of the paper table
+    that reports it (``DRAWN_FOR_TABLE``); scoring rules take them from here."""
+    table = DRAWN_FOR_TABLE[benchmark]
+    variants = [
+        v
+        for v, spec in config["study"]["variants"].items()
+        if v not in UNTRAINED_VARIANTS and table in (spec.get("tables") or {})
+    ]
+    return expand(
+        f"results/generation/{{model}}/{{variant}}/seed{{seed}}/{benchmark}",
+        model=models,
+        variant=variants,
+        seed=SEEDS,
+    )
+
+
 def all_outputs(wildcards):
     return [
         *cluster_geneval_images(),
+        *cluster_generation("gedit", GEDIT_DRAWING_MODELS),
         "results/tables/understanding.csv",
         "results/tables/generation.csv",
         *expand("results/targets/{task}/manifest.parquet", task=TASKS),

@@ -88,3 +88,59 @@ rule generate_geneval:
         workdir=lambda w: f"results/work/generation/{w.model}/{w.variant}/seed{w.seed}/geneval/gseed{w.gseed}",
     script:
         "../scripts/generate.py"
+
+
+rule gedit_dataset:
+    """GEdit-Bench once, on a CPU node with internet: the hub cache gen_images_gedit.py's
+    load_dataset("stepfun-ai/GEdit-Bench") reads offline, plus an index and the input images.
+    """
+    output:
+        directory("results/data/gedit"),
+    log:
+        "results/logs/generation/gedit_dataset.log",
+    benchmark:
+        "results/benchmarks/generation/gedit_dataset.tsv"
+    conda:
+        "../../envs/sgt.yaml"
+    threads: setting("resources/download/threads")
+    resources:
+        mem_mb=grow("data", "mem_mb"),
+        runtime=grow("data", "runtime"),
+        gpu=setting("resources/download/gpu"),
+    params:
+        source=setting("eval/cluster_gedit/dataset"),
+        revision=setting("eval/cluster_gedit/revision"),
+    script:
+        "../scripts/gedit_dataset.py"
+
+
+rule generate_gedit:
+    """GEdit-Bench edits from a tuned cluster model by its checkout's own code, in gen_images_gedit.py's layout
+    plus a root metadata.jsonl; resumable, published once every item has its images.
+    """
+    input:
+        unpack(draw_inputs("gedit")),
+        model=drawing_model,
+        checkout="results/upstream/{model}",
+    output:
+        directory("results/generation/{model}/{variant}/seed{seed}/gedit"),
+    log:
+        "results/logs/generation/{model}/{variant}/seed{seed}/gedit.log",
+    benchmark:
+        "results/benchmarks/generation/{model}/{variant}/seed{seed}/gedit.tsv"
+    wildcard_constraints:
+        model="|".join(GEDIT_DRAWING_MODELS) or "^$",
+    conda:
+        "../../envs/sgt.yaml"
+    threads: setting("resources/eval/threads")
+    resources:
+        mem_mb=grow("eval", "mem_mb"),
+        runtime=grow("eval", "runtime"),
+        gpu=setting("resources/eval/gpu"),
+    params:
+        model_cfg=lambda w: config["models"][w.model],
+        benchmark="gedit",
+        settings=draw_settings("gedit"),
+        workdir=lambda w: f"results/work/generation/{w.model}/{w.variant}/seed{w.seed}/gedit",
+    script:
+        "../scripts/generate.py"

@@ -15,7 +15,12 @@ from sgt.models.backends.omnigen2 import OmniGen2Backend
 from sgt.models.backends.tiny import TinyBackend
 
 # the benchmark drawers register themselves (drawing.DRAWERS) on import
-from sgt.models.backends import bagel_geneval, omnigen2_geneval  # noqa: E402,F401  isort: skip
+from sgt.models.backends import (  # noqa: E402,F401  isort: skip
+    bagel_gedit,
+    bagel_geneval,
+    omnigen2_gedit,
+    omnigen2_geneval,
+)
 
 logger = logging.getLogger(__name__)
 launch_logger = logging.getLogger("sgt.launch")  # the launched command's own output

@@ -146,3 +146,34 @@ def publish_geneval(
         )
     publish_folder(images, out, {**record, "prompts": str(prompts)})
     logger.info("GenEval images (seed %s) -> %s", record.get("seed"), out)
+
+
+# --- GEdit-Bench's folder layout (gen_images_gedit.py), shared by every GEdit drawer ---
+
+
+def gedit_paths(images: Path, row: Mapping[str, Any]) -> tuple[Path, Path]:
+    """``fullset/{task_type}/{instruction_language}/{key}.png`` and its ``{key}_SRCIMG.png``."""
+    folder = Path(images) / "fullset" / row["task_type"] / row["instruction_language"]
+    return folder / f"{row['key']}.png", folder / f"{row['key']}_SRCIMG.png"
+
+
+def missing_gedit(images: Path, rows: list[Mapping[str, Any]]) -> list[str]:
+    """Keys of index rows whose edited image or source image is not in ``images``."""
+    return [r["key"] for r in rows if not all(p.is_file() for p in gedit_paths(images, r))]
+
+
+def publish_gedit(images: Path, out: Path, rows: list[Mapping[str, Any]], record: Mapping[str, Any]) -> None:
+    """Move a GEdit folder with every row's images to ``out``, with the root ``metadata.jsonl`` the judges
+    read (key, task_type, instruction_language, instruction per line); refuse a partial one."""
+    missing = missing_gedit(images, rows)
+    if missing:
+        raise RuntimeError(
+            f"{images}: {len(missing)} of {len(rows)} GEdit items without their images "
+            f"(first {missing[:5]}); "
+            "it stopped early: rerun the job, it keeps the finished items"
+        )
+    keys = ("key", "task_type", "instruction_language", "instruction")
+    lines = [json.dumps({k: r[k] for k in keys}, ensure_ascii=False) for r in rows]
+    atomic_write_text(Path(images) / "metadata.jsonl", "\n".join(lines) + "\n")
+    publish_folder(images, out, {**record, "items": len(rows)})
+    logger.info("GEdit images (%d items) -> %s", len(rows), out)

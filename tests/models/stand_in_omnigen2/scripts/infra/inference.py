@@ -1,6 +1,6 @@
 """Stand-in for OmniGen2's inference.py (tests only, not upstream's code): upstream's flags and the
-signatures of load_pipeline and run; the "pipeline" checks the model folder and draws noise seeded by
-args.seed and the prompt. ``SGT_STAND_IN_STOP_AFTER`` stops it after that many run() calls, like a
+signatures of load_pipeline, preprocess and run; the "pipeline" checks the model folder and draws noise
+seeded by args.seed and the prompt. ``SGT_STAND_IN_STOP_AFTER`` stops it after that many run() calls, like a
 pre-empted job."""
 
 import argparse
@@ -9,7 +9,7 @@ import zlib
 from types import SimpleNamespace
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageOps
 
 CALLS = {"n": 0}
 
@@ -55,8 +55,14 @@ def load_pipeline(args, accelerator, weight_dtype):
     return SimpleNamespace(model_path=args.model_path)
 
 
+def preprocess(input_image_path=()):  # upstream: a list default
+    images = [Image.open(p).convert("RGB") for p in input_image_path]
+    return [ImageOps.exif_transpose(img) for img in images]
+
+
 def run(args, accelerator, pipeline, instruction, negative_prompt, input_images):
-    assert input_images is None, "GenEval is text to image"
+    if input_images is not None:  # an edit: the input's pixels enter the seed
+        instruction += str(int(np.asarray(input_images[0]).sum()))
     stop_after = os.environ.get("SGT_STAND_IN_STOP_AFTER")
     if stop_after is not None and CALLS["n"] == int(stop_after):
         raise SystemExit(f"stand-in stopped after {CALLS['n']} calls")

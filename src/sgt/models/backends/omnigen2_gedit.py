@@ -1,0 +1,173 @@
+"""GEdit-Bench edits from a tuned OmniGen2 through the checkout's ``inference.py`` edit path (issue #22).
+
+OmniGen2 has no GEdit script. As for GenEval (:mod:`.omnigen2_geneval`), the generated entry script imports
+the checkout's ``inference.py``, parses our flags with its ``parse_args``, loads the pipeline once, and per
+GEdit row calls ``preprocess([input image])`` (exif transpose, RGB) and ``run(args, accelerator, pipeline,
+instruction, negative_prompt, input_images)``, as ``main`` does for one edit. Settings: example_edit.sh's
+(``--num_inference_step 50 --text_guidance_scale 5.0 --image_guidance_scale 2.0 --num_images_per_prompt 1``)
+and inference.py's defaults for the rest (1024x1024, ``--seed 0`` for every edit, as a run of
+example_edit.sh per item). Rows come from rule ``gedit_dataset``'s index and input images; the output is
+gen_images_gedit.py's layout (``fullset/{task_type}/{instruction_language}/{key}.png`` + ``{key}_SRCIMG.png``,
+the preprocessed input), written under temporary names and renamed; finished rows are skipped on resume.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+
+from sgt.data.gedit_cache import INDEX, read_gedit_index
+from sgt.io import atomic_write_text
+from sgt.models.backend import Launch
+from sgt.models.backends.drawing import Job, publish_gedit, register, settings_from, settings_record
+
+ENTRY_SCRIPT = "sgt_omnigen2_gedit_entry.py"
+ENTRY_TEMPLATE = '''\
+"""Written by sgt (docs/backends.md): GEdit-Bench edits through OmniGen2's inference.py (preprocess, run)."""
+import argparse
+import importlib.util
+import json
+import os
+import sys
+
+
+def main():
+    ours = argparse.ArgumentParser()
+    for flag in ("--sgt_script", "--sgt_index", "--sgt_output_dir"):
+        ours.add_argument(flag, required=True)
+    ours.add_argument("--sgt_languages", nargs="+", required=True)
+    mine, upstream_argv = ours.parse_known_args()
+    checkout = os.getcwd()
+    sys.path.insert(0, checkout)
+    path = os.path.join(checkout, mine.sgt_script)
+    spec = importlib.util.spec_from_file_location("sgt_omnigen2_inference", path)
+    inference = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(inference)
+    for name in ("parse_args", "load_pipeline", "preprocess", "run"):
+        if not callable(getattr(inference, name, None)):
+            sys.exit(f"{path}: no {name}(); not OmniGen2's inference.py")
+    sys.argv = [path, *upstream_argv]
+    args = inference.parse_args()  # upstream's argparse: a flag it lacks stops here
+
+    import torch
+    from accelerate import Accelerator
+
+    accelerator = Accelerator(mixed_precision=args.dtype if args.dtype != "fp32" else "no")
+    weight_dtype = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}[args.dtype]
+    rank, world = accelerator.process_index, accelerator.num_processes
+    root = os.path.dirname(mine.sgt_index)
+    with open(mine.sgt_index, encoding="utf-8") as fh:
+        rows = [json.loads(line) for line in fh if line.strip()]
+    rows = [r for r in rows if r["instruction_language"] in mine.sgt_languages]
+
+    def paths(row):
+        folder = os.path.join(mine.sgt_output_dir, "fullset", row["task_type"], row["instruction_language"])
+        return os.path.join(folder, row["key"] + ".png"), os.path.join(folder, row["key"] + "_SRCIMG.png")
+
+    todo = []
+    for i, row in enumerate(rows):
+        if i % world != rank:
+            continue
+        if all(os.path.exists(p) for p in paths(row)):
+            print(f"sample {row['key']} already generated, skipping...")
+        else:
+            todo.append(row)
+    if not todo:
+        return
+    pipeline = inference.load_pipeline(args, accelerator, weight_dtype)
+    for row in todo:
+        edited, source = paths(row)
+        os.makedirs(os.path.dirname(edited), exist_ok=True)
+        input_images = inference.preprocess([os.path.join(root, row["image"])])
+        print(f"editing {row['key']} ({row['instruction_language']}) seed {args.seed}: {row['instruction']}")
+        instruction = row["instruction"]
+        results = inference.run(args, accelerator, pipeline, instruction, args.negative_prompt, input_images)
+        for image, final in ((input_images[0], source), (results.images[0], edited)):
+            tmp = final + ".tmp.png"
+            image.save(tmp)
+            os.replace(tmp, final)
+
+
+if __name__ == "__main__":
+    main()
+'''
+
+
+@dataclass(frozen=True, slots=True)
+class OmniGen2GEditSettings:
+    """eval.cluster_gedit.omnigen2: example_edit.sh's flags, inference.py's defaults for the rest."""
+
+    script: str = "scripts/infra/inference.py"  # the SGT fork's place; VectorSpaceLab/OmniGen2: inference.py
+    languages: tuple[str, ...] = ("en",)  # GEdit-Bench-EN (Table 3)
+    num_inference_step: int = 50
+    text_guidance_scale: float = 5.0
+    image_guidance_scale: float = 2.0
+    height: int = 1024
+    width: int = 1024
+    max_input_image_pixels: int = 1048576
+    cfg_range_start: float = 0.0
+    cfg_range_end: float = 1.0
+    scheduler: str = "euler"
+    dtype: str = "bf16"
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "languages", tuple(self.languages))
+
+
+def gedit_launch(checkout: Path, job: Job, settings: OmniGen2GEditSettings, *, port: int) -> Launch:
+    """torchrun of the entry script in the checkout over the job's GPUs (ranks split the rows)."""
+    images = Path(job.images).absolute()
+    entry = images.parent / ENTRY_SCRIPT
+    atomic_write_text(entry, ENTRY_TEMPLATE)
+    s = settings
+    argv = [
+        "torchrun", "--nnodes=1", "--node_rank=0", f"--nproc_per_node={max(job.gpus, 1)}",
+        "--master_addr=127.0.0.1", f"--master_port={port}",
+        str(entry),
+        "--sgt_script", s.script,
+        "--sgt_index", str(job.input("gedit") / INDEX),
+        "--sgt_output_dir", str(images),
+        "--sgt_languages", *s.languages,
+        "--model_path", str(Path(job.model).absolute()),
+        "--num_inference_step", str(s.num_inference_step),
+        "--text_guidance_scale", str(s.text_guidance_scale),
+        "--image_guidance_scale", str(s.image_guidance_scale),
+        "--height", str(s.height),
+        "--width", str(s.width),
+        "--max_input_image_pixels", str(s.max_input_image_pixels),
+        "--cfg_range_start", str(s.cfg_range_start),
+        "--cfg_range_end", str(s.cfg_range_end),
+        "--scheduler", s.scheduler,
+        "--dtype", s.dtype,
+        "--seed", str(s.seed),
+        "--num_images_per_prompt", "1",
+    ]  # fmt: skip
+    env = {
+        "PYTHONPATH": str(Path(checkout).absolute()),
+        "PYTHONUNBUFFERED": "1",
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+        "TOKENIZERS_PARALLELISM": "false",
+    }
+    return Launch(tuple(argv), env, cwd=Path(checkout).absolute())
+
+
+@register("omnigen2", "gedit")
+class OmniGen2GEdit:
+    """GEdit for OmniGen2: inference.py's edit path over the generation folder (rule generation_model)."""
+
+    needs: ClassVar[tuple[str, ...]] = ("gedit",)
+
+    def settings(self, cfg: Mapping[str, Any]) -> OmniGen2GEditSettings:
+        return settings_from(OmniGen2GEditSettings, cfg, "eval.cluster_gedit.omnigen2")
+
+    def launch(self, backend: Any, job: Job, settings: OmniGen2GEditSettings) -> Launch:
+        read_gedit_index(job.input("gedit"))  # a missing index stops here, not on the GPU node
+        return gedit_launch(backend.checkout, job, settings, port=backend.master_port)
+
+    def publish(self, backend: Any, job: Job, settings: OmniGen2GEditSettings, out: Path) -> None:
+        rows = read_gedit_index(job.input("gedit"), settings.languages)
+        publish_gedit(job.images, out, rows, settings_record(settings))
