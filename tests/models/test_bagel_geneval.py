@@ -122,7 +122,9 @@ def test_unknown_setting_is_named():
 
 
 def test_a_backend_without_a_drawer_names_what_it_draws():
-    with pytest.raises(KeyError, match="backend 'bagel' draws no 'dpx' images; it draws \\['geneval'\\]"):
+    with pytest.raises(
+        KeyError, match="backend 'bagel' draws no 'dpx' images; it draws \\['dpg', 'gedit', 'geneval'\\]"
+    ):
         drawer("bagel", "dpx")
 
 

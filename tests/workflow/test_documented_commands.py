@@ -135,12 +135,18 @@ def paper_plan(result: subprocess.CompletedProcess[str], clone: Path) -> None:
     assert counts["generate_geneval"] == 2 * 16 * 12, counts
     assert counts["generation_model"] == runs // len(study["models"]), counts  # OmniGen2's runs only
     assert counts["checkout_geneval"] == 1, counts  # GenEval's own prompt file, for OmniGen2
-    # GEdit-Bench-EN (Table 3): each drawing model x the variants Table 3 lists x seeds, from one dataset cache
+    # GEdit-Bench-EN (Table 3): each drawing model x the variants Table 3 lists x seeds,, one dataset cache
     gedit = [m for m in study["models"] if "gedit" in drawn_benchmarks(paper["models"][m]["backend"])]
     table3 = [v for v, spec in study["variants"].items() if "table3" in spec.get("tables", {})]
     assert gedit == ["bagel", "omnigen2"] and len(table3) == 4, (gedit, table3)
     assert counts["generate_gedit"] == len(gedit) * len(table3) * len(study["seeds"]), counts
     assert counts["gedit_dataset"] == 1, counts
+    # DPG-Bench (Table 9, BAGEL): the variants Table 9 lists x seeds, prompts from the one ELLA checkout
+    dpg = [m for m in study["models"] if "dpg" in drawn_benchmarks(paper["models"][m]["backend"])]
+    table9 = [v for v, spec in study["variants"].items() if "table9" in spec.get("tables", {})]
+    assert dpg == ["bagel"] and len(table9) == 2, (dpg, table9)
+    assert counts["generate_dpg"] == len(dpg) * len(table9) * len(study["seeds"]), counts
+    assert counts["checkout_dpg_bench"] == 1, counts
     # nothing of the embedded demo: no tiny model, no base or untrained variant, no embedded benchmarks
     for rule in ("pretrain", "untrained", "evaluate", "embedded_benchmark", "geneval", "toyworld"):
         assert rule not in counts, (rule, counts)

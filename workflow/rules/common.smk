@@ -79,17 +79,23 @@ def drawing_models(benchmark):
 
 GENEVAL_DRAWING_MODELS = drawing_models("geneval")
 GEDIT_DRAWING_MODELS = drawing_models("gedit")
+DPG_DRAWING_MODELS = drawing_models("dpg")
 # drawing models whose inference code loads a folder of its own (rule generation_model), not the eval folder
 OWN_FOLDER_DRAWING_MODELS = [
     m
     for m in MODELS
-    if m in GENEVAL_DRAWING_MODELS + GEDIT_DRAWING_MODELS
+    if m in GENEVAL_DRAWING_MODELS + GEDIT_DRAWING_MODELS + DPG_DRAWING_MODELS
     and getattr(backend_of(m), "own_generation_folder", False)
 ]
 # what a drawer's ``needs`` names, as rule inputs (generation.smk)
-DRAW_INPUTS = {"geneval": "results/upstream/geneval", "gedit": "results/data/gedit"}
-# benchmarks drawn only for the variants of the paper table that reports them (GEdit-Bench-EN: Table 3)
-DRAWN_FOR_TABLE = {"gedit": "table3"}
+DRAW_INPUTS = {
+    "geneval": "results/upstream/geneval",
+    "gedit": "results/data/gedit",
+    "ella": "results/upstream/ella",
+}
+# benchmarks drawn only for the variants of the paper table that reports them (GEdit-Bench-EN: Table 3,
+# DPG-Bench: Table 9)
+DRAWN_FOR_TABLE = {"gedit": "table3", "dpg": "table9"}
 
 
 def drawing_model(wildcards):
@@ -371,6 +377,7 @@ def all_outputs(wildcards):
     return [
         *cluster_geneval_images(),
         *cluster_generation("gedit", GEDIT_DRAWING_MODELS),
+        *cluster_generation("dpg", DPG_DRAWING_MODELS),
         "results/tables/understanding.csv",
         "results/tables/generation.csv",
         *expand("results/targets/{task}/manifest.parquet", task=TASKS),

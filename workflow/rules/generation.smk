@@ -144,3 +144,35 @@ rule generate_gedit:
         workdir=lambda w: f"results/work/generation/{w.model}/{w.variant}/seed{w.seed}/gedit",
     script:
         "../scripts/generate.py"
+
+
+rule generate_dpg:
+    """DPG-Bench's prompts through a backend's GenEval-style launch, tiled into ELLA's <item_id>.png 2x2 grids;
+    resumable, published once every prompt has its samples.
+    """
+    input:
+        unpack(draw_inputs("dpg")),
+        model=drawing_model,
+        checkout="results/upstream/{model}",
+    output:
+        directory("results/generation/{model}/{variant}/seed{seed}/dpg"),
+    log:
+        "results/logs/generation/{model}/{variant}/seed{seed}/dpg.log",
+    benchmark:
+        "results/benchmarks/generation/{model}/{variant}/seed{seed}/dpg.tsv"
+    wildcard_constraints:
+        model="|".join(DPG_DRAWING_MODELS) or "^$",
+    conda:
+        "../../envs/sgt.yaml"
+    threads: setting("resources/eval/threads")
+    resources:
+        mem_mb=grow("eval", "mem_mb"),
+        runtime=grow("eval", "runtime"),
+        gpu=setting("resources/eval/gpu"),
+    params:
+        model_cfg=lambda w: config["models"][w.model],
+        benchmark="dpg",
+        settings=draw_settings("dpg"),
+        workdir=lambda w: f"results/work/generation/{w.model}/{w.variant}/seed{w.seed}/dpg",
+    script:
+        "../scripts/generate.py"

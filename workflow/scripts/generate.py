@@ -11,7 +11,7 @@ generate_run(
     snakemake.log[0],
     checkout=i.checkout,
     workdir=p.workdir,
-    seed=int(w.get("gseed", w.seed)),
+    seed=int(w.gseed) if "gseed" in w.keys() else None,  # else the drawer's own seed setting
     settings=p.settings,
     gpus=snakemake.resources.gpu,
     inputs={k: v for k, v in i.items() if k not in ("model", "checkout")},

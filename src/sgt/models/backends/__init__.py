@@ -18,6 +18,7 @@ from sgt.models.backends.tiny import TinyBackend
 from sgt.models.backends import (  # noqa: E402,F401  isort: skip
     bagel_gedit,
     bagel_geneval,
+    dpg_drawing,
     omnigen2_gedit,
     omnigen2_geneval,
 )

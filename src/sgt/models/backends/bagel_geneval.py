@@ -18,6 +18,7 @@ checkout is edited.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -147,6 +148,10 @@ class BagelGenEval:
             gpus=job.gpus,
             port=backend.master_port,
         )
+
+    def launch_on(self, backend: Any, job: Job, settings: GenEvalSettings, prompts: Path) -> Launch:
+        """The same launch on another GenEval-style prompt file (DPG-Bench, dpg_drawing)."""
+        return self.launch(backend, job, dataclasses.replace(settings, prompts=str(Path(prompts).absolute())))
 
     def publish(self, backend: Any, job: Job, settings: GenEvalSettings, out: Path) -> None:
         publish(job.images, out, Path(backend.checkout).absolute() / settings.prompts, settings, job.seed)

@@ -28,11 +28,12 @@ logger = logging.getLogger(__name__)
 @dataclass(frozen=True, slots=True)
 class Job:
     """One generation job: the model folder the upstream code loads, the work folder it draws into,
-    the generation seed, the job's GPUs and the extra inputs the drawer ``needs`` (name -> path)."""
+    the generation seed (None where the benchmark has no seed wildcard and the drawer's settings hold it),
+    the job's GPUs and the extra inputs the drawer ``needs`` (name -> path)."""
 
     model: Path
     images: Path
-    seed: int
+    seed: int | None
     gpus: int
     inputs: Mapping[str, Path] = field(default_factory=dict)
 

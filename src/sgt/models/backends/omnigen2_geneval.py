@@ -207,6 +207,10 @@ class OmniGen2GenEval:
             )
         return geneval_launch(backend.checkout, job, settings, prompts, port=backend.master_port)
 
+    def launch_on(self, backend: Any, job: Job, settings: OmniGen2GenEvalSettings, prompts: Path) -> Launch:
+        """The same launch on another GenEval-style prompt file (DPG-Bench, dpg_drawing)."""
+        return geneval_launch(backend.checkout, job, settings, prompts, port=backend.master_port)
+
     def publish(self, backend: Any, job: Job, settings: OmniGen2GenEvalSettings, out: Path) -> None:
         record = {"seed": job.seed, **settings_record(settings)}
         publish_geneval(job.images, out, self.prompts(job, settings), settings.num_images, record)

@@ -343,7 +343,7 @@ def generate_run(
     *,
     checkout: str | Path,
     workdir: str | Path,
-    seed: int,
+    seed: int | None,
     settings: Mapping[str, Any],
     gpus: int,
     inputs: Mapping[str, str | Path] | None = None,
