@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import runpy
 import shutil
 import subprocess
 import sys
@@ -134,3 +135,44 @@ def test_bad_settings_and_inputs_are_named(tmp_path):
         draw.settings({"steps": 3})
     with pytest.raises(FileNotFoundError, match="no <item_id>.txt prompts"):
         dpg_prompts(tmp_path)
+
+
+def test_the_rule_script_runs_a_job_without_a_generation_seed_wildcard(tmp_path, setup, ella, monkeypatch):
+    """workflow/scripts/generate.py with Snakemake's own containers: DPG has no gseed, the drawer's seed rules."""
+    from snakemake.iocontainers import InputFiles, Params, Wildcards
+
+    from sgt.models.backends import run as run_module
+
+    def without_torchrun(launch, log):
+        argv = [sys.executable, *launch.argv[6:]]
+        subprocess.run(
+            argv, cwd=launch.cwd, env={**os.environ, **launch.env}, check=True, capture_output=True
+        )
+
+    monkeypatch.setattr(run_module, "run_launch", without_torchrun)
+    monkeypatch.setattr("sgt.logs.setup_logging", lambda *a, **k: None)
+    backend, model = setup
+    out = tmp_path / "results" / "generation" / "bagel" / "sft" / "seed0" / "dpg"
+
+    class Job:
+        wildcards = Wildcards(fromdict={"model": "bagel", "variant": "sft", "seed": "0"})
+        input = InputFiles(
+            fromdict={"model": str(model), "checkout": str(backend.checkout), "ella": str(ella)}
+        )
+        output = [str(out)]
+        log = [str(tmp_path / "job.log")]
+        resources = Params(fromdict={"gpu": 1})
+        params = Params(
+            fromdict={
+                "model_cfg": {"backend": "bagel", "model_path": str(tmp_path)},
+                "benchmark": "dpg",
+                "settings": {"resolution": 64},
+                "workdir": str(tmp_path / "work"),
+            }
+        )
+
+    runpy.run_path(
+        str(HERE.parents[1] / "workflow" / "scripts" / "generate.py"), init_globals={"snakemake": Job}
+    )
+    record = json.loads((out / "sgt_generation.json").read_text())
+    assert record["seed"] == 15 and record["items"] == 3 and (out / "item_c.png").is_file()
