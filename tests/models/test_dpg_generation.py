@@ -138,7 +138,7 @@ def test_bad_settings_and_inputs_are_named(tmp_path):
 
 
 def test_the_rule_script_runs_a_job_without_a_generation_seed_wildcard(tmp_path, setup, ella, monkeypatch):
-    """workflow/scripts/generate.py with Snakemake's own containers: DPG has no gseed, the drawer's seed rules."""
+    """workflow/scripts/generate.py with Snakemake's own containers: no gseed wildcard, the drawer's seed."""
     from snakemake.iocontainers import InputFiles, Params, Wildcards
 
     from sgt.models.backends import run as run_module
