@@ -24,8 +24,9 @@ import pyarrow.parquet as pq
 import pytest
 from PIL import Image
 
-from sgt.data.gedit_cache import HF_HOME, fill_gedit_cache, read_gedit_index, snapshot_dir
+from sgt.data.gedit_cache import fill_gedit_cache, parquet_files, read_gedit_index
 from sgt.models.backends import get_backend
+from sgt.models.backends.bagel_gedit import LOAD_LINE
 from sgt.models.backends.drawing import Job, drawer, missing_gedit
 
 HERE = Path(__file__).parent
@@ -65,11 +66,10 @@ def gedit(tmp_path):
     return out
 
 
-def test_the_cache_is_the_hub_layout_load_dataset_reads_offline(tmp_path, gedit):
-    repo = snapshot_dir(gedit / HF_HOME)
-    assert (repo / "refs" / "main").read_text() == "local"
-    parquet = repo / "snapshots" / "local" / "data" / "train-00000-of-00001.parquet"
-    assert parquet.is_symlink() and parquet.is_file()
+def test_the_cache_keeps_the_parquet_files_in_load_order_an_index_and_the_inputs(tmp_path, gedit):
+    files = parquet_files(gedit)
+    assert files == [str(gedit.absolute() / "repo" / "data" / "train-00000-of-00001.parquet")]
+    assert Path(files[0]).is_symlink() and Path(files[0]).is_file()
     rows = read_gedit_index(gedit)
     assert [(r["key"], r["instruction_language"]) for r in rows] == [(k, lang) for k, _, lang in ROWS]
     assert Image.open(gedit / rows[1]["image"]).getpixel((0, 0)) == (10, 10, 10)
@@ -153,6 +153,13 @@ def test_bagel_resumes_a_cut_job_and_refuses_a_partial_folder(tmp_path, bagel_ch
     assert _digest(images) == _digest(uncut)
 
 
+def test_a_gedit_script_without_the_one_hub_load_is_refused(tmp_path, bagel_checkout, eval_model, gedit):
+    script = bagel_checkout / "eval" / "gen" / "gedit" / "gen_images_gedit.py"
+    script.write_text(script.read_text().replace(LOAD_LINE, 'load_dataset("stepfun-ai/GEdit-Bench-v2")'))
+    refused, *_ = _bagel(bagel_checkout, eval_model, gedit, tmp_path / "images", gpus=1)
+    assert refused.returncode != 0 and f"expected '{LOAD_LINE}' once, found 0" in refused.stderr
+
+
 @pytest.mark.skipif(
     not os.environ.get("SGT_BAGEL_CHECKOUT"), reason="needs a Bagel checkout (SGT_BAGEL_CHECKOUT)"
 )
@@ -180,7 +187,7 @@ def test_the_real_gedit_script_parses_our_argv(tmp_path, gedit, monkeypatch):
     args = namespace["parse"]()
     assert (args.cfg_text_scale, args.cfg_img_scale, args.cfg_type) == (4.0, 1.5, "serial_text_img")
     assert (args.shard_id, args.total_shards, args.device, args.model_path) == (7, 8, 7, str(tmp_path))
-    assert 'load_dataset("stepfun-ai/GEdit-Bench")' in source and "seed=42" in source
+    assert source.count(LOAD_LINE) == 1 and "seed=42" in source
 
 
 # --- OmniGen2 ---

@@ -1,13 +1,15 @@
-"""GEdit-Bench for GPU nodes without internet: a Hugging Face hub cache plus an index and the input images.
+"""GEdit-Bench for GPU nodes without internet: the dataset's parquet files, an index and the input images.
 
-BAGEL's ``eval/gen/gedit/gen_images_gedit.py`` calls ``load_dataset("stepfun-ai/GEdit-Bench")`` (Bagel
-056b5fd). With ``HF_HUB_OFFLINE=1``/``HF_DATASETS_OFFLINE=1`` and ``HF_HOME`` at ``<out>/hf_home``, datasets
-resolves that name from the hub cache's snapshot (``hub/datasets--stepfun-ai--GEdit-Bench/snapshots/<rev>``,
-named by ``refs/main``), so this CPU step fills exactly that layout: by ``huggingface_hub.snapshot_download``
-from the hub, or by linking a local copy of the dataset repository (its ``data/*.parquet``) under a snapshot
-named ``local``. It also writes ``index.jsonl`` (one line per row, in the dataset's order: key, task_type,
-instruction_language, instruction, image) and each row's ``input_image`` bytes under ``images/``, which
-publishing checks against and backends without a GEdit script (OmniGen2) read.
+BAGEL's ``eval/gen/gedit/gen_images_gedit.py`` calls ``load_dataset("stepfun-ai/GEdit-Bench")['train']``
+(Bagel 056b5fd). Offline, datasets reloads a hub dataset only from a datasets cache prepared under that name
+by an earlier online ``load_dataset`` (``CachedDatasetModuleFactory``); our environment has no ``datasets``
+and a local copy cannot be prepared under the hub name. So this CPU step keeps the dataset repository's
+parquet files (``huggingface_hub.snapshot_download`` into ``hf_home/hub``, or a local copy linked under
+``repo/``) and lists them in ``parquet.json`` in load order (sorted by name, as the hub's train split); the
+GPU job's entry script points that one ``load_dataset`` call at them (``load_dataset("parquet",
+data_files=...)``: the same rows in the same order, offline; bagel_gedit). It also writes ``index.jsonl`` (one
+line per row, in that order: key, task_type, instruction_language, instruction, image) and each row's
+``input_image`` bytes under ``images/``, which publishing checks against and OmniGen2's edit path reads.
 """
 
 from __future__ import annotations
@@ -24,18 +26,13 @@ logger = logging.getLogger(__name__)
 
 HUB_ID = "stepfun-ai/GEdit-Bench"  # hard-coded in gen_images_gedit.py's process_dataset
 INDEX = "index.jsonl"
+PARQUET = "parquet.json"
 HF_HOME = "hf_home"
 COLUMNS = ("key", "task_type", "instruction_language", "instruction")
 
 
-def snapshot_dir(hf_home: Path, repo_id: str = HUB_ID) -> Path:
-    return Path(hf_home) / "hub" / f"datasets--{repo_id.replace('/', '--')}"
-
-
-def _link_local(source: Path, hf_home: Path) -> Path:
-    """A local copy of the dataset repository, linked as the hub cache's snapshot ``local``."""
-    repo = snapshot_dir(hf_home)
-    snap = repo / "snapshots" / "local"
+def _link_local(source: Path, snap: Path) -> Path:
+    """A local copy of the dataset repository, linked file by file under ``snap``."""
     files = [p for p in sorted(source.rglob("*")) if p.is_file() and not p.name.startswith(".")]
     if not any(p.suffix == ".parquet" for p in files):
         raise FileNotFoundError(
@@ -47,8 +44,6 @@ def _link_local(source: Path, hf_home: Path) -> Path:
         dst = snap / path.relative_to(source)
         dst.parent.mkdir(parents=True, exist_ok=True)
         os.symlink(path.resolve(), dst)
-    (repo / "refs").mkdir(parents=True, exist_ok=True)
-    (repo / "refs" / "main").write_text("local")
     return snap
 
 
@@ -68,16 +63,21 @@ def _download(repo_id: str, revision: str | None, hf_home: Path) -> Path:
     )
 
 
-def _rows(snapshot: Path) -> list[dict[str, Any]]:
-    """The train split's rows in load_dataset's order (parquet files sorted by name, rows in file order)."""
+def _parquet(snapshot: Path) -> list[Path]:
+    """The train split's files in load_dataset's order (sorted by name)."""
+    return sorted(p for p in snapshot.rglob("*.parquet") if "train" in p.name or p.parent.name == "data")
+
+
+def _rows(files: list[Path]) -> list[dict[str, Any]]:
+    """The train split's rows in load_dataset's order (files in order, rows in file order)."""
     import pyarrow.parquet as pq
 
     rows = []
-    for path in sorted(snapshot.rglob("*.parquet")):
+    for path in files:
         table = pq.read_table(path, columns=[*COLUMNS, "input_image"])
         rows += table.to_pylist()
     if not rows:
-        raise ValueError(f"{snapshot}: no GEdit rows")
+        raise ValueError(f"{files}: no GEdit rows")
     return rows
 
 
@@ -86,14 +86,19 @@ def _suffix(data: bytes) -> str:
 
 
 def fill_gedit_cache(source: str, out: str | Path, *, revision: str | None = None) -> int:
-    """``out``: the hub cache under ``hf_home/``, ``index.jsonl`` and ``images/``; returns the row count."""
+    """``out``: the parquet files (``parquet.json``), ``index.jsonl`` and ``images/``; returns the rows."""
     with atomic_dir(Path(out)) as tmp:
-        hf_home = tmp / HF_HOME
         local = Path(source)
-        snapshot = _link_local(local, hf_home) if local.is_dir() else _download(source, revision, hf_home)
+        if local.is_dir():
+            snapshot = _link_local(local, tmp / "repo")
+        else:
+            snapshot = _download(source, revision, tmp / HF_HOME)
+        files = _parquet(snapshot)
+        final = Path(out).absolute()  # paths as they will be once the folder is in place
+        (tmp / PARQUET).write_text(json.dumps([str(final / p.relative_to(tmp)) for p in files], indent=1))
         lines = []
         (tmp / "images").mkdir()
-        for i, row in enumerate(_rows(snapshot)):
+        for i, row in enumerate(_rows(files)):
             data = (row.get("input_image") or {}).get("bytes")
             if not data:
                 raise ValueError(f"{snapshot}: row {i} ({row.get('key')}) has no input_image bytes")
@@ -114,12 +119,19 @@ def read_gedit_index(folder: str | Path, languages: tuple[str, ...] | None = Non
     return [r for r in rows if languages is None or r["instruction_language"] in languages]
 
 
-def offline_env(folder: str | Path, datasets_cache: str | Path) -> dict[str, str]:
-    """Environment for a job that calls ``load_dataset(HUB_ID)`` offline from this cache. The datasets
-    cache (arrow files load_dataset builds) is the job's own, so the shared folder is only read."""
+def parquet_files(folder: str | Path) -> list[str]:
+    """The train split's parquet files, in load order (absolute paths)."""
+    path = Path(folder) / PARQUET
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} missing: {folder} is not rule gedit_dataset's output")
+    return list(json.loads(path.read_text(encoding="utf-8")))
+
+
+def offline_env(hf_home: str | Path) -> dict[str, str]:
+    """Environment for a job that must not reach the hub: its own HF home (the arrow files load_dataset
+    builds from the parquet files go there, so the shared folder is only read)."""
     return {
-        "HF_HOME": str(Path(folder).absolute() / HF_HOME),
+        "HF_HOME": str(Path(hf_home).absolute()),
         "HF_HUB_OFFLINE": "1",
         "HF_DATASETS_OFFLINE": "1",
-        "HF_DATASETS_CACHE": str(Path(datasets_cache).absolute()),
     }

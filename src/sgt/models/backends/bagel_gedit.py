@@ -6,37 +6,61 @@ defaults (``--cfg_text_scale 4.0 --cfg_img_scale 1.5 --cfg_type serial_text_img`
 [0.4, 1], renorm ``text_channel``, timestep shift 3 and ``seed=42`` are fixed in its call). The script loads
 ``stepfun-ai/GEdit-Bench`` by name, draws every row (both instruction languages: it has no filter), writes
 ``<output_dir>/fullset/{task_type}/{instruction_language}/{key}.png`` and ``{key}_SRCIMG.png`` and skips a row
-whose two files exist, so a requeued job keeps its finished items. GPU nodes have no internet: the job reads
-the cache rule ``gedit_dataset`` filled (:mod:`sgt.data.gedit_cache`) with the hub offline.
+whose two files exist, so a requeued job keeps its finished items. GPU nodes have no internet, and offline
+datasets reloads a hub dataset only from a cache an online load prepared: the entry script compiles the script
+from its own file with that one ``load_dataset`` call (checked to occur once) reading the parquet files rule
+``gedit_dataset`` kept (:mod:`sgt.data.gedit_cache`), hub and datasets offline; nothing in the checkout is
+edited (the pattern of the GenEval entry's seed line).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
-from sgt.data.gedit_cache import offline_env, read_gedit_index
+from sgt.data.gedit_cache import offline_env, parquet_files, read_gedit_index
 from sgt.io import atomic_write_text
 from sgt.models.backend import Launch
 from sgt.models.backends.drawing import Job, publish_gedit, register, settings_from, settings_record
 
 ENTRY_SCRIPT = "sgt_bagel_gedit_entry.py"
+LOAD_LINE = 'load_dataset("stepfun-ai/GEdit-Bench")'
 ENTRY_TEMPLATE = '''\
-"""Written by sgt (docs/backends.md): BAGEL's gen_images_gedit.py, one process per GPU (run_gedit.sh)."""
+"""Written by sgt (docs/backends.md): BAGEL's gen_images_gedit.py, one process per GPU as run_gedit.sh starts
+them, each with its one load_dataset("stepfun-ai/GEdit-Bench") call pointed at the local parquet files."""
+import json
 import os
 import subprocess
 import sys
 
+LOAD_LINE = 'load_dataset("stepfun-ai/GEdit-Bench")'
+
+
+def child():
+    path = os.path.join(os.getcwd(), os.environ["SGT_GEDIT_SCRIPT"])
+    with open(path, encoding="utf-8") as fh:
+        source = fh.read()
+    found = source.count(LOAD_LINE)
+    if found != 1:
+        sys.exit(f"{path}: expected '{LOAD_LINE}' once, found {found}; not the pinned GEdit script")
+    files = json.loads(os.environ["SGT_GEDIT_PARQUET"])
+    local = f'load_dataset("parquet", data_files={{"train": {files!r}}})'
+    sys.path.insert(0, os.getcwd())
+    sys.argv = [path, *sys.argv[2:]]
+    exec(compile(source.replace(LOAD_LINE, local), path, "exec"), {"__name__": "__main__", "__file__": path})
+
 
 def main():
+    if sys.argv[1:2] == ["--sgt_child"]:
+        return child()
     shards = int(os.environ["SGT_GEDIT_SHARDS"])
-    script = os.path.join(os.getcwd(), os.environ["SGT_GEDIT_SCRIPT"])
     procs = [
         subprocess.Popen(
-            [sys.executable, script, *sys.argv[1:], "--shard_id", str(i), "--total_shards", str(shards),
-             "--device", str(i)]
+            [sys.executable, __file__, "--sgt_child", *sys.argv[1:], "--shard_id", str(i),
+             "--total_shards", str(shards), "--device", str(i)]
         )
         for i in range(shards)
     ]
@@ -86,7 +110,8 @@ class BagelGEdit:
             "--cfg_type", settings.cfg_type,
         )  # fmt: skip
         env = {
-            **offline_env(job.input("gedit"), images.parent / "datasets_cache"),
+            **offline_env(images.parent / "hf_home"),
+            "SGT_GEDIT_PARQUET": json.dumps(parquet_files(job.input("gedit"))),
             "PYTHONPATH": str(Path(backend.checkout).absolute()),
             "SGT_GEDIT_SHARDS": str(max(job.gpus, 1)),
             "SGT_GEDIT_SCRIPT": settings.script,

@@ -1,10 +1,10 @@
 """Stand-in for BAGEL's eval/gen/gedit/gen_images_gedit.py (tests only, not upstream's code): its flags, its
-offline ``load_dataset("stepfun-ai/GEdit-Bench")`` (read here from the hub cache's snapshot the way datasets
-resolves it offline), its shard split, layout and skip of finished rows, and its fixed seed 42. Edited
-images are seeded noise; ``SGT_STAND_IN_STOP_AFTER`` stops each shard after that many rows."""
+one hub load_dataset call, shard split, layout, skip of finished rows and fixed
+seed 42. ``load_dataset`` here stands in for datasets' offline behaviour: a hub name fails,
+the packaged "parquet" builder reads local files. Edited images are seeded noise; ``SGT_STAND_IN_STOP_AFTER``
+stops each shard after that many rows."""
 
 import argparse
-import glob
 import io
 import os
 import zlib
@@ -14,17 +14,14 @@ import pyarrow.parquet as pq
 from PIL import Image
 
 
-def load_gedit_offline():
+def load_dataset(path, data_files=None):
+    """Stand-in for datasets.load_dataset under HF_DATASETS_OFFLINE=1 with no prepared cache."""
     assert os.environ.get("HF_HUB_OFFLINE") == "1" and os.environ.get("HF_DATASETS_OFFLINE") == "1", (
         "not offline"
     )
-    repo = os.path.join(os.environ["HF_HOME"], "hub", "datasets--stepfun-ai--GEdit-Bench")
-    with open(os.path.join(repo, "refs", "main"), encoding="utf-8") as fh:
-        snapshot = os.path.join(repo, "snapshots", fh.read().strip())
-    rows = []
-    for path in sorted(glob.glob(os.path.join(snapshot, "**", "*.parquet"), recursive=True)):
-        rows += pq.read_table(path).to_pylist()
-    return rows
+    if path != "parquet":
+        raise ConnectionError(f"Couldn't reach '{path}' on the Hub (offline mode is enabled)")
+    return {"train": [row for f in data_files["train"] for row in pq.read_table(f).to_pylist()]}
 
 
 if __name__ == "__main__":
@@ -42,7 +39,7 @@ if __name__ == "__main__":
     args = parser.parse_args()
     for name in ("llm_config.json", "vit_config.json", "ae.safetensors", "ema.safetensors"):
         assert os.path.exists(os.path.join(args.model_path, name)), f"model path lacks {name}"
-    dataset = load_gedit_offline()
+    dataset = load_dataset("stepfun-ai/GEdit-Bench")["train"]
     stop_after = int(os.environ.get("SGT_STAND_IN_STOP_AFTER", len(dataset)))
     drawn = 0
     for data_idx in list(range(len(dataset)))[args.shard_id :: args.total_shards]:
