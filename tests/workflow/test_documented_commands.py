@@ -136,7 +136,7 @@ def paper_plan(result: subprocess.CompletedProcess[str], clone: Path) -> None:
     assert counts["generation_model"] == runs // len(study["models"]), counts  # OmniGen2's runs only
     assert counts["checkout_geneval"] == 1, counts  # GenEval's own prompt file, for OmniGen2
     # OmniGen2 draws from its generation folder, BAGEL from the VLMEvalKit folder
-    assert "results/generation_models/omnigen2/sft/seed0" in result.stdout, "omnigen2 draws from its own folder"
+    assert "results/generation_models/omnigen2/sft/seed0" in result.stdout
     assert "results/generation_models/bagel/" not in result.stdout
     # GEdit-Bench-EN (Table 3): each drawing model x the variants Table 3 lists x seeds,, one dataset cache
     gedit = [m for m in study["models"] if "gedit" in drawn_benchmarks(paper["models"][m]["backend"])]
