@@ -64,8 +64,9 @@ def _download(repo_id: str, revision: str | None, hf_home: Path) -> Path:
 
 
 def _parquet(snapshot: Path) -> list[Path]:
-    """The train split's files in load_dataset's order (sorted by name)."""
-    return sorted(p for p in snapshot.rglob("*.parquet") if "train" in p.name or p.parent.name == "data")
+    """The train split's files in load_dataset's order (sorted by name; ``train-*`` where split files exist)."""
+    files = sorted(snapshot.rglob("*.parquet"))
+    return [p for p in files if p.name.startswith("train")] or files
 
 
 def _rows(files: list[Path]) -> list[dict[str, Any]]:
