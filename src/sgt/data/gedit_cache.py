@@ -64,7 +64,7 @@ def _download(repo_id: str, revision: str | None, hf_home: Path) -> Path:
 
 
 def _parquet(snapshot: Path) -> list[Path]:
-    """The train split's files in load_dataset's order (sorted by name; ``train-*`` where split files exist)."""
+    """The train split's files in load order: sorted by name, ``train-*`` where split files exist."""
     files = sorted(snapshot.rglob("*.parquet"))
     return [p for p in files if p.name.startswith("train")] or files
 
