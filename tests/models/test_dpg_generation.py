@@ -176,3 +176,38 @@ def test_the_rule_script_runs_a_job_without_a_generation_seed_wildcard(tmp_path,
     )
     record = json.loads((out / "sgt_generation.json").read_text())
     assert record["seed"] == 15 and record["items"] == 3 and (out / "item_c.png").is_file()
+
+
+def test_any_backend_with_a_geneval_launch_draws_dpg(tmp_path, ella):
+    """OmniGen2's GenEval drawer on DPG prompts (not registered: Table 9 is BAGEL only)."""
+    from sgt.models.backends.dpg_drawing import GenEvalStyleDPG
+
+    checkout = tmp_path / "OmniGen2"
+    shutil.copytree(HERE / "stand_in_omnigen2", checkout)
+    model = tmp_path / "generation_model"
+    for name in ("model_index.json", "transformer/config.json", "transformer/diffusion_pytorch_model.bin",
+                 "mllm/config.json", "mllm/model.safetensors"):  # fmt: skip
+        (model / name).parent.mkdir(parents=True, exist_ok=True)
+        (model / name).write_text("x")
+    backend = get_backend(
+        "omnigen2", checkout=checkout, model_path=model, vae_path=model, text_encoder_path=model
+    )
+    draw = type("OmniGen2DPG", (GenEvalStyleDPG,), {"backend": "omnigen2"})()
+    cfg = draw.settings({"height": 256, "width": 256, "seed": 3})
+    job = Job(model, tmp_path / "work" / "images", None, 1, {"ella": ella})
+    job.images.mkdir(parents=True)
+    launch = draw.launch(backend, job, cfg)
+    assert launch.argv[launch.argv.index("--sgt_seed") + 1] == "3"
+    env = {**os.environ, **launch.env}
+    done = subprocess.run(
+        [sys.executable, *launch.argv[6:]],
+        cwd=launch.cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    draw.publish(backend, job, cfg, tmp_path / "dpg")
+    assert np.asarray(Image.open(tmp_path / "dpg" / "item_a.png")).shape == (4, 4, 3)  # 2x2 of 2 px stand-ins
+    assert json.loads((tmp_path / "dpg" / "sgt_generation.json").read_text())["resolution"] == 2

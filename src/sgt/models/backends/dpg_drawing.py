@@ -84,7 +84,7 @@ class GenEvalStyleDPG:
 
     def settings(self, cfg: Mapping[str, Any]) -> DPGSettings:
         merged = {**DEFAULTS.get(self.backend, {}), **cfg}
-        seed = int(merged.pop("seed"))
+        seed = int(merged.pop("seed", 0))
         try:
             draw = drawer(self.backend, "geneval").settings(merged)
         except KeyError as err:  # named by the GenEval section it reuses: name the DPG one
