@@ -28,6 +28,7 @@ include: "workflow/rules/targets.smk"
 include: "workflow/rules/depth.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/eval.smk"
+include: "workflow/rules/geneval_cluster.smk"
 include: "workflow/rules/report.smk"
 include: "workflow/rules/analysis.smk"
 

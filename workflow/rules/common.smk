@@ -283,23 +283,34 @@ def eval_results():
             variant=VARIANTS,
             seed=SEEDS,
         )
-    return results
+    return results + cluster_geneval_scores()
 
 
-def cluster_geneval_images():
-    """GenEval image folders of the cluster models whose checkout draws them (issue #22: scoring follows)."""
+def cluster_geneval_scores():
+    """GenEval of the cluster models whose checkout draws it: a tidy CSV per trained run, the mean over
+    eval.cluster_geneval.seeds (rule average_geneval); none when that list is empty."""
+    if not config["eval"]["cluster_geneval"]["seeds"]:
+        return []
     return expand(
-        "results/generation/{model}/{variant}/seed{seed}/geneval/gseed{gseed}",
+        "results/eval/{model}/{variant}/geneval/seed{seed}.csv",
         model=GENEVAL_DRAWING_MODELS,
         variant=[v for v in VARIANTS if v not in UNTRAINED_VARIANTS],
         seed=SEEDS,
-        gseed=config["eval"]["cluster_geneval"]["seeds"],
     )
+
+
+def cluster_geneval_results(wildcards):
+    """One scored results.jsonl per generation seed, named ``gseed<g>`` (rule average_geneval's input)."""
+    w = wildcards
+    return {
+        f"gseed{g}": f"results/eval/{w.model}/{w.variant}/geneval/seed{w.seed}/gseed{g}/results.jsonl"
+        for g in config["eval"]["cluster_geneval"]["seeds"]
+    }
 
 
 def all_outputs(wildcards):
     return [
-        *cluster_geneval_images(),
+        *cluster_geneval_scores(),
         "results/tables/understanding.csv",
         "results/tables/generation.csv",
         *expand("results/targets/{task}/manifest.parquet", task=TASKS),
