@@ -130,6 +130,16 @@ def paper_plan(result: subprocess.CompletedProcess[str], clone: Path) -> None:
     drawing = [m for m in study["models"] if backend_class(paper["models"][m]["backend"]).draws_geneval]
     assert drawing == ["bagel"], drawing
     assert counts["generate_geneval"] == len(drawing) * runs // len(study["models"]) * 12, counts
+    # GenEval scores: one GPU job per generated folder, one average over the generation seeds per trained run
+    schema = yaml.safe_load((clone / "workflow" / "schemas" / "config.schema.yaml").read_text())
+    gseeds = schema["properties"]["eval"]["properties"]["cluster_geneval"]["properties"]["seeds"]["default"]
+    gseeds = paper.get("eval", {}).get("cluster_geneval", {}).get("seeds", gseeds)
+    trained = [v for v, spec in study["variants"].items() if not spec.get("untrained")]
+    scored_runs = len(drawing) * len(trained) * len(study["seeds"])
+    assert counts["score_geneval"] == counts["generate_geneval"] == scored_runs * len(gseeds), counts
+    assert counts["average_geneval"] == scored_runs and len(gseeds) == 12, counts
+    for model in drawing:
+        assert f"results/eval/{model}/{trained[0]}/geneval/seed{study['seeds'][0]}.csv" in result.stdout
     # nothing of the embedded demo: no tiny model, no base or untrained variant, no embedded benchmarks
     for rule in ("pretrain", "untrained", "evaluate", "embedded_benchmark", "geneval", "toyworld"):
         assert rule not in counts, (rule, counts)
