@@ -80,6 +80,18 @@ def test_weights_hub_id_passes_and_a_missing_folder_names_the_key(tmp_path):
             scoring_detector(scoring_cfg(detector_weights=missing))
 
 
+def test_weights_that_do_not_load_name_the_keys(tiny_models, tmp_path):
+    import shutil
+
+    shutil.copytree(tiny_models / "m2f", tmp_path / "m2f")
+    (tmp_path / "m2f" / "model.safetensors").unlink()  # a folder without safetensors weights
+    cfg = scoring_cfg(
+        detector_weights=str(tmp_path / "m2f"), clip_weights=str(tiny_models / "clip"), device="cpu"
+    )
+    with pytest.raises(OSError, match=r"eval\.cluster_geneval\.scoring.*local folders"):
+        scoring_detector(cfg)
+
+
 def test_bad_threshold_is_a_clear_error():
     with pytest.raises(ValueError, match="counting_threshold=1.5"):
         rule_options(scoring_cfg(counting_threshold=1.5))

@@ -91,7 +91,13 @@ def scoring_detector(cfg: Mapping[str, Any]) -> Detector:
     builder = DETECTOR_ARGS.get(name)
     args = builder(cfg) if builder else {}
     args |= dict(cfg.get("detector_args") or {})
-    return build_detector(name, **args)
+    try:
+        return build_detector(name, **args)
+    except OSError as err:  # transformers: no such hub id, no network, or weights that are not safetensors
+        raise OSError(
+            f"{KEY}: detector {name!r} could not load its weights ({err}); on a node without internet set "
+            f"{KEY}.detector_weights and .clip_weights to local folders with safetensors weights"
+        ) from err
 
 
 def score_folder(
