@@ -294,7 +294,8 @@ def variants_in_tables(tables):
 
 def judge_results():
     """GEdit-Bench-EN and DPG-Bench scores where the paper reports them (judges.smk): GEdit for every cluster
-    model's variants of eval.gedit.tables, DPG for eval.dpg.models' variants of eval.dpg.tables."""
+    model's variants of eval.gedit.tables, DPG for eval.dpg.models' variants of eval.dpg.tables.
+    """
     gedit = expand(
         "results/eval/{model}/{variant}/gedit/seed{seed}.csv",
         model=CLUSTER_MODELS,
