@@ -8,14 +8,13 @@ category_detailed, tuple, question_natural_language) and a question scores 1 whe
 over samples of the mean over questions; DPG-Bench is the mean item score (percent). Category scores use the
 last sample's answers before zeroing, grouped by the tuple's head (L2) and its part before "-" (L1). The
 reader skips the CSV's first data row, as upstream's ``if i == 0: continue`` does. The VQA model (mPLUG
-upstream) is an OpenAI-compatible endpoint here; without one, ``dpg_rows`` says "no judge".
+upstream) is an OpenAI-compatible endpoint here (``eval.judge``); ``sgt.eval.dpg_run`` scores a folder.
 """
 
 from __future__ import annotations
 
 import csv
 import logging
-import math
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -34,7 +33,6 @@ logger = logging.getLogger(__name__)
 
 VQAFn = Callable[[Image.Image, str], str]
 GRID = ((0, 0), (1, 0), (0, 1), (1, 1))  # crop order of compute_dpg_bench.py: (column, row)
-NO_JUDGE = "no judge"
 
 
 @dataclass(slots=True)
@@ -201,11 +199,3 @@ def vqa_from_config(judge: Mapping[str, Any] | None) -> ChatVQA | None:
     """The VQA judge of ``eval.judge``, or None when none is configured."""
     endpoint = endpoint_from_config(judge)
     return ChatVQA.from_endpoint(endpoint) if endpoint else None
-
-
-def dpg_rows(scores: Mapping[str, float] | None, model: str, variant: str, seed: int) -> list[dict[str, Any]]:
-    """Tidy rows; without a judge one ``overall`` row with no value and the note "no judge"."""
-    base = {"model": model, "variant": variant, "seed": seed, "benchmark": "DPG-Bench"}
-    if scores is None:
-        return [base | {"metric": "overall", "value": math.nan, "note": NO_JUDGE}]
-    return [base | {"metric": k, "value": round(v, 4), "note": ""} for k, v in scores.items()]
