@@ -9,6 +9,7 @@ item, which then counts as unscored. The API key goes only into the request head
 from __future__ import annotations
 
 import base64
+import http.client
 import io
 import json
 import logging
@@ -83,7 +84,7 @@ def chat(
         raise JudgeUnavailable(
             f"judge endpoint {url} failed: {err.reason}; check eval.judge.base_url"
         ) from err
-    except (TimeoutError, OSError) as err:  # a read timeout is not wrapped in URLError
+    except (TimeoutError, OSError, http.client.HTTPException) as err:  # a read timeout is not a URLError
         raise JudgeUnavailable(
             f"judge endpoint {url} failed: {err!r} (timeout {timeout} s); check eval.judge.base_url"
         ) from err
