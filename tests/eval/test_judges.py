@@ -320,3 +320,22 @@ def test_without_a_judge_the_tables_say_why_and_show_no_number(tmp_path):
         assert set(long["column"]) == {"MMStar"} and not long["mean"].isna().any()
     for md, column, bench in ((md3, "GEdit-Bench-En", "GEdit-Bench-En"), (md9, "DPGBench", "DPG-Bench")):
         assert f"**{column}** ({bench}: {NO_ENDPOINT})" in md, md
+
+
+def test_an_endpoint_without_its_model_stops_at_config_validation():
+    from sgt.config import ConfigError, validate_config
+
+    schema = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
+    cfg = {"eval": {"judge": {"base_url": "http://127.0.0.1:1/v1"}}}
+    with pytest.raises(ConfigError, match="eval.judge: 'model' is a required property"):
+        validate_config(cfg, schema)
+    cfg = {"eval": {"judge": {}}}
+    validate_config(cfg, schema)
+    assert cfg["eval"]["judge"]["base_url"] is None and endpoint_from_config(cfg["eval"]["judge"]) is None
+    code = Endpoint("http://127.0.0.1:1/v1", "m")  # the schema's defaults are the code's
+    filled = cfg["eval"]["judge"]
+    assert (filled["timeout_s"], filled["retries"], filled["backoff_s"]) == (
+        code.timeout_s,
+        code.retries,
+        code.backoff_s,
+    )
