@@ -155,7 +155,7 @@ def test_endpoint_down_slow_or_failing_is_a_logged_skip(tmp_path, bench, mode, s
     assert f"(after 2 tries); {n} of {n} items unscored" in row["note"] and "--forcerun score_" in row["note"]
     if asked is not None:
         assert asked == 2  # one item's first request, tried twice (retries: 1); then the job stops asking
-    assert "try 2 of 2" in caplog.text and "judge unavailable at item 1" in caplog.text
+    assert "try 2 of 2" in caplog.text and "judge unavailable (item " in caplog.text
 
 
 @pytest.mark.parametrize("mode", ["not_json", "no_choices", "no_score"])
@@ -170,6 +170,19 @@ def test_malformed_replies_leave_items_unscored_and_the_value_nan(tmp_path, benc
         f"not scored: {n} of {n} items unscored (judge replies without a score), more than "
         "eval.judge.max_unscored_fraction = 0.05"
     )
+
+
+@pytest.mark.parametrize("mode", ["good", "http500"])
+def test_several_workers_give_the_same_numbers_and_stop_alike(tmp_path, mode):
+    with serve(mode) as judge:
+        table = run_gedit(tmp_path, endpoint(judge.url), workers=3)
+    top = headline(table)
+    if mode == "good":
+        assert top["value"] == pytest.approx(((math.sqrt(54) + 6) / 2 + math.sqrt(72)) / 2, abs=1e-4)
+        assert len(judge.requests) == 6
+    else:
+        assert math.isnan(top["value"]) and "3 of 3 items unscored" in top["note"]
+        assert len(judge.requests) <= 3 * 2  # at most the items in flight, each tried twice
 
 
 def test_a_few_unscored_items_are_left_out_and_counted(tmp_path):

@@ -15,4 +15,5 @@ score_dpg_folder(
     p.cache,
     {"model": w.model, "variant": w.variant, "seed": int(w.seed)},
     max_unscored_fraction=judge.get("max_unscored_fraction", 0.05),
+    workers=judge.get("workers", 5),
 )

@@ -17,4 +17,5 @@ score_gedit_folder(
     language=p.gedit["language"],
     max_tries=p.gedit["max_tries"],
     max_unscored_fraction=judge.get("max_unscored_fraction", 0.05),
+    workers=judge.get("workers", 5),
 )

@@ -52,6 +52,7 @@ def score_dpg_folder(
     ident: Mapping[str, Any],
     *,
     max_unscored_fraction: float = 0.05,
+    workers: int = 1,
 ) -> list[dict[str, Any]]:
     """Write and return the tidy rows of one DPG-Bench folder; see the module docstring."""
     resolution, pic_num = grid_settings(folder)
@@ -79,7 +80,9 @@ def score_dpg_folder(
     logger.info(
         "DPG-Bench: %d items of %s, judge %s at %s", len(paths), folder, endpoint.model, endpoint.base_url
     )
-    run = ask_items(list(paths), ask, ItemCache(cache), lambda k: file_stamp(endpoint.model, (paths[k],)))
+    run = ask_items(
+        list(paths), ask, ItemCache(cache), lambda k: file_stamp(endpoint.model, (paths[k],)), workers
+    )
     ok, note = verdict(run, list(paths), max_unscored_fraction, "score_dpg")
     values = None
     if ok:

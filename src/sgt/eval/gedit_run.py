@@ -111,6 +111,7 @@ def score_gedit_folder(
     language: str = "en",
     max_tries: int = 2,
     max_unscored_fraction: float = 0.05,
+    workers: int = 1,
 ) -> list[dict[str, Any]]:
     """Write and return the tidy rows of one GEdit-Bench-EN folder; see the module docstring."""
     items = read_gedit_folder(folder, language)
@@ -144,6 +145,7 @@ def score_gedit_folder(
         ask,
         ItemCache(cache),
         lambda k: file_stamp(endpoint.model, (by_key[k].source, by_key[k].edited)),
+        workers,
     )
     ok, note = verdict(run, list(by_key), max_unscored_fraction, "score_gedit")
     missing = [g for g in GROUPS if not any(i.group == g and run.results.get(i.key) for i in items)]

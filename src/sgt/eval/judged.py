@@ -13,6 +13,7 @@ import logging
 import math
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -84,26 +85,58 @@ def ask_items(
     ask: Callable[[str], Any | None],
     cache: ItemCache,
     stamp: Callable[[str], str],
+    workers: int = 1,
 ) -> JudgeRun:
-    """``ask(key)`` for every key not in ``cache``; stops at the first ``JudgeUnavailable`` (after the
-    endpoint's own retries), since every later item would wait out the same retries."""
+    """``ask(key)`` for every key not in ``cache``, ``workers`` at a time; after the first
+    ``JudgeUnavailable`` (the endpoint's own retries spent) no further item is started, since each would
+    wait out the same retries. Results are cached as they come: a killed job loses only those in flight."""
     run = JudgeRun()
-    for n, key in enumerate(keys):
+    todo = []
+    for key in keys:
         cached = cache.get(key, stamp(key))
         if cached is not None:
             run.results[key] = cached
-            continue
-        try:
-            result = ask(key)
-        except JudgeUnavailable as err:
-            run.unavailable = str(err)
-            logger.error("judge unavailable at item %d of %d (%s): %s", n + 1, len(keys), key, err)
-            break
-        run.results[key] = result
-        if result is not None:
-            cache.put(key, stamp(key), result)
         else:
-            logger.warning("%s: the judge's replies held no score; item unscored", key)
+            todo.append(key)
+    logger.info(
+        "%d of %d items already scored (%s); asking the judge for %d",
+        len(run.results),
+        len(keys),
+        cache.path,
+        len(todo),
+    )
+    queue = iter(todo)
+    asked = 0
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        in_flight: dict[Future[Any], str] = {}
+
+        def submit_next() -> None:
+            key = next(queue, None)
+            if key is not None and run.unavailable is None:
+                in_flight[pool.submit(ask, key)] = key
+
+        for _ in range(max(1, workers)):
+            submit_next()
+        while in_flight:
+            finished, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+            for future in finished:
+                key = in_flight.pop(future)
+                asked += 1
+                try:
+                    result = future.result()
+                except JudgeUnavailable as err:
+                    if run.unavailable is None:
+                        run.unavailable = str(err)
+                        logger.error("judge unavailable (item %s): %s; asking no further items", key, err)
+                    continue
+                run.results[key] = result
+                if result is not None:
+                    cache.put(key, stamp(key), result)
+                else:
+                    logger.warning("%s: the judge's replies held no score; item unscored", key)
+                if asked % 50 == 0:
+                    logger.info("%d of %d items asked", asked, len(todo))
+                submit_next()
     cache.compact()
     return run
 
