@@ -31,6 +31,7 @@ include: "workflow/rules/eval.smk"
 include: "workflow/rules/geneval_cluster.smk"
 include: "workflow/rules/report.smk"
 include: "workflow/rules/analysis.smk"
+include: "workflow/rules/judges.smk"
 
 
 localrules:

@@ -140,6 +140,15 @@ def paper_plan(result: subprocess.CompletedProcess[str], clone: Path) -> None:
     assert counts["average_geneval"] == scored_runs and len(gseeds) == 12, counts
     for model in drawing:
         assert f"results/eval/{model}/{trained[0]}/geneval/seed{study['seeds'][0]}.csv" in result.stdout
+
+    # GEdit-Bench-EN where the paper reports it (Table 3: every model), DPG-Bench for Table 9 (BAGEL only)
+    def tagged(table: str) -> list[str]:
+        return [v for v, spec in study["variants"].items() if table in (spec.get("tables") or {})]
+
+    assert len(tagged("table3")) == 4 and len(tagged("table9")) == 2, study["variants"]
+    assert counts["score_gedit"] == len(study["models"]) * len(tagged("table3")) * len(study["seeds"]), counts
+    assert counts["score_dpg"] == len(tagged("table9")) * len(study["seeds"]), counts
+    assert counts["checkout_gedit_bench"] == counts["checkout_dpg_bench"] == 1, counts
     # nothing of the embedded demo: no tiny model, no base or untrained variant, no embedded benchmarks
     for rule in ("pretrain", "untrained", "evaluate", "embedded_benchmark", "geneval", "toyworld"):
         assert rule not in counts, (rule, counts)

@@ -283,7 +283,32 @@ def eval_results():
             variant=VARIANTS,
             seed=SEEDS,
         )
-    return results + cluster_geneval_scores()
+    return results + cluster_geneval_scores() + judge_results()
+
+
+def variants_in_tables(tables):
+    """Study variants that are a row of one of ``tables`` (study.variants.<v>.tables)."""
+    spec = config["study"]["variants"]
+    return [v for v in VARIANTS if set(spec[v].get("tables") or {}) & set(tables)]
+
+
+def judge_results():
+    """GEdit-Bench-EN and DPG-Bench scores where the paper reports them (judges.smk): GEdit for every cluster
+    model's variants of eval.gedit.tables, DPG for eval.dpg.models' variants of eval.dpg.tables.
+    """
+    gedit = expand(
+        "results/eval/{model}/{variant}/gedit/seed{seed}.csv",
+        model=CLUSTER_MODELS,
+        variant=variants_in_tables(config["eval"]["gedit"]["tables"]),
+        seed=SEEDS,
+    )
+    dpg = expand(
+        "results/eval/{model}/{variant}/dpg/seed{seed}.csv",
+        model=[m for m in config["eval"]["dpg"]["models"] if m in CLUSTER_MODELS],
+        variant=variants_in_tables(config["eval"]["dpg"]["tables"]),
+        seed=SEEDS,
+    )
+    return gedit + dpg
 
 
 def cluster_geneval_scores():
