@@ -29,8 +29,10 @@ include: "workflow/rules/depth.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/eval.smk"
 include: "workflow/rules/generation.smk"
+include: "workflow/rules/geneval_cluster.smk"
 include: "workflow/rules/report.smk"
 include: "workflow/rules/analysis.smk"
+include: "workflow/rules/judges.smk"
 
 
 localrules:

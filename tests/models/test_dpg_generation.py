@@ -92,6 +92,9 @@ def test_grids_in_ellas_layout_with_the_resolution_recorded(tmp_path, setup, ell
     assert np.array_equal(grid[0:8, 8:16], samples[1])  # (column 1, row 0) is the second sample
     record = json.loads((out / "sgt_generation.json").read_text())
     assert record["resolution"] == 8 and record["pic_num"] == 4 and record["seed"] == 15
+    from sgt.eval.dpg_run import grid_settings  # what score_dpg reads
+
+    assert grid_settings(out) == (8, 4)
     assert not work.exists()  # the samples live on in the grids
 
 

@@ -129,27 +129,35 @@ def paper_plan(result: subprocess.CompletedProcess[str], clone: Path) -> None:
 
     drawing = [m for m in study["models"] if "geneval" in drawn_benchmarks(paper["models"][m]["backend"])]
     assert drawing == ["bagel", "omnigen2"], drawing
-    gseeds = len(paper["eval"].get("cluster_geneval", {}).get("seeds", range(12)))
-    assert gseeds == 12, gseeds
-    assert counts["generate_geneval"] == len(drawing) * runs // len(study["models"]) * gseeds, counts
+    # GenEval scores: one GPU job per generated folder, one average over the generation seeds per trained run
+    schema = yaml.safe_load((clone / "workflow" / "schemas" / "config.schema.yaml").read_text())
+    gseeds = schema["properties"]["eval"]["properties"]["cluster_geneval"]["properties"]["seeds"]["default"]
+    gseeds = paper.get("eval", {}).get("cluster_geneval", {}).get("seeds", gseeds)
+    trained = [v for v, spec in study["variants"].items() if not spec.get("untrained")]
+    scored_runs = len(drawing) * len(trained) * len(study["seeds"])
+    assert counts["score_geneval"] == counts["generate_geneval"] == scored_runs * len(gseeds), counts
+    assert counts["average_geneval"] == scored_runs and len(gseeds) == 12, counts
     assert counts["generate_geneval"] == 2 * 16 * 12, counts
-    assert counts["generation_model"] == runs // len(study["models"]), counts  # OmniGen2's runs only
-    assert counts["checkout_geneval"] == 1, counts  # GenEval's own prompt file, for OmniGen2
-    # OmniGen2 draws from its generation folder, BAGEL from the VLMEvalKit folder
+    for model in drawing:
+        assert f"results/eval/{model}/{trained[0]}/geneval/seed{study['seeds'][0]}.csv" in result.stdout
+    # OmniGen2 draws from its generation folder (one per trained run), BAGEL from the VLMEvalKit folder
+    assert counts["generation_model"] == len(trained) * len(study["seeds"]), counts
     assert "results/generation_models/omnigen2/sft/seed0" in result.stdout
     assert "results/generation_models/bagel/" not in result.stdout
-    # GEdit-Bench-EN (Table 3): each drawing model x the variants Table 3 lists x seeds,, one dataset cache
+    assert counts["checkout_geneval"] == 1, counts  # GenEval's own prompt file, for OmniGen2
+
+    # GEdit-Bench-EN where the paper reports it (Table 3: every model), DPG-Bench for Table 9 (BAGEL only)
+    def tagged(table: str) -> list[str]:
+        return [v for v, spec in study["variants"].items() if table in (spec.get("tables") or {})]
+
+    assert len(tagged("table3")) == 4 and len(tagged("table9")) == 2, study["variants"]
     gedit = [m for m in study["models"] if "gedit" in drawn_benchmarks(paper["models"][m]["backend"])]
-    table3 = [v for v, spec in study["variants"].items() if "table3" in spec.get("tables", {})]
-    assert gedit == ["bagel", "omnigen2"] and len(table3) == 4, (gedit, table3)
-    assert counts["generate_gedit"] == len(gedit) * len(table3) * len(study["seeds"]), counts
-    assert counts["gedit_dataset"] == 1, counts
-    # DPG-Bench (Table 9, BAGEL): the variants Table 9 lists x seeds, prompts from the one ELLA checkout
-    dpg = [m for m in study["models"] if "dpg" in drawn_benchmarks(paper["models"][m]["backend"])]
-    table9 = [v for v, spec in study["variants"].items() if "table9" in spec.get("tables", {})]
-    assert dpg == ["bagel"] and len(table9) == 2, (dpg, table9)
-    assert counts["generate_dpg"] == len(dpg) * len(table9) * len(study["seeds"]), counts
-    assert counts["checkout_dpg_bench"] == 1, counts
+    assert gedit == ["bagel", "omnigen2"] == study["models"], gedit
+    n_seeds = len(study["seeds"])
+    assert counts["score_gedit"] == counts["generate_gedit"] == 2 * len(tagged("table3")) * n_seeds, counts
+    assert counts["score_dpg"] == counts["generate_dpg"] == len(tagged("table9")) * n_seeds, counts
+    assert counts["checkout_gedit_bench"] == counts["checkout_dpg_bench"] == 1, counts
+    assert counts["gedit_dataset"] == 1, counts  # the one copy every GEdit job reads
     # nothing of the embedded demo: no tiny model, no base or untrained variant, no embedded benchmarks
     for rule in ("pretrain", "untrained", "evaluate", "embedded_benchmark", "geneval", "toyworld"):
         assert rule not in counts, (rule, counts)

@@ -93,9 +93,6 @@ DRAW_INPUTS = {
     "gedit": "results/data/gedit",
     "ella": "results/upstream/ella",
 }
-# benchmarks drawn only for the variants of the paper table that reports them (GEdit-Bench-EN: Table 3,
-# DPG-Bench: Table 9)
-DRAWN_FOR_TABLE = {"gedit": "table3", "dpg": "table9"}
 
 
 def drawing_model(wildcards):
@@ -138,6 +135,23 @@ def vlmeval_class(wildcards):
 
 TINY_MODELS = EMBEDDED_EVAL_MODELS  # older names, kept for rule files that use them
 CLUSTER_MODELS = VLMEVAL_MODELS
+# a scored benchmark needs a drawer for the model's backend; name the model instead of a missing file
+for _bench, _models, _key in (
+    ("dpg", config["eval"]["dpg"]["models"], "eval.dpg.models"),
+    (
+        "gedit",
+        CLUSTER_MODELS,
+        "study.models (GEdit-Bench-EN scores every cluster model)",
+    ),
+):
+    _undrawn = [
+        m for m in _models if m in CLUSTER_MODELS and m not in drawing_models(_bench)
+    ]
+    if _undrawn:
+        raise ValueError(
+            f"{_key}: {_undrawn} have no {_bench} drawer for their backend (sgt.models.backends.drawing); "
+            "drop them there or register one"
+        )
 SEEDS = config["study"]["seeds"]
 VARIANTS = list(config["study"]["variants"])
 # variants evaluated with random weights (never trained): the floor of the separation table
@@ -342,42 +356,59 @@ def eval_results():
             variant=VARIANTS,
             seed=SEEDS,
         )
-    return results
+    return results + cluster_geneval_scores() + judge_results()
 
 
-def cluster_geneval_images():
-    """GenEval image folders of the cluster models whose checkout draws them (issue #22: scoring follows)."""
+def variants_in_tables(tables):
+    """Study variants that are a row of one of ``tables`` (study.variants.<v>.tables)."""
+    spec = config["study"]["variants"]
+    return [v for v in VARIANTS if set(spec[v].get("tables") or {}) & set(tables)]
+
+
+def judge_results():
+    """GEdit-Bench-EN and DPG-Bench scores where the paper reports them (judges.smk): GEdit for every cluster
+    model's variants of eval.gedit.tables, DPG for eval.dpg.models' variants of eval.dpg.tables.
+    """
+    gedit = expand(
+        "results/eval/{model}/{variant}/gedit/seed{seed}.csv",
+        model=CLUSTER_MODELS,
+        variant=variants_in_tables(config["eval"]["gedit"]["tables"]),
+        seed=SEEDS,
+    )
+    dpg = expand(
+        "results/eval/{model}/{variant}/dpg/seed{seed}.csv",
+        model=[m for m in config["eval"]["dpg"]["models"] if m in CLUSTER_MODELS],
+        variant=variants_in_tables(config["eval"]["dpg"]["tables"]),
+        seed=SEEDS,
+    )
+    return gedit + dpg
+
+
+def cluster_geneval_scores():
+    """GenEval of the cluster models whose checkout draws it: a tidy CSV per trained run, the mean over
+    eval.cluster_geneval.seeds (rule average_geneval); none when that list is empty."""
+    if not config["eval"]["cluster_geneval"]["seeds"]:
+        return []
     return expand(
-        "results/generation/{model}/{variant}/seed{seed}/geneval/gseed{gseed}",
+        "results/eval/{model}/{variant}/geneval/seed{seed}.csv",
         model=GENEVAL_DRAWING_MODELS,
         variant=[v for v in VARIANTS if v not in UNTRAINED_VARIANTS],
         seed=SEEDS,
-        gseed=config["eval"]["cluster_geneval"]["seeds"],
     )
 
 
-def cluster_generation(benchmark, models):
-    """Published image folders of ``benchmark`` (one job each), for the trained variants of the paper table
-    that reports it (``DRAWN_FOR_TABLE``); scoring rules take them from here."""
-    table = DRAWN_FOR_TABLE[benchmark]
-    variants = [
-        v
-        for v, spec in config["study"]["variants"].items()
-        if v not in UNTRAINED_VARIANTS and table in (spec.get("tables") or {})
-    ]
-    return expand(
-        f"results/generation/{{model}}/{{variant}}/seed{{seed}}/{benchmark}",
-        model=models,
-        variant=variants,
-        seed=SEEDS,
-    )
+def cluster_geneval_results(wildcards):
+    """One scored results.jsonl per generation seed, named ``gseed<g>`` (rule average_geneval's input)."""
+    w = wildcards
+    return {
+        f"gseed{g}": f"results/eval/{w.model}/{w.variant}/geneval/seed{w.seed}/gseed{g}/results.jsonl"
+        for g in config["eval"]["cluster_geneval"]["seeds"]
+    }
 
 
 def all_outputs(wildcards):
     return [
-        *cluster_geneval_images(),
-        *cluster_generation("gedit", GEDIT_DRAWING_MODELS),
-        *cluster_generation("dpg", DPG_DRAWING_MODELS),
+        *cluster_geneval_scores(),
         "results/tables/understanding.csv",
         "results/tables/generation.csv",
         *expand("results/targets/{task}/manifest.parquet", task=TASKS),

@@ -8,14 +8,13 @@ category_detailed, tuple, question_natural_language) and a question scores 1 whe
 over samples of the mean over questions; DPG-Bench is the mean item score (percent). Category scores use the
 last sample's answers before zeroing, grouped by the tuple's head (L2) and its part before "-" (L1). The
 reader skips the CSV's first data row, as upstream's ``if i == 0: continue`` does. The VQA model (mPLUG
-upstream) is an OpenAI-compatible endpoint here; without one, ``dpg_rows`` says "no judge".
+upstream) is an OpenAI-compatible endpoint here (``eval.judge``); ``sgt.eval.dpg_run`` scores a folder.
 """
 
 from __future__ import annotations
 
 import csv
 import logging
-import math
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -27,14 +26,13 @@ import numpy.typing as npt
 from PIL import Image
 from tqdm import tqdm
 
-from sgt.eval.judge import chat
+from sgt.eval.judge import Endpoint, MalformedReply, endpoint_from_config
 from sgt.io import atomic_path
 
 logger = logging.getLogger(__name__)
 
 VQAFn = Callable[[Image.Image, str], str]
 GRID = ((0, 0), (1, 0), (0, 1), (1, 1))  # crop order of compute_dpg_bench.py: (column, row)
-NO_JUDGE = "no judge"
 
 
 @dataclass(slots=True)
@@ -139,20 +137,32 @@ def score_dpg(
     imagedir: str | os.PathLike[str], items: Mapping[str, DPGItem], vqa: VQAFn, resolution: int, pic_num: int
 ) -> dict[str, float]:
     """DPG-Bench score, ``L1/<category>`` and ``L2/<category>`` scores, in percent."""
+    paths = dpg_images(imagedir, items)
+    results = []
+    for path in tqdm(paths, desc="dpg images", disable=None):
+        item = items[path.stem]
+        results.append((item, *score_item(Image.open(path).convert("RGB"), item, vqa, resolution, pic_num)))
+    return aggregate_dpg(results)
+
+
+def dpg_images(imagedir: str | os.PathLike[str], items: Mapping[str, DPGItem]) -> list[Path]:
+    """The ``<item_id>.png`` grids of a folder, each checked to have questions."""
     paths = sorted(Path(imagedir).glob("*.png"))
     if not paths:
         raise FileNotFoundError(f"{imagedir}: no <item_id>.png grids; run the DPG-Bench generation first")
-    item_scores: list[float] = []
-    l2: dict[str, list[float]] = {}
-    for path in tqdm(paths, desc="dpg images", disable=None):
+    for path in paths:
         if path.stem not in items:
             raise KeyError(f"{path}: item {path.stem!r} has no questions in dpg_bench.csv")
-        item = items[path.stem]
-        score, raw = score_item(Image.open(path).convert("RGB"), item, vqa, resolution, pic_num)
-        item_scores.append(score)
+    return paths
+
+
+def aggregate_dpg(results: Sequence[tuple[DPGItem, float, dict[int, float]]]) -> dict[str, float]:
+    """``overall`` (mean item score) and L1/L2 category scores, percent, from (item, score, raw answers)."""
+    l2: dict[str, list[float]] = {}
+    for item, _, raw in results:
         for qid, tup in item.tuples.items():
             l2.setdefault(tup.split("(")[0].strip(), []).append(raw[qid])
-    out = {"overall": 100 * float(np.mean(item_scores))}
+    out = {"overall": 100 * float(np.mean([score for _, score, _ in results]))}
     l1: dict[str, list[float]] = {}
     for cat, vals in l2.items():
         l1.setdefault(cat.split("-")[0].strip(), []).extend(vals)
@@ -162,30 +172,30 @@ def score_dpg(
 
 
 class ChatVQA:
-    """Asks a yes/no question about an image through an OpenAI-compatible endpoint; replies become yes/no."""
+    """Asks a yes/no question about an image through an OpenAI-compatible endpoint.
+
+    The reply's first word must be yes or no (upstream's mPLUG answers one word); anything else is
+    ``MalformedReply``, so a refusal or an essay leaves the item unscored instead of counting as "no".
+    """
 
     def __init__(self, base_url: str, model: str, api_key: str = "EMPTY", timeout: float = 120.0) -> None:
-        self.base_url, self.model, self.api_key, self.timeout = base_url, model, api_key, timeout
+        self.endpoint = Endpoint(base_url, model, api_key, timeout, retries=0)
+
+    @classmethod
+    def from_endpoint(cls, endpoint: Endpoint) -> ChatVQA:
+        vqa = cls(endpoint.base_url, endpoint.model)
+        vqa.endpoint = endpoint
+        return vqa
 
     def __call__(self, image: Image.Image, question: str) -> str:
-        reply = chat(
-            self.base_url, self.model, [image], f"{question} Answer yes or no.", self.api_key, self.timeout
-        )
-        words = reply.strip().lower().replace(".", " ").replace(",", " ").split()
-        return words[0] if words else ""
+        reply = self.endpoint.chat([image], f"{question} Answer yes or no.")
+        words = reply.strip().lower().replace(".", " ").replace(",", " ").replace("!", " ").split()
+        if not words or words[0] not in ("yes", "no"):
+            raise MalformedReply(f"VQA reply {reply[:80]!r} starts with neither yes nor no")
+        return words[0]
 
 
 def vqa_from_config(judge: Mapping[str, Any] | None) -> ChatVQA | None:
-    """The VQA judge of ``eval.judge`` ({model, base_url, api_key_env}), or None when none is configured."""
-    if not judge:
-        return None
-    key = os.environ.get(str(judge.get("api_key_env", "")), "EMPTY") if judge.get("api_key_env") else "EMPTY"
-    return ChatVQA(str(judge["base_url"]), str(judge["model"]), api_key=key)
-
-
-def dpg_rows(scores: Mapping[str, float] | None, model: str, variant: str, seed: int) -> list[dict[str, Any]]:
-    """Tidy rows; without a judge one ``overall`` row with no value and the note "no judge"."""
-    base = {"model": model, "variant": variant, "seed": seed, "benchmark": "DPG-Bench"}
-    if scores is None:
-        return [base | {"metric": "overall", "value": math.nan, "note": NO_JUDGE}]
-    return [base | {"metric": k, "value": round(v, 4), "note": ""} for k, v in scores.items()]
+    """The VQA judge of ``eval.judge``, or None when none is configured."""
+    endpoint = endpoint_from_config(judge)
+    return ChatVQA.from_endpoint(endpoint) if endpoint else None

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from sgt.eval.judge import chat
+from sgt.eval.judge import Endpoint, MalformedReply
 
 logger = logging.getLogger(__name__)
 
@@ -60,7 +60,7 @@ def load_viescore_prompts(vie_prompts_py: str | os.PathLike[str]) -> VIEPrompts:
     path = Path(vie_prompts_py)
     if not path.is_file():
         raise FileNotFoundError(
-            f"{path}: no vie_prompts.py; point eval.gedit.vie_prompts at GEdit's viescore copy"
+            f"{path}: no vie_prompts.py; rerun rule checkout_gedit_bench (eval.gedit.upstream: Step1X-Edit)"
         )
     spec = importlib.util.spec_from_file_location("_gedit_vie_prompts", path)
     if spec is None or spec.loader is None:
@@ -118,16 +118,24 @@ class VIEScoreClient:
         timeout: float = 120.0,
         max_tries: int = 2,
     ) -> None:
-        self.base_url = base_url
-        self.model, self.prompts, self.api_key = model, prompts, api_key
-        self.timeout, self.max_tries = timeout, max_tries
+        self.endpoint = Endpoint(base_url, model, api_key, timeout, retries=0)
+        self.prompts, self.max_tries = prompts, max_tries
 
-    def _chat(self, images: Sequence[Image.Image], text: str) -> str:
-        return chat(self.base_url, self.model, images, text, self.api_key, self.timeout)
+    @classmethod
+    def from_endpoint(cls, endpoint: Endpoint, prompts: VIEPrompts, max_tries: int = 2) -> VIEScoreClient:
+        """A client on an ``eval.judge`` endpoint (its retries and backoff when the endpoint is down)."""
+        client = cls(endpoint.base_url, endpoint.model, prompts, max_tries=max_tries)
+        client.endpoint = endpoint
+        return client
 
     def _rate(self, images: Sequence[Image.Image], text: str) -> list[float] | None:
+        """The reply's score list; None after ``max_tries`` replies without one (JudgeUnavailable passes)."""
         for _ in range(self.max_tries):
-            scores = parse_scores(self._chat(images, text))
+            try:
+                scores = parse_scores(self.endpoint.chat(images, text))
+            except MalformedReply as err:
+                logger.warning("%s", err)
+                continue
             if scores is not None:
                 return scores
         return None

@@ -45,6 +45,30 @@ RELATIONS: tuple[str, ...] = ("left of", "right of", "above", "below")
 
 
 @dataclass(frozen=True, slots=True)
+class GenEvalOptions:
+    """evaluate_images.py's ``--options`` (defaults: its own); eval.cluster_geneval.scoring sets them."""
+
+    threshold: float = THRESHOLD
+    counting_threshold: float = COUNTING_THRESHOLD
+    max_objects: int = MAX_OBJECTS
+    nms_threshold: float = NMS_THRESHOLD
+    position_threshold: float = POSITION_THRESHOLD
+
+    def __post_init__(self) -> None:
+        for name in ("threshold", "counting_threshold", "nms_threshold"):
+            value = getattr(self, name)
+            if not 0.0 <= value <= 1.0:
+                raise ValueError(f"GenEval option {name}={value} must be within [0, 1]")
+        if self.max_objects < 1:
+            raise ValueError(f"GenEval option max_objects={self.max_objects} must be at least 1")
+        if self.position_threshold < 0:
+            raise ValueError(f"GenEval option position_threshold={self.position_threshold} must be >= 0")
+
+
+DEFAULT_OPTIONS = GenEvalOptions()
+
+
+@dataclass(frozen=True, slots=True)
 class Detection:
     """One detected object in pixel coordinates; ``color`` is one of COLORS or None if not classified."""
 
@@ -82,8 +106,11 @@ def compute_iou(box_a: Sequence[float], box_b: Sequence[float]) -> float:
     return inter / union if union else 0.0
 
 
-def relative_position(box_a: Sequence[float], box_b: Sequence[float]) -> list[str]:
-    """Relations of A to B: centre offset shrunk by 0.1 x (summed box sizes) per axis, then its direction.
+def relative_position(
+    box_a: Sequence[float], box_b: Sequence[float], position_threshold: float = POSITION_THRESHOLD
+) -> list[str]:
+    """Relations of A to B: centre offset shrunk by 0.1 (``position_threshold``) x (summed box sizes) per
+    axis, then its direction.
 
     A relation holds when the shrunk offset's component along it exceeds half the length of the raw offset,
     so a diagonal placement can be both "left of" and "above"; overlapping boxes have no relation.
@@ -92,7 +119,7 @@ def relative_position(box_a: Sequence[float], box_b: Sequence[float]) -> list[st
     center_a, center_b = boxes.mean(axis=-2)
     dim_a, dim_b = np.abs(np.diff(boxes, axis=-2))[..., 0, :]
     offset = center_a - center_b
-    revised = np.maximum(np.abs(offset) - POSITION_THRESHOLD * (dim_a + dim_b), 0) * np.sign(offset)
+    revised = np.maximum(np.abs(offset) - position_threshold * (dim_a + dim_b), 0) * np.sign(offset)
     if np.all(np.abs(revised) < 1e-3):
         return []
     dx, dy = revised / np.linalg.norm(offset)
@@ -108,9 +135,12 @@ def relative_position(box_a: Sequence[float], box_b: Sequence[float]) -> list[st
     return relations
 
 
-def keep_detections(detections: Iterable[Detection], tag: str) -> dict[str, list[Detection]]:
-    """Upstream's per-class filter: score > threshold, best first, at most MAX_OBJECTS, overlap cut."""
-    threshold = COUNTING_THRESHOLD if tag == "counting" else THRESHOLD
+def keep_detections(
+    detections: Iterable[Detection], tag: str, options: GenEvalOptions = DEFAULT_OPTIONS
+) -> dict[str, list[Detection]]:
+    """Upstream's per-class filter: score > threshold, best first, at most max_objects, overlap cut."""
+    threshold = options.counting_threshold if tag == "counting" else options.threshold
+    nms = options.nms_threshold
     by_class: dict[str, list[Detection]] = {}
     for det in detections:
         by_class.setdefault(det.label, []).append(det)
@@ -118,16 +148,12 @@ def keep_detections(detections: Iterable[Detection], tag: str) -> dict[str, list
     for label, dets in by_class.items():
         scores = np.array([d.score for d in dets])
         ordering = np.argsort(scores)[::-1]  # same call as upstream, so ties resolve the same way
-        ordering = ordering[scores[ordering] > threshold][:MAX_OBJECTS].tolist()
+        ordering = ordering[scores[ordering] > threshold][: options.max_objects].tolist()
         chosen: list[Detection] = []
         while ordering:
             best = ordering.pop(0)
             chosen.append(dets[best])
-            ordering = [
-                i
-                for i in ordering
-                if NMS_THRESHOLD == 1 or compute_iou(dets[best].box, dets[i].box) < NMS_THRESHOLD
-            ]
+            ordering = [i for i in ordering if nms == 1 or compute_iou(dets[best].box, dets[i].box) < nms]
         if chosen:
             kept[label] = chosen
     return kept
@@ -168,7 +194,7 @@ def _validate_metadata(metadata: Mapping[str, Any]) -> None:
 
 
 def _apply_rules(
-    metadata: Mapping[str, Any], objects: Mapping[str, list[Detection]]
+    metadata: Mapping[str, Any], objects: Mapping[str, list[Detection]], position_threshold: float
 ) -> tuple[bool, list[str]]:
     correct = True
     reason: list[str] = []
@@ -204,7 +230,7 @@ def _apply_rules(
                 else:
                     for obj in found:
                         for target in targets:
-                            true_rels = relative_position(obj.box, target.box)
+                            true_rels = relative_position(obj.box, target.box, position_threshold)
                             if expected_rel not in true_rels:
                                 correct = matched = False
                                 reason.append(
@@ -225,7 +251,11 @@ def _apply_rules(
 
 
 def evaluate(
-    metadata: Mapping[str, Any], detections: Sequence[Mapping[str, Any]], height: int, width: int
+    metadata: Mapping[str, Any],
+    detections: Sequence[Mapping[str, Any]],
+    height: int,
+    width: int,
+    options: GenEvalOptions = DEFAULT_OPTIONS,
 ) -> tuple[bool, str]:
     """Is this image correct for its GenEval prompt? Returns (correct, upstream-style reason lines).
 
@@ -235,8 +265,8 @@ def evaluate(
     _validate_metadata(metadata)
     dets = [Detection.from_dict(d) for d in detections]
     _check_boxes(dets, height, width)
-    objects = keep_detections(dets, metadata["tag"])
-    correct, reason = _apply_rules(metadata, objects)
+    objects = keep_detections(dets, metadata["tag"], options)
+    correct, reason = _apply_rules(metadata, objects, options.position_threshold)
     return correct, "\n".join(reason)
 
 
@@ -246,10 +276,11 @@ def result_record(
     detections: Sequence[Mapping[str, Any]],
     height: int,
     width: int,
+    options: GenEvalOptions = DEFAULT_OPTIONS,
 ) -> dict[str, Any]:
     """One line of upstream's ``results.jsonl``: filename, tag, prompt, correct, reason, metadata, details."""
-    correct, reason = evaluate(metadata, detections, height, width)
-    objects = keep_detections([Detection.from_dict(d) for d in detections], metadata["tag"])
+    correct, reason = evaluate(metadata, detections, height, width, options)
+    objects = keep_detections([Detection.from_dict(d) for d in detections], metadata["tag"], options)
     details = {k: [[*d.box, d.score] for d in v] for k, v in objects.items()}
     return {
         "filename": filename,

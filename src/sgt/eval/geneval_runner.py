@@ -20,7 +20,7 @@ from PIL import Image
 from tqdm import tqdm
 
 from sgt.eval.detectors import Detector
-from sgt.eval.geneval import TAGS, GenEvalSummary, result_record, summarize
+from sgt.eval.geneval import DEFAULT_OPTIONS, TAGS, GenEvalOptions, GenEvalSummary, result_record, summarize
 from sgt.io import atomic_dir, atomic_path
 
 logger = logging.getLogger(__name__)
@@ -111,9 +111,13 @@ def iter_geneval_images(imagedir: str | os.PathLike[str]) -> list[tuple[Path, di
 
 
 def evaluate_geneval_images(
-    imagedir: str | os.PathLike[str], detector: Detector, outfile: str | os.PathLike[str]
+    imagedir: str | os.PathLike[str],
+    detector: Detector,
+    outfile: str | os.PathLike[str],
+    options: GenEvalOptions = DEFAULT_OPTIONS,
 ) -> Path:
-    """Score every sample with ``detector`` and write upstream-format ``results.jsonl``, a row per image."""
+    """Score every sample with ``detector`` under the rule ``options`` and write upstream-format
+    ``results.jsonl``, a row per image."""
     pairs = iter_geneval_images(imagedir)
     if not pairs:
         raise ValueError(f"{imagedir}: no <index>/samples/<k>.png images found")
@@ -121,7 +125,7 @@ def evaluate_geneval_images(
     for path, metadata in tqdm(pairs, desc="geneval images", disable=None):
         image = np.asarray(Image.open(path).convert("RGB"))
         detections = detector.detect(image)
-        rows.append(result_record(str(path), metadata, detections, image.shape[0], image.shape[1]))
+        rows.append(result_record(str(path), metadata, detections, image.shape[0], image.shape[1], options))
     with atomic_path(outfile) as tmp:
         tmp.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     s = summarize(rows)
