@@ -77,9 +77,10 @@ CFG = {
 
 
 def _checkout_env() -> dict[str, str]:
+    """The checkout, our package, then the stand-ins for what a CPU node lacks (flash_attn: the computing one)."""
     src = Path(__file__).resolve().parents[2] / "src"
-    stand_ins = Path(src, "sgt/models/preflight/stand_ins")
-    return {**os.environ, "PYTHONPATH": os.pathsep.join([CHECKOUT, str(src), str(stand_ins)])}
+    stand_ins = [Path(src, "sgt/analysis/cluster/stand_ins"), Path(src, "sgt/models/preflight/stand_ins")]
+    return {**os.environ, "PYTHONPATH": os.pathsep.join([CHECKOUT, str(src), *map(str, stand_ins)])}
 
 
 def _eval_folder(tmp: Path, texts: list[str]) -> Path:
@@ -157,6 +158,22 @@ def test_bagel_extractor_writes_the_analysis_tables(tmp_path: Path, toyworld_roo
     assert np.allclose(words.groupby(["timestep", "layer"])["share"].sum(), 1.0, atol=1e-4)
     notes = pd.read_csv(outs["notes"])
     assert list(notes.columns) == NOTE_COLUMNS and notes["note"].str.contains("stand-ins for flash_attn").all()
+
+
+def test_hooked_qk_reproduce_the_kernels_attention(tmp_path: Path) -> None:
+    """The recomputed Q/K give the attention the model's own kernel call receives, in both MoT modes."""
+    model = _eval_folder(tmp_path, geneval_prompts(30, 0) * 20)
+    out = tmp_path / "check.json"
+    subprocess.run(
+        [PYTHON, str(Path(__file__).parent / "bagel_qk_check.py"), str(model), str(out)],
+        cwd=CHECKOUT, env=_checkout_env(), check=True,
+    )
+    report = json.loads(out.read_text())
+    for mode in ("und", "gen"):
+        assert report[mode]["layers"] == report[mode]["reference_calls"] == LLM_LAYERS, report
+        assert report[mode]["max_abs_diff"] < 1e-4, report  # the same bf16 states (leaving out k_norm: 2e-3)
+    # gen keys: [bos, 3 words, eos] + [start, (64 / 16)^2 latent tokens, end]; und: image + ViT tokens + text
+    assert report["gen"]["keys"] >= 5 + 18 and report["und"]["keys"] > (224 // 14) ** 2
 
 
 def test_probe_on_shuffled_labels_is_at_chance() -> None:
