@@ -30,6 +30,7 @@ include: "workflow/rules/train.smk"
 include: "workflow/rules/eval.smk"
 include: "workflow/rules/report.smk"
 include: "workflow/rules/analysis.smk"
+include: "workflow/rules/analysis_cluster.smk"
 
 
 localrules:

@@ -188,32 +188,36 @@ class BagelProbe:
             rows.append(mass / queries)
         return np.asarray(rows, dtype=np.float64)
 
-    def prompt_masses(self, prompts: list[str], *, seed: int, steps: int, shift: float, timesteps: int,
-                      resolution: int) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-        """Fig. 8b: per prompt, timestep and layer, the attention VAE-token queries put on each key group."""
+    def prompt_masses(
+        self, prompts: list[dict[str, Any]], groups: dict[str, list[str]], *, seed: int, generation: dict[str, Any]
+    ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        """Fig. 8b: per prompt, timestep and layer, the attention VAE-token queries put on each key group.
+
+        ``prompts``: {text, words: word -> group}; ``groups``: {word: [...], key: [...]} group names.
+        """
         from sgt.analysis.attention import group_masses, normalise
         from sgt.analysis.cluster.prompt_tokens import token_word_groups
-        from sgt.analysis.prompt_attention import KEY_GROUPS, WORD_GROUPS
         from sgt.seeding import torch_seed_for
 
+        steps, shift = int(generation["num_timesteps"]), float(generation["timestep_shift"])
+        size = int(generation["resolution"])
         self.model.language_model.model.enable_taylorseer = False
         ts = torch.linspace(1, 0, steps)
         ts = shift * ts / (1 + (shift - 1) * ts)  # generate_image's schedule
-        dts, rows = ts[:-1] - ts[1:], []
-        groups_seen: dict[str, Any] = {}
+        dts, rows, sizes = ts[:-1] - ts[1:], [], {}
         for p_idx, prompt in enumerate(prompts):
             torch.manual_seed(torch_seed_for(seed, "fig8b", p_idx))  # prepare_vae_latent draws the noise
             cache, kvlens, rope = self._empty()
-            gi, kvlens, rope = self.model.prepare_prompts(kvlens, rope, [prompt], self.tokenizer, self.ids)
-            words = token_word_groups(self.tokenizer, prompt, offset=1)  # after the bos marker
+            gi, kvlens, rope = self.model.prepare_prompts(kvlens, rope, [prompt["text"]], self.tokenizer, self.ids)
+            words = token_word_groups(self.tokenizer, prompt["text"], prompt["words"], groups["word"], offset=1)
             cache = self.model.forward_cache_update_text(cache, **_to(self.device, gi))
-            gl = self.model.prepare_vae_latent(kvlens, rope, [(resolution, resolution)], self.ids)
+            gl = self.model.prepare_vae_latent(kvlens, rope, [(size, size)], self.ids)
             vae = gl["packed_vae_token_indexes"]
-            groups = {**words, "bos": [0], "noise": (kvlens[0] + vae).tolist()}
-            groups_seen[prompt] = {g: len(v) for g, v in groups.items()}
+            keys = {**words, "bos": [0], "noise": (kvlens[0] + vae).tolist()}
+            sizes[prompt["text"]] = {g: len(v) for g, v in keys.items()}
             x = gl["packed_init_noises"].to(self.device)
             flow = {k: v for k, v in _to(self.device, gl).items() if k != "packed_init_noises"}
-            for k in range(timesteps):
+            for k in range(int(generation["timesteps"])):
                 self.recorder.rows = vae
                 v = self.model._forward_flow(
                     x_t=x, timestep=torch.full((x.shape[0],), float(ts[k]), device=self.device),
@@ -222,14 +226,14 @@ class BagelProbe:
                 self.recorder.rows = None
                 x = x - v.to(x.dtype) * dts[k]
                 for layer, profile in enumerate(self.recorder.take(len(self.layers))):
-                    masses = group_masses(profile.view(1, 1, -1), [0], groups)
-                    shares = normalise({w: masses[w] for w in WORD_GROUPS})
+                    masses = group_masses(profile.view(1, 1, -1), [0], keys)
+                    shares = normalise({w: masses[w] for w in groups["word"]})
                     rows += [
                         {"prompt": p_idx, "timestep": k, "layer": layer, "group": g, "mass": masses[g],
                          "share": shares.get(g)}
-                        for g in KEY_GROUPS
+                        for g in groups["key"]
                     ]
-        return rows, groups_seen
+        return rows, sizes
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -250,11 +254,8 @@ def main(argv: list[str] | None = None) -> None:
             for i, q in enumerate(req["questions"])
         ]
         visual = probe.visual_shares(items)
-        gen = req["generation"]
         rows, groups = probe.prompt_masses(
-            req["prompts"], seed=int(req["seed"]), steps=int(gen["num_timesteps"]),
-            shift=float(gen["timestep_shift"]), timesteps=int(gen["timesteps"]),
-            resolution=int(gen["resolution"]),
+            req["prompts"], req["groups"], seed=int(req["seed"]), generation=req["generation"]
         )
     np.savez(req["arrays"], features=features, visual=visual)
     hooked = [f"language_model.model.layers.{i}.self_attn" for i in range(len(probe.layers))]

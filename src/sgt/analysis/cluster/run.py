@@ -19,10 +19,10 @@ from typing import Any
 import numpy as np
 
 from sgt.analysis.cluster import FIGURES, extractor_for
+from sgt.analysis.figures import NOTE_COLUMNS
 
 logger = logging.getLogger(__name__)
 STAND_INS = {"flash_attn": Path(__file__).parent / "stand_ins" / "flash_attn"}
-NOTE_COLUMNS = ["model", "variant", "seed", "figure", "note"]
 
 
 def square(image: np.ndarray, size: int) -> np.ndarray:
@@ -52,8 +52,9 @@ def analyse_cluster_checkpoint(
     """Write the four analysis CSVs and ``outputs['notes']`` for one tuned cluster checkpoint."""
     import sys
 
+    from sgt.analysis.cluster.questions import annotation_questions
     from sgt.analysis.features import CropSpec, confusable_crops
-    from sgt.analysis.prompt_attention import geneval_prompts, summarise
+    from sgt.analysis.prompt_attention import KEY_GROUPS, WORD_GROUPS, geneval_prompts, summarise, word_group
     from sgt.analysis.run import COLUMNS, sample_questions, separability_from_features, write_csv
     from sgt.analysis.visual_attention import visual_attention_rows
     from sgt.data.coco import read_image
@@ -63,7 +64,11 @@ def analyse_cluster_checkpoint(
     cluster, ident = cfg["cluster"], dict(ident)
     spec = CropSpec.from_config(dict(cfg))
     crops = confusable_crops(data_root, split, spec, source=source)
-    qs = sample_questions(benchmarks, int(cfg["n_questions"]), seed)
+    qs = (  # the tiny analysis's questions where the split has embedded benchmarks, else annotation counts
+        sample_questions(benchmarks, int(cfg["n_questions"]), seed)
+        if benchmarks
+        else annotation_questions(data_root, split, int(cfg["n_questions"]), seed, source=source)
+    )
     prompts = geneval_prompts(int(cfg["n_prompts"]), seed)
     size = int(cluster["image_size"])
     with tempfile.TemporaryDirectory(prefix="sgt-analysis-") as tmp:
@@ -75,7 +80,8 @@ def analyse_cluster_checkpoint(
             "inputs": str(Path(tmp) / "inputs.npz"),
             "arrays": str(Path(tmp) / "arrays.npz"),
             "questions": [{"question": q["question"], "answer": q["answer"]} for q in qs],
-            "prompts": prompts,
+            "prompts": [{"text": p, "words": {w: word_group(w.lower()) for w in p.split()}} for p in prompts],
+            "groups": {"word": list(WORD_GROUPS), "key": list(KEY_GROUPS)},
             "seed": seed,
             "threads": threads,
             "generation": {k: cluster[k] for k in ("num_timesteps", "timestep_shift", "resolution")}
