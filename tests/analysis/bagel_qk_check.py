@@ -44,19 +44,27 @@ with torch.no_grad(), torch.autocast(device_type="cpu", dtype=torch.bfloat16):
         reference.clear()
         cache, kvlens, rope = probe._empty()
         if mode == "und":
-            gi, kvlens, rope = probe.model.prepare_vit_images(kvlens, rope, [image], probe.vit_transform, probe.ids)
+            gi, kvlens, rope = probe.model.prepare_vit_images(
+                kvlens, rope, [image], probe.vit_transform, probe.ids
+            )
             cache = probe.model.forward_cache_update_vit(cache, **gi)
-            gi, kvlens, rope = probe.model.prepare_prompts(kvlens, rope, ["left of"], probe.tokenizer, probe.ids)
+            gi, kvlens, rope = probe.model.prepare_prompts(
+                kvlens, rope, ["left of"], probe.tokenizer, probe.ids
+            )
             select(probe, torch.arange(1, len(gi["packed_text_ids"]) - 1))
             probe.model.forward_cache_update_text(cache, **gi)
         else:
-            gi, kvlens, rope = probe.model.prepare_prompts(kvlens, rope, ["a red tie"], probe.tokenizer, probe.ids)
+            gi, kvlens, rope = probe.model.prepare_prompts(
+                kvlens, rope, ["a red tie"], probe.tokenizer, probe.ids
+            )
             cache = probe.model.forward_cache_update_text(cache, **gi)
             gl = probe.model.prepare_vae_latent(kvlens, rope, [(64, 64)], probe.ids)
             x = gl.pop("packed_init_noises")
             select(probe, gl["packed_vae_token_indexes"])
             probe.model.language_model.model.enable_taylorseer = False
-            probe.model._forward_flow(x_t=x, timestep=torch.full((x.shape[0],), 0.9), past_key_values=cache, **gl)
+            probe.model._forward_flow(
+                x_t=x, timestep=torch.full((x.shape[0],), 0.9), past_key_values=cache, **gl
+            )
         select(probe, None)
         recorded = probe.recorder.take(len(probe.layers))
         report[mode] = {

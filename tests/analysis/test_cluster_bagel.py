@@ -30,7 +30,7 @@ from sgt.models.preflight.tokenizer import build_stand_in_tokenizer
 
 CHECKOUT = os.environ.get("SGT_BAGEL_CHECKOUT")
 PYTHON = os.environ.get("SGT_BAGEL_PYTHON", sys.executable)
-pytestmark = pytest.mark.skipif(not CHECKOUT, reason="needs a Bagel checkout (SGT_BAGEL_CHECKOUT)")
+needs_checkout = pytest.mark.skipif(not CHECKOUT, reason="needs a Bagel checkout (SGT_BAGEL_CHECKOUT)")
 LLM_LAYERS = 2
 LLM = {
     "architectures": ["Qwen2ForCausalLM"],
@@ -72,19 +72,25 @@ CFG = {
     "n_questions": 3,
     "n_prompts": 3,
     "timesteps": 2,
-    "cluster": {"image_size": 56, "num_timesteps": 10, "timestep_shift": 3.0, "resolution": 64, "timeout_min": 10},
+    "cluster": {
+        "image_size": 56,
+        "num_timesteps": 10,
+        "timestep_shift": 3.0,
+        "resolution": 64,
+        "timeout_min": 10,
+    },
 }
 
 
 def _checkout_env() -> dict[str, str]:
-    """The checkout, our package, then the stand-ins for what a CPU node lacks (flash_attn: the computing one)."""
+    """The checkout, our package, then stand-ins for what a CPU node lacks (flash_attn: the computing one)."""
     src = Path(__file__).resolve().parents[2] / "src"
     stand_ins = [Path(src, "sgt/analysis/cluster/stand_ins"), Path(src, "sgt/models/preflight/stand_ins")]
     return {**os.environ, "PYTHONPATH": os.pathsep.join([CHECKOUT, str(src), *map(str, stand_ins)])}
 
 
 def _eval_folder(tmp: Path, texts: list[str]) -> Path:
-    """Base folder (configs, stand-in tokenizer) + a run checkpoint, joined as rule vlmeval_model joins them."""
+    """Base folder (configs, stand-in tokenizer) + a run checkpoint, joined as rule vlmeval_model does."""
     base = tmp / "BAGEL-7B-MoT"
     build_stand_in_tokenizer(texts, base, vocab_size=4000)
     (base / "llm_config.json").write_text(json.dumps(LLM))
@@ -94,7 +100,9 @@ def _eval_folder(tmp: Path, texts: list[str]) -> Path:
     ckpt = tmp / "run" / "checkpoints" / "0000010"
     subprocess.run(
         [PYTHON, str(Path(__file__).parent / "bagel_tiny.py"), str(base), str(ckpt), "0"],
-        cwd=CHECKOUT, env=_checkout_env(), check=True,
+        cwd=CHECKOUT,
+        env=_checkout_env(),
+        check=True,
     )
     out = tmp / "eval_model"
     bagel_eval_folder(base, ckpt, out)
@@ -111,6 +119,7 @@ def _benchmark(root: Path, out: Path) -> Path:
     return out
 
 
+@needs_checkout
 def test_bagel_extractor_writes_the_analysis_tables(tmp_path: Path, toyworld_root: Path) -> None:
     texts = geneval_prompts(30, 0) * 20 + ["how many squares are there ?"] * 20
     model = _eval_folder(tmp_path, texts)
@@ -137,6 +146,7 @@ def test_bagel_extractor_writes_the_analysis_tables(tmp_path: Path, toyworld_roo
     calls = set(hooked["attention_calls"])
     assert len(calls) == 1 and calls.pop() > 3 * 3 + 3 * (1 + 2)
     assert got["load"]["parameters"] > 0 and got["flash_attn"].endswith("sgt-analysis-stand-in")
+    assert not [m for m in got["sgt_modules"] if m.startswith(("sgt.data", "sgt.models"))], got["sgt_modules"]
 
     tsne, probe = pd.read_csv(outs["tsne"]), pd.read_csv(outs["probe"])
     assert list(tsne.columns) == COLUMNS["tsne"] and list(probe.columns) == COLUMNS["probe"]
@@ -157,16 +167,21 @@ def test_bagel_extractor_writes_the_analysis_tables(tmp_path: Path, toyworld_roo
     words = prompt[prompt["group"].isin(["object", "position", "colour", "other"])]
     assert np.allclose(words.groupby(["timestep", "layer"])["share"].sum(), 1.0, atol=1e-4)
     notes = pd.read_csv(outs["notes"])
-    assert list(notes.columns) == NOTE_COLUMNS and notes["note"].str.contains("stand-ins for flash_attn").all()
+    assert (
+        list(notes.columns) == NOTE_COLUMNS and notes["note"].str.contains("stand-ins for flash_attn").all()
+    )
 
 
+@needs_checkout
 def test_hooked_qk_reproduce_the_kernels_attention(tmp_path: Path) -> None:
     """The recomputed Q/K give the attention the model's own kernel call receives, in both MoT modes."""
     model = _eval_folder(tmp_path, geneval_prompts(30, 0) * 20)
     out = tmp_path / "check.json"
     subprocess.run(
         [PYTHON, str(Path(__file__).parent / "bagel_qk_check.py"), str(model), str(out)],
-        cwd=CHECKOUT, env=_checkout_env(), check=True,
+        cwd=CHECKOUT,
+        env=_checkout_env(),
+        check=True,
     )
     report = json.loads(out.read_text())
     for mode in ("und", "gen"):

@@ -160,21 +160,30 @@ def make_figures(
     if "notes" in outputs:
         _csv(notes, outputs["notes"])
     drawn = {
-        "fig7": (probe, lambda: fig7_tsne(tsne, probe, compare, labels, outputs["fig7_png"], outputs["fig7_pdf"])),
+        "fig7": (
+            probe,
+            lambda: fig7_tsne(tsne, probe, compare, labels, outputs["fig7_png"], outputs["fig7_pdf"]),
+        ),
         "fig8a": (
             visual,
-            lambda: fig8a_visual_attention(visual, compare, labels, outputs["fig8a_png"], outputs["fig8a_pdf"]),
+            lambda: fig8a_visual_attention(
+                visual, compare, labels, outputs["fig8a_png"], outputs["fig8a_pdf"]
+            ),
         ),
         "fig8b": (
             prompt,
-            lambda: fig8b_prompt_attention(prompt, compare, labels, outputs["fig8b_png"], outputs["fig8b_pdf"]),
+            lambda: fig8b_prompt_attention(
+                prompt, compare, labels, outputs["fig8b_png"], outputs["fig8b_pdf"]
+            ),
         ),
     }
     for figure, (frame, draw) in drawn.items():
         if len(frame):
             draw()
             continue
-        reasons = sorted(set(notes.loc[notes["figure"] == figure, "note"])) or ["no rows in its analysis CSVs"]
+        reasons = sorted(set(notes.loc[notes["figure"] == figure, "note"])) or [
+            "no rows in its analysis CSVs"
+        ]
         logger.warning("%s not measured: %s", figure, "; ".join(reasons))
         not_measured(figure, reasons, outputs[f"{figure}_png"], outputs[f"{figure}_pdf"])
     for _, row in probe.iterrows():

@@ -49,7 +49,9 @@ def separability_rows(
     """t-SNE coordinates (one row per crop) and the probe summary row for one model."""
     from sgt.analysis.features import vit_features
 
-    return separability_from_features(vit_features(model, [c.image for c in crops]), crops, classes, cfg, seed)
+    return separability_from_features(
+        vit_features(model, [c.image for c in crops]), crops, classes, cfg, seed
+    )
 
 
 def separability_from_features(

@@ -33,6 +33,7 @@ def extractor_for(backend: str) -> Extractor:
         return EXTRACTORS[backend]
     except KeyError:
         raise ValueError(
-            f"no mechanism-analysis extractor for backend {backend!r} (have: {', '.join(sorted(EXTRACTORS))}); "
+            f"no mechanism-analysis extractor for backend {backend!r} "
+            f"(have: {', '.join(sorted(EXTRACTORS))}); "
             "set analysis.compare: [] or register one in sgt.analysis.cluster.EXTRACTORS"
         ) from None

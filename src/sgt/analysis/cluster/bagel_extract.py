@@ -47,8 +47,14 @@ def build_bagel(folder: Path, *, empty: bool) -> Any:
     """``Bagel`` from ``folder``'s llm_config.json and vit_config.json, as app.py builds it (no weights)."""
     from accelerate import init_empty_weights
     from modeling.autoencoder import load_ae
-    from modeling.bagel import Bagel, BagelConfig, Qwen2Config, Qwen2ForCausalLM, SiglipVisionConfig
-    from modeling.bagel import SiglipVisionModel
+    from modeling.bagel import (
+        Bagel,
+        BagelConfig,
+        Qwen2Config,
+        Qwen2ForCausalLM,
+        SiglipVisionConfig,
+        SiglipVisionModel,
+    )
 
     llm_config = Qwen2Config.from_json_file(str(folder / "llm_config.json"))
     for key, value in LLM_OVERRIDES.items():
@@ -57,7 +63,9 @@ def build_bagel(folder: Path, *, empty: bool) -> Any:
     vit_config.rope = False
     vit_config.num_hidden_layers -= 1
     _, vae_config = load_ae(local_path=None)  # only its shape facts: no image is decoded here
-    config = BagelConfig(llm_config=llm_config, vit_config=vit_config, vae_config=vae_config, **BAGEL_SETTINGS)
+    config = BagelConfig(
+        llm_config=llm_config, vit_config=vit_config, vae_config=vae_config, **BAGEL_SETTINGS
+    )
     if empty:
         with init_empty_weights():
             model = Bagel(Qwen2ForCausalLM(llm_config), SiglipVisionModel(vit_config), config)
@@ -94,7 +102,12 @@ def bagel_qk(attn: Any, kw: dict[str, Any]) -> tuple[torch.Tensor, torch.Tensor,
     rotary = sys.modules[type(attn).__module__].apply_rotary_pos_emb
     if len(kw["query_lens"]) != 1:
         raise RuntimeError("the attention probe handles one sequence per call (batch size 1)")
-    seq, heads, kv_heads, dim = kw["packed_query_sequence"], attn.num_heads, attn.num_key_value_heads, attn.head_dim
+    seq, heads, kv_heads, dim = (
+        kw["packed_query_sequence"],
+        attn.num_heads,
+        attn.num_key_value_heads,
+        attn.head_dim,
+    )
     if kw.get("mode", "und") == "und":
         q = attn.q_norm(attn.q_proj(seq).view(-1, heads, dim))
         k = attn.k_norm(attn.k_proj(seq).view(-1, kv_heads, dim))
@@ -154,8 +167,9 @@ class BagelProbe:
         for start in range(0, len(images), batch):
             chunk = [_pil(a) for a in images[start : start + batch]]
             cache = self.cache(len(self.layers))
-            gi, _, _ = self.model.prepare_vit_images([0] * len(chunk), [0] * len(chunk), chunk,
-                                                     self.vit_transform, self.ids)
+            gi, _, _ = self.model.prepare_vit_images(
+                [0] * len(chunk), [0] * len(chunk), chunk, self.vit_transform, self.ids
+            )
             self.vit_out.clear()
             self.model.forward_cache_update_vit(cache, **_to(self.device, gi))
             if len(self.vit_out) != 1:
@@ -167,12 +181,13 @@ class BagelProbe:
         return np.stack(feats).astype(np.float32)
 
     def visual_shares(self, items: list[dict[str, Any]]) -> np.ndarray:
-        """Fig. 8a: per item, per layer, the attention question/answer tokens put on the image's ViT tokens."""
+        """Fig. 8a: per item and layer, the attention question/answer tokens put on the image's ViT tokens."""
         rows = []
         for item in items:
             cache, kvlens, rope = self._empty()
-            gi, kvlens, rope = self.model.prepare_vit_images(kvlens, rope, [_pil(item["image"])],
-                                                             self.vit_transform, self.ids)
+            gi, kvlens, rope = self.model.prepare_vit_images(
+                kvlens, rope, [_pil(item["image"])], self.vit_transform, self.ids
+            )
             visual = gi["packed_vit_token_indexes"].tolist()  # cache positions: the cache was empty
             cache = self.model.forward_cache_update_vit(cache, **_to(self.device, gi))
             mass, queries = np.zeros(len(self.layers)), 0
@@ -189,7 +204,12 @@ class BagelProbe:
         return np.asarray(rows, dtype=np.float64)
 
     def prompt_masses(
-        self, prompts: list[dict[str, Any]], groups: dict[str, list[str]], *, seed: int, generation: dict[str, Any]
+        self,
+        prompts: list[dict[str, Any]],
+        groups: dict[str, list[str]],
+        *,
+        seed: int,
+        generation: dict[str, Any],
     ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
         """Fig. 8b: per prompt, timestep and layer, the attention VAE-token queries put on each key group.
 
@@ -208,8 +228,12 @@ class BagelProbe:
         for p_idx, prompt in enumerate(prompts):
             torch.manual_seed(torch_seed_for(seed, "fig8b", p_idx))  # prepare_vae_latent draws the noise
             cache, kvlens, rope = self._empty()
-            gi, kvlens, rope = self.model.prepare_prompts(kvlens, rope, [prompt["text"]], self.tokenizer, self.ids)
-            words = token_word_groups(self.tokenizer, prompt["text"], prompt["words"], groups["word"], offset=1)
+            gi, kvlens, rope = self.model.prepare_prompts(
+                kvlens, rope, [prompt["text"]], self.tokenizer, self.ids
+            )
+            words = token_word_groups(
+                self.tokenizer, prompt["text"], prompt["words"], groups["word"], offset=1
+            )
             cache = self.model.forward_cache_update_text(cache, **_to(self.device, gi))
             gl = self.model.prepare_vae_latent(kvlens, rope, [(size, size)], self.ids)
             vae = gl["packed_vae_token_indexes"]
@@ -220,8 +244,10 @@ class BagelProbe:
             for k in range(int(generation["timesteps"])):
                 self.recorder.rows = vae
                 v = self.model._forward_flow(
-                    x_t=x, timestep=torch.full((x.shape[0],), float(ts[k]), device=self.device),
-                    past_key_values=cache, **flow,
+                    x_t=x,
+                    timestep=torch.full((x.shape[0],), float(ts[k]), device=self.device),
+                    past_key_values=cache,
+                    **flow,
                 )
                 self.recorder.rows = None
                 x = x - v.to(x.dtype) * dts[k]
@@ -229,8 +255,14 @@ class BagelProbe:
                     masses = group_masses(profile.view(1, 1, -1), [0], keys)
                     shares = normalise({w: masses[w] for w in groups["word"]})
                     rows += [
-                        {"prompt": p_idx, "timestep": k, "layer": layer, "group": g, "mass": masses[g],
-                         "share": shares.get(g)}
+                        {
+                            "prompt": p_idx,
+                            "timestep": k,
+                            "layer": layer,
+                            "group": g,
+                            "mass": masses[g],
+                            "share": shares.get(g),
+                        }
                         for g in groups["key"]
                     ]
         return rows, sizes
@@ -266,6 +298,8 @@ def main(argv: list[str] | None = None) -> None:
         "load": probe.facts,
         "flash_attn": getattr(sys.modules.get("flash_attn"), "__version__", "absent"),
         "pid": os.getpid(),
+        # what of ours ran in the checkout's environment (it lacks our data stack: cv2, pycocotools)
+        "sgt_modules": sorted(m for m in sys.modules if m.startswith("sgt")),
     }
     Path(args.out).write_text(json.dumps(out), encoding="utf-8")
 

@@ -41,7 +41,9 @@ def key_profile(
         scores = q[sel].float().transpose(0, 1) @ keys.transpose(-1, -2) * scale  # H x n x Lk
         if causal:
             limit = (lk - lq + sel).view(1, -1, 1)
-            scores = scores.masked_fill(torch.arange(lk, device=q.device).view(1, 1, -1) > limit, float("-inf"))
+            scores = scores.masked_fill(
+                torch.arange(lk, device=q.device).view(1, 1, -1) > limit, float("-inf")
+            )
         total += scores.softmax(-1).sum(dim=(0, 1), dtype=torch.float64)
     return (total / (q.shape[1] * rows.numel())).cpu()
 
@@ -64,7 +66,9 @@ class KeyProfileRecorder:
     def _hook(self, layer: int, qk: QK) -> Callable[..., None]:
         def hook(module: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
             if args:
-                raise RuntimeError(f"layer {layer}: attention called with positional arguments; expected keywords")
+                raise RuntimeError(
+                    f"layer {layer}: attention called with positional arguments; expected keywords"
+                )
             self.calls[layer] += 1
             if self.rows is None:
                 return

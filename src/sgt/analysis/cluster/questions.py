@@ -15,7 +15,9 @@ from sgt.seeding import rng_for
 TEMPLATE = "How many {name}s are in the image? Answer with a number."
 
 
-def annotation_questions(root: str | Path, split: str, n: int, seed: int, *, source: str) -> list[dict[str, str]]:
+def annotation_questions(
+    root: str | Path, split: str, n: int, seed: int, *, source: str
+) -> list[dict[str, str]]:
     """``n`` counting questions (image_path, question, answer) on distinct images of ``split``."""
     from sgt.data.coco import CocoDataset
 
@@ -39,5 +41,7 @@ def annotation_questions(root: str | Path, split: str, n: int, seed: int, *, sou
             }
         )
     if len(out) < n:
-        raise ValueError(f"only {len(out)} annotated images in {root}/{split}; lower analysis.n_questions to {len(out)}")
+        raise ValueError(
+            f"only {len(out)} annotated images in {root}/{split}; lower analysis.n_questions to {len(out)}"
+        )
     return out

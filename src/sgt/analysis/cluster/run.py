@@ -72,7 +72,11 @@ def analyse_cluster_checkpoint(
     prompts = geneval_prompts(int(cfg["n_prompts"]), seed)
     size = int(cluster["image_size"])
     with tempfile.TemporaryDirectory(prefix="sgt-analysis-") as tmp:
-        inputs = {"crops": np.stack([square(c.image, size) for c in crops]) if crops else np.zeros((0, size, size, 3), np.uint8)}
+        inputs = {
+            "crops": np.stack([square(c.image, size) for c in crops])
+            if crops
+            else np.zeros((0, size, size, 3), np.uint8)
+        }
         inputs |= {f"question_image_{i}": read_image(q["image_path"]) for i, q in enumerate(qs)}
         np.savez(Path(tmp) / "inputs.npz", **inputs)
         request = {
@@ -104,12 +108,29 @@ def analyse_cluster_checkpoint(
     points, probe = separability_from_features(features, crops, spec.classes, cfg, seed)
     write_csv([{**ident, **p} for p in points], COLUMNS["tsne"], outputs["tsne"])
     write_csv([{**ident, **probe}], COLUMNS["probe"], outputs["probe"])
-    write_csv([{**ident, **r} for r in visual_attention_rows(visual)], COLUMNS["visual_attention"],
-              outputs["visual_attention"])
-    write_csv([{**ident, **r} for r in summarise(got["prompt_rows"])], COLUMNS["prompt_attention"],
-              outputs["prompt_attention"])
-    notes = [{**ident, "figure": f, "note": extractor.unavailable[f]} for f in FIGURES if f in extractor.unavailable]
+    write_csv(
+        [{**ident, **r} for r in visual_attention_rows(visual)],
+        COLUMNS["visual_attention"],
+        outputs["visual_attention"],
+    )
+    write_csv(
+        [{**ident, **r} for r in summarise(got["prompt_rows"])],
+        COLUMNS["prompt_attention"],
+        outputs["prompt_attention"],
+    )
+    notes = [
+        {**ident, "figure": f, "note": extractor.unavailable[f]}
+        for f in FIGURES
+        if f in extractor.unavailable
+    ]
     if stand_ins:
-        notes += [{**ident, "figure": f, "note": f"measured with stand-ins for {', '.join(stand_ins)} (not a real run)"} for f in FIGURES]
+        notes += [
+            {
+                **ident,
+                "figure": f,
+                "note": f"measured with stand-ins for {', '.join(stand_ins)} (not a real run)",
+            }
+            for f in FIGURES
+        ]
     write_csv(notes, NOTE_COLUMNS, outputs["notes"])
     return got
