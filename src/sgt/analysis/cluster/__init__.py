@@ -24,6 +24,16 @@ class Extractor:
 
 EXTRACTORS: dict[str, Extractor] = {
     "bagel": Extractor("sgt.analysis.cluster.bagel_extract"),
+    "omnigen2": Extractor(
+        "sgt.analysis.cluster.omnigen2_extract",
+        unavailable={
+            "fig8b": (
+                "not measured for OmniGen2: its prompt-to-noise attention lives in the diffusion "
+                "transformer, which the eval folder (the fine-tuned Qwen2.5-VL only) does not hold; "
+                "the paper analyses BAGEL only"
+            )
+        },
+    ),
 }
 
 
