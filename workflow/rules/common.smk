@@ -404,7 +404,10 @@ def analysis_inputs(wildcards):
 
 def analysis_figure_inputs(wildcards):
     """Every per-checkpoint analysis CSV of the compared variants, by kind (cluster models: and notes)."""
-    kinds = [*ANALYSIS_KINDS, *(["notes"] if wildcards.model in ANALYSED_CLUSTER_MODELS else [])]
+    kinds = [
+        *ANALYSIS_KINDS,
+        *(["notes"] if wildcards.model in ANALYSED_CLUSTER_MODELS else []),
+    ]
     return {
         kind: expand(
             f"results/analysis/{wildcards.model}/{{variant}}/seed{{seed}}/{kind}.csv",
@@ -433,13 +436,19 @@ def analysis_cluster_inputs(wildcards):
         "eval_model": f"results/eval_models/{wildcards.model}/{wildcards.variant}/seed{wildcards.seed}",
         "checkout": f"results/upstream/{wildcards.model}",
         "ready": data_ready(),
-        "benchmarks": expand("results/eval/benchmarks/{bench}.tsv", bench=BENCHMARKS) if toy else [],
+        "benchmarks": (
+            expand("results/eval/benchmarks/{bench}.tsv", bench=BENCHMARKS)
+            if toy
+            else []
+        ),
     }
 
 
 def analysis_cluster_python(wildcards):
     """analysis.cluster.python, else the env VLMEvalKit runs in (CUDA torch, the checkout's transformers)."""
-    return config["analysis"]["cluster"]["python"] or config["eval"]["vlmeval"]["python"]
+    return (
+        config["analysis"]["cluster"]["python"] or config["eval"]["vlmeval"]["python"]
+    )
 
 
 def analysis_outputs():
