@@ -33,6 +33,7 @@ include: "workflow/rules/geneval_cluster.smk"
 include: "workflow/rules/report.smk"
 include: "workflow/rules/analysis.smk"
 include: "workflow/rules/judges.smk"
+include: "workflow/rules/analysis_cluster.smk"
 
 
 localrules:

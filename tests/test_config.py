@@ -72,3 +72,16 @@ def test_a_cluster_model_compares_its_mixes_as_ratios() -> None:
 
 def test_untrained_and_base_variants_are_not_compared() -> None:
     check_config(_config("config.yaml", floor2={"untrained": True}, base2={"label": "Base again"}))
+
+
+def test_the_paper_analyses_compare_paper_variants() -> None:
+    """The cluster models are analysed too, so analysis.compare must name the paper study's variants."""
+    check_config(_config("paper.yaml"))
+    cfg = _config("paper.yaml")
+    cfg["analysis"]["compare"] = ["base", "sft_sgt"]
+    with pytest.raises(ConfigError, match=r"analysis\.compare: 'base' is not in study\.variants"):
+        check_config(cfg)
+    cfg = _config("paper.yaml")
+    cfg["analysis"]["timesteps"] = cfg["analysis"]["cluster"]["num_timesteps"]
+    with pytest.raises(ConfigError, match=r"analysis\.timesteps exceeds the steps of analysis\.cluster"):
+        check_config(cfg)

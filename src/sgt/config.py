@@ -247,9 +247,13 @@ def _what_a_run_sees(
 
 
 def _check_analysis(config: Mapping[str, Any]) -> None:
-    """analysis.compare names variants that exist, whenever a tiny-backend model will be analysed."""
+    """analysis.compare names variants that exist, whenever a model will be analysed (tiny backend, or a
+    cluster backend with a registered extractor)."""
+    from sgt.analysis.cluster import EXTRACTORS
+
     models = config["models"]
-    if not any(models.get(m, {}).get("backend") == "tiny" for m in config["study"]["models"]):
+    analysed = {"tiny", *EXTRACTORS}
+    if not any(models.get(m, {}).get("backend") in analysed for m in config["study"]["models"]):
         return
     analysis = config.get("analysis", {})
     variants = config["study"]["variants"]
@@ -259,7 +263,14 @@ def _check_analysis(config: Mapping[str, Any]) -> None:
                 f"analysis.compare: {variant!r} is not in study.variants ({', '.join(variants)}); "
                 "name defined variants or set analysis.compare: [] to skip the analyses"
             )
-    if analysis.get("compare") and analysis.get("timesteps", 3) > config["eval"]["sampling_steps"]:
+    cluster_steps = analysis.get("cluster", {}).get("num_timesteps", 50)
+    if analysis.get("compare") and analysis.get("timesteps", 3) >= cluster_steps:
+        raise ConfigError(
+            f"analysis.timesteps exceeds the steps of analysis.cluster.num_timesteps ({cluster_steps}); "
+            "lower it or raise num_timesteps"
+        )
+    tiny = any(models.get(m, {}).get("backend") == "tiny" for m in config["study"]["models"])
+    if tiny and analysis.get("compare") and analysis.get("timesteps", 3) > config["eval"]["sampling_steps"]:
         raise ConfigError(
             "analysis.timesteps exceeds eval.sampling_steps: lower it or sample with more steps"
         )

@@ -158,8 +158,18 @@ def paper_plan(result: subprocess.CompletedProcess[str], clone: Path) -> None:
     assert counts["score_dpg"] == counts["generate_dpg"] == len(tagged("table9")) * n_seeds, counts
     assert counts["checkout_gedit_bench"] == counts["checkout_dpg_bench"] == 1, counts
     assert counts["gedit_dataset"] == 1, counts  # the one copy every GEdit job reads
+
+    # Figs. 7 and 8: one analysis job per (analysed model, compared variant, seed), one figures job per model
+    from sgt.analysis.cluster import EXTRACTORS
+
+    analysed = [m for m in study["models"] if paper["models"][m]["backend"] in EXTRACTORS]
+    assert "bagel" in analysed, analysed
+    compare = paper["analysis"]["compare"]
+    assert set(compare) <= set(study["variants"]), compare
+    assert counts["analyse_cluster"] == len(analysed) * len(compare) * len(study["seeds"]), counts
+    assert counts["analysis_figures"] == len(analysed), counts
     # nothing of the embedded demo: no tiny model, no base or untrained variant, no embedded benchmarks
-    for rule in ("pretrain", "untrained", "evaluate", "embedded_benchmark", "geneval", "toyworld"):
+    for rule in ("pretrain", "untrained", "evaluate", "embedded_benchmark", "geneval", "toyworld", "analyse"):
         assert rule not in counts, (rule, counts)
     planned = set(re.findall(r"results/models/(\w+)/(\w+)/seed(\d+)", result.stdout))
     asked = {(m, v, str(s)) for m in study["models"] for v in study["variants"] for s in study["seeds"]}

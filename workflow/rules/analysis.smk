@@ -1,5 +1,5 @@
 # Mechanism analyses (paper Sec. 4.4) of tiny-backend models: one job per (model, variant, seed), then
-# Figs. 7, 8a and 8b per model from the variants in analysis.compare.
+# Figs. 7, 8a and 8b per model from the variants in analysis.compare (cluster models' jobs: analysis_cluster.smk).
 
 
 rule analyse:
@@ -70,12 +70,19 @@ rule analysis_figures:
             labels={"model": "{model}", "figure": "Fig. 8b"},
         ),
         fig8b_pdf="results/figures/{model}/fig8b_prompt_attention.pdf",
+        notes=report(
+            "results/analysis/{model}/notes.csv",
+            caption="../report/analysis_notes.rst",
+            category="Figures",
+            subcategory="Mechanism (Sec. 4.4)",
+            labels={"model": "{model}", "figure": "Figs. 7-8 notes"},
+        ),
     log:
         "results/logs/analysis/{model}/figures.log",
     benchmark:
         "results/benchmarks/analysis/{model}/figures.tsv"
     wildcard_constraints:
-        model="|".join(TINY_MODELS) or "^$",
+        model="|".join(ANALYSED_MODELS) or "^$",
     conda:
         "../../envs/sgt.yaml"
     threads: setting("resources/report/threads")

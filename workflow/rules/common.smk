@@ -512,20 +512,57 @@ def analysis_inputs(wildcards):
 
 
 def analysis_figure_inputs(wildcards):
-    """Every per-checkpoint analysis CSV of the compared variants, by kind."""
+    """Every per-checkpoint analysis CSV of the compared variants, by kind (cluster models: and notes)."""
+    kinds = [
+        *ANALYSIS_KINDS,
+        *(["notes"] if wildcards.model in ANALYSED_CLUSTER_MODELS else []),
+    ]
     return {
         kind: expand(
             f"results/analysis/{wildcards.model}/{{variant}}/seed{{seed}}/{kind}.csv",
             variant=config["analysis"]["compare"],
             seed=SEEDS,
         )
-        for kind in ANALYSIS_KINDS
+        for kind in kinds
     }
 
 
+# --- mechanism analyses of the cluster models (analysis_cluster.smk) ---
+def _analysed_cluster_models():
+    from sgt.analysis.cluster import EXTRACTORS
+
+    return [m for m in CLUSTER_MODELS if config["models"][m]["backend"] in EXTRACTORS]
+
+
+ANALYSED_CLUSTER_MODELS = _analysed_cluster_models()
+ANALYSED_MODELS = [*TINY_MODELS, *ANALYSED_CLUSTER_MODELS]
+
+
+def analysis_cluster_inputs(wildcards):
+    """The tuned eval folder, the checkout, and the embedded benchmarks where the data has them."""
+    toy = config["data"]["source"] == "toyworld"
+    return {
+        "eval_model": f"results/eval_models/{wildcards.model}/{wildcards.variant}/seed{wildcards.seed}",
+        "checkout": f"results/upstream/{wildcards.model}",
+        "ready": data_ready(),
+        "benchmarks": (
+            expand("results/eval/benchmarks/{bench}.tsv", bench=BENCHMARKS)
+            if toy
+            else []
+        ),
+    }
+
+
+def analysis_cluster_python(wildcards):
+    """analysis.cluster.python, else the env VLMEvalKit runs in (CUDA torch, the checkout's transformers)."""
+    return (
+        config["analysis"]["cluster"]["python"] or config["eval"]["vlmeval"]["python"]
+    )
+
+
 def analysis_outputs():
-    """Figs. 7, 8a and 8b per tiny-backend model; none when analysis.compare is empty."""
-    models = TINY_MODELS if config["analysis"]["compare"] else []
+    """Figs. 7, 8a and 8b per analysed model; none when analysis.compare is empty."""
+    models = ANALYSED_MODELS if config["analysis"]["compare"] else []
     return expand(
         "results/figures/{model}/{fig}.png", model=models, fig=ANALYSIS_FIGURES
     )
@@ -535,7 +572,7 @@ def findings_analysis():
     """Findings 1-3 read report.analysis_results if set, else this run's analysis tables (Figs. 7, 8a, 8b)."""
     if config["report"]["analysis_results"]:
         return config["report"]["analysis_results"]
-    models = TINY_MODELS if config["analysis"]["compare"] else []
+    models = ANALYSED_MODELS if config["analysis"]["compare"] else []
     return expand(
         "results/analysis/{model}/{table}.csv",
         model=models,

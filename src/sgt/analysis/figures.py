@@ -122,6 +122,20 @@ def fig8b_prompt_attention(
     return per
 
 
+NOTE_COLUMNS = ["model", "variant", "seed", "figure", "note"]
+
+
+def not_measured(figure: str, reasons: Sequence[str], png: str | Path, pdf: str | Path) -> None:
+    """A figure that says why it has no data (an analysis the architecture cannot give), never a blank one."""
+    import textwrap
+
+    fig, (ax,) = _subplots(1, width=6.0)
+    text = "\n".join(textwrap.fill(r, 60) for r in reasons)
+    ax.text(0.5, 0.5, f"{figure}: not measured\n\n{text}", ha="center", va="center", transform=ax.transAxes)
+    ax.set_axis_off()
+    _save(fig, png, pdf)
+
+
 def make_figures(
     inputs: Mapping[str, Sequence[str | Path]],
     outputs: Mapping[str, str | Path],
@@ -129,15 +143,49 @@ def make_figures(
     compare: Sequence[str],
     labels: Mapping[str, str],
 ) -> None:
-    """``inputs``: kind -> per-checkpoint CSVs; writes combined CSVs and the three figures."""
+    """``inputs``: kind -> per-checkpoint CSVs; writes combined CSVs and the three figures.
+
+    ``inputs['notes']`` (cluster models): per-checkpoint notes on figures not measured or measured with
+    stand-ins; they are combined into ``outputs['notes']`` and a figure without data shows its reasons.
+    """
+    import pandas as pd
+
     tsne, probe = _read(inputs["tsne"]), _read(inputs["probe"])
     visual, prompt = _read(inputs["visual_attention"]), _read(inputs["prompt_attention"])
+    notes = _read(inputs.get("notes", []))
+    notes = notes if len(notes.columns) else pd.DataFrame(columns=NOTE_COLUMNS)
     _csv(probe, outputs["probe"])
     _csv(visual, outputs["visual_attention"])
     _csv(prompt, outputs["prompt_attention"])
-    fig7_tsne(tsne, probe, compare, labels, outputs["fig7_png"], outputs["fig7_pdf"])
-    fig8a_visual_attention(visual, compare, labels, outputs["fig8a_png"], outputs["fig8a_pdf"])
-    fig8b_prompt_attention(prompt, compare, labels, outputs["fig8b_png"], outputs["fig8b_pdf"])
+    if "notes" in outputs:
+        _csv(notes, outputs["notes"])
+    drawn = {
+        "fig7": (
+            probe,
+            lambda: fig7_tsne(tsne, probe, compare, labels, outputs["fig7_png"], outputs["fig7_pdf"]),
+        ),
+        "fig8a": (
+            visual,
+            lambda: fig8a_visual_attention(
+                visual, compare, labels, outputs["fig8a_png"], outputs["fig8a_pdf"]
+            ),
+        ),
+        "fig8b": (
+            prompt,
+            lambda: fig8b_prompt_attention(
+                prompt, compare, labels, outputs["fig8b_png"], outputs["fig8b_pdf"]
+            ),
+        ),
+    }
+    for figure, (frame, draw) in drawn.items():
+        if len(frame):
+            draw()
+            continue
+        reasons = sorted(set(notes.loc[notes["figure"] == figure, "note"])) or [
+            "no rows in its analysis CSVs"
+        ]
+        logger.warning("%s not measured: %s", figure, "; ".join(reasons))
+        not_measured(figure, reasons, outputs[f"{figure}_png"], outputs[f"{figure}_pdf"])
     for _, row in probe.iterrows():
         logger.info(
             "%s seed %s: probe %.3f (chance %.3f)",

@@ -48,9 +48,20 @@ def separability_rows(
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """t-SNE coordinates (one row per crop) and the probe summary row for one model."""
     from sgt.analysis.features import vit_features
+
+    return separability_from_features(
+        vit_features(model, [c.image for c in crops]), crops, classes, cfg, seed
+    )
+
+
+def separability_from_features(
+    feats: Any, crops: Sequence[Any], classes: Sequence[str], cfg: Mapping[str, Any], seed: int
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """:func:`separability_rows` on features already extracted (one row per crop, same order)."""
     from sgt.analysis.separability import MIN_POINTS, embed_tsne, probe_accuracy
 
-    feats = vit_features(model, [c.image for c in crops])
+    if len(feats) != len(crops):
+        raise ValueError(f"{len(feats)} feature rows for {len(crops)} crops")
     labels = np.array([c.label for c in crops])
     probe = probe_accuracy(feats, labels, folds=int(cfg["probe_folds"]), seed=seed)
     summary = {

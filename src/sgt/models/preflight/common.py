@@ -111,11 +111,15 @@ def missing_modules(modules: Sequence[str], *, python: str, env: Mapping[str, st
     return missing
 
 
-def stand_in_dir(names: Sequence[str], dest: Path) -> Path:
-    """A folder holding only the stand-ins ``names`` (so real packages that import stay in use)."""
+def stand_in_dir(names: Sequence[str], dest: Path, overrides: Mapping[str, Path] | None = None) -> Path:
+    """A folder holding only the stand-ins ``names`` (so real packages that import stay in use).
+
+    ``overrides`` names another stand-in package folder for some names (the analyses' computing flash_attn).
+    """
     dest.mkdir(parents=True, exist_ok=True)
     for name in names:
-        shutil.copytree(STAND_IN_ROOT / name, dest / name, dirs_exist_ok=True)
+        source = (overrides or {}).get(name, STAND_IN_ROOT / name)
+        shutil.copytree(source, dest / name, dirs_exist_ok=True)
     return dest
 
 
@@ -128,10 +132,12 @@ def run_probe(
     env: Mapping[str, str] | None = None,
     log: str | Path | None = None,
     timeout_s: int = 3600,
+    stand_ins: Mapping[str, Path] | None = None,
 ) -> tuple[dict[str, Any], list[str]]:
     """Run ``python -m module *args --out JSON`` in ``checkout``; return (what it wrote, stand-ins used).
 
-    PYTHONPATH is the checkout, then our package, then the stand-ins needed; its output goes to ``log``.
+    PYTHONPATH is the checkout, then our package, then the stand-ins needed (``stand_ins`` overrides
+    some, see :func:`stand_in_dir`); its output goes to ``log``.
     """
     checkout = Path(checkout).absolute()
     base_env = {**os.environ, **(env or {})}
@@ -142,7 +148,7 @@ def run_probe(
         needed = missing_modules(STAND_INS, python=python, env=probe_env, cwd=checkout)
         if needed:
             logger.warning("preflight: stand-ins for %s (they do not import here)", ", ".join(needed))
-            path.append(str(stand_in_dir(needed, Path(tmp) / "stand_ins")))
+            path.append(str(stand_in_dir(needed, Path(tmp) / "stand_ins", stand_ins)))
             probe_env["PYTHONPATH"] = os.pathsep.join(path)
         out = Path(tmp) / "probe.json"
         cmd = [python, "-m", module, *args, "--out", str(out)]
