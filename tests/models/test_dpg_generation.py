@@ -19,7 +19,8 @@ from sgt.eval.dpg import GRID as SCORER_GRID
 from sgt.eval.dpg import image_grid
 from sgt.models.backends import get_backend
 from sgt.models.backends.dpg_drawing import GRID, METADATA, dpg_prompts
-from sgt.models.backends.drawing import Job, drawer, missing_samples
+from sgt.models.backends.drawing import Job, drawer
+from sgt.models.backends.layouts import missing_samples
 
 HERE = Path(__file__).parent
 PROMPTS = {

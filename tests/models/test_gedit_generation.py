@@ -27,7 +27,8 @@ from PIL import Image
 from sgt.data.gedit_cache import fill_gedit_cache, parquet_files, read_gedit_index
 from sgt.models.backends import get_backend
 from sgt.models.backends.bagel_gedit import LOAD_LINE
-from sgt.models.backends.drawing import Job, drawer, missing_gedit
+from sgt.models.backends.drawing import Job, drawer
+from sgt.models.backends.layouts import missing_gedit
 
 HERE = Path(__file__).parent
 ROWS = [  # (key, task_type, language)

@@ -23,8 +23,9 @@ from safetensors.torch import save_file
 
 from sgt.models.backends import get_backend
 from sgt.models.backends import run as run_module
-from sgt.models.backends.drawing import Job, drawer, missing_samples
+from sgt.models.backends.drawing import Job, drawer
 from sgt.models.backends.generation_folder import omnigen2_generation_folder
+from sgt.models.backends.layouts import missing_samples
 from sgt.models.backends.omnigen2_geneval import OmniGen2GenEvalSettings, upstream_flags
 
 HERE = Path(__file__).parent

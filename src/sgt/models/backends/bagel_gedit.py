@@ -24,7 +24,8 @@ from typing import Any, ClassVar
 from sgt.data.gedit_cache import offline_env, parquet_files, read_gedit_index
 from sgt.io import atomic_write_text
 from sgt.models.backend import Launch
-from sgt.models.backends.drawing import Job, publish_gedit, register, settings_from, settings_record
+from sgt.models.backends.drawing import Job, register, settings_from, settings_record
+from sgt.models.backends.layouts import publish_gedit
 
 ENTRY_SCRIPT = "sgt_bagel_gedit_entry.py"
 LOAD_LINE = 'load_dataset("stepfun-ai/GEdit-Bench")'

@@ -27,14 +27,8 @@ from typing import Any, ClassVar
 
 from sgt.io import atomic_write_text
 from sgt.models.backend import Launch
-from sgt.models.backends.drawing import (
-    Job,
-    missing_samples,
-    publish_geneval,
-    register,
-    settings_from,
-    settings_record,
-)
+from sgt.models.backends.drawing import Job, register, settings_from, settings_record
+from sgt.models.backends.layouts import missing_samples, publish_geneval
 
 logger = logging.getLogger(__name__)
 

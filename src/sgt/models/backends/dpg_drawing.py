@@ -29,7 +29,8 @@ from PIL import Image
 
 from sgt.io import atomic_dir, atomic_write_text
 from sgt.models.backend import Launch
-from sgt.models.backends.drawing import Job, drawer, missing_samples, register, settings_record
+from sgt.models.backends.drawing import Job, drawer, register, settings_record
+from sgt.models.backends.layouts import missing_samples
 
 logger = logging.getLogger(__name__)
 

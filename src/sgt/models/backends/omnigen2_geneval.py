@@ -27,7 +27,8 @@ from typing import Any, ClassVar
 
 from sgt.io import atomic_write_text
 from sgt.models.backend import Launch
-from sgt.models.backends.drawing import Job, publish_geneval, register, settings_from, settings_record
+from sgt.models.backends.drawing import Job, register, settings_from, settings_record
+from sgt.models.backends.layouts import publish_geneval
 
 ENTRY_SCRIPT = "sgt_omnigen2_geneval_entry.py"
 ENTRY_TEMPLATE = '''\
