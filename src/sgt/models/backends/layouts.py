@@ -1,8 +1,8 @@
 """The folder layouts the benchmarks' scorers read, shared by every drawer of a benchmark: GenEval's
 ``<index:05>/{metadata.jsonl, samples/<k:05>.png}`` and gen_images_gedit.py's
 ``fullset/{task_type}/{instruction_language}/{key}.png`` + ``{key}_SRCIMG.png``. Publishing checks a work
-folder is complete, writes ``sgt_generation.json`` (how it was made) and moves it to the rule's output, so an output
-folder always holds every prompt.
+folder is complete, writes ``sgt_generation.json`` (how it was made) and moves it to the rule's output, so
+an output folder always holds every prompt.
 """
 
 from __future__ import annotations
