@@ -104,3 +104,54 @@ def test_the_generation_rules_run_end_to_end_and_publish_the_scorers_layouts(tmp
         "--configfile", str(REPO / "config" / "paper.yaml"), str(overlay),
     )  # fmt: skip
     assert "Nothing to be done" in again.stdout + again.stderr, again.stdout[-2000:]
+
+
+def test_omnigen2_geneval_runs_from_a_generation_folder_built_by_its_rule(tmp_path, monkeypatch):
+    """generation_model links the release with the run's weights; generate_geneval draws from it."""
+    from test_omnigen2_geneval import PROMPTS, _base, _run
+
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "torchrun").write_text(TORCHRUN)
+    (bin_dir / "torchrun").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    run = tmp_path / "run"
+    results = run / "results"
+    base = _base(tmp_path)
+    ckpt, eval_folder = _run(tmp_path / "train")
+    handoff = results / "models" / "omnigen2" / "sft" / "seed0"
+    handoff.mkdir(parents=True)
+    (handoff / "checkpoint.json").write_text(json.dumps({"checkpoint": str(ckpt), "backend": "omnigen2"}))
+    shutil.copytree(eval_folder, results / "eval_models" / "omnigen2" / "sft" / "seed0")
+    shutil.copytree(
+        REPO / "tests" / "models" / "stand_in_omnigen2", results / "upstream" / "omnigen2" / "OmniGen2"
+    )
+    (results / "upstream" / "geneval" / "prompts").mkdir(parents=True)
+    shutil.copy(PROMPTS, results / "upstream" / "geneval" / "prompts" / "evaluation_metadata.jsonl")
+    overlay = tmp_path / "omnigen2.yaml"
+    overlay.write_text(
+        yaml.safe_dump(
+            {
+                "models": {"omnigen2": {"model_path": str(base)}},
+                "eval": {
+                    "cluster_geneval": {
+                        "seeds": [1],
+                        "omnigen2": {"num_images": 2, "height": 256, "width": 256},
+                    }
+                },
+            }
+        )
+    )
+    target = "results/generation/omnigen2/sft/seed0/geneval/gseed1"
+    result = snakemake(
+        target, "--cores", "1", "-d", str(run), "--allowed-rules", "generation_model", "generate_geneval",
+        "--configfile", str(REPO / "config" / "paper.yaml"), str(overlay), timeout=600,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    folder = results / "generation_models" / "omnigen2" / "sft" / "seed0"
+    assert (
+        folder / "transformer" / "diffusion_pytorch_model.safetensors"
+    ).resolve() == ckpt / "model.safetensors"
+    record = json.loads((run / target / "sgt_generation.json").read_text())
+    assert record["seed"] == 1 and record["text_guidance_scale"] == 4.0
+    assert (run / target / "00002" / "samples" / "00001.png").is_file()
