@@ -114,8 +114,20 @@ def job_counts(output: str) -> dict[str, int]:
     return counts
 
 
+def gpu_jobs_on_gpu_nodes(output: str) -> None:
+    """With the SLURM profile, every job that asks for GPUs goes to the GPU partition (gpu_rules)."""
+    jobs = re.findall(r"^rule (\w+):\n(?:(?!^rule ).*\n)*?\s+resources: (.*)$", output, flags=re.M)
+    wrong = sorted(
+        {rule for rule, res in jobs if re.search(r"\bgpu=[1-9]", res) and "slurm_partition=gpu" not in res}
+    )
+    assert not wrong, f"GPU jobs sent to a CPU partition (add them to gpu_rules in profiles/slurm): {wrong}"
+    if "slurm_partition=" in output:
+        assert any("slurm_partition=gpu" in res for _, res in jobs), "no job reached the GPU partition"
+
+
 def paper_plan(result: subprocess.CompletedProcess[str], clone: Path) -> None:
     """The paper study and nothing else: one train job per (model, variant, seed), each after a preflight."""
+    gpu_jobs_on_gpu_nodes(result.stdout)
     paper = yaml.safe_load((clone / "config" / "paper.yaml").read_text())
     study = paper["study"]
     counts = job_counts(result.stdout)
