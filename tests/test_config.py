@@ -78,8 +78,8 @@ def test_the_paper_analyses_compare_paper_variants() -> None:
     """The cluster models are analysed too, so analysis.compare must name the paper study's variants."""
     check_config(_config("paper.yaml"))
     cfg = _config("paper.yaml")
-    cfg["analysis"]["compare"] = ["base", "sft_sgt"]
-    with pytest.raises(ConfigError, match=r"analysis\.compare: 'base' is not in study\.variants"):
+    cfg["analysis"]["compare"] = ["released", "sft_sgt"]
+    with pytest.raises(ConfigError, match=r"analysis\.compare: 'released' is not in study\.variants"):
         check_config(cfg)
     cfg = _config("paper.yaml")
     cfg["analysis"]["timesteps"] = cfg["analysis"]["cluster"]["num_timesteps"]

@@ -210,3 +210,67 @@ def test_qwen_folder_is_written_in_the_names_every_transformers_reads(tmp_path, 
         keys = set(f.keys())
     assert any(k.startswith("visual.") for k in keys) and any(k.startswith("model.layers.") for k in keys)
     assert not any(k.startswith(("model.language_model.", "model.visual.")) for k in keys)
+
+
+# --- the released model (the study's variant without a mix): no run, its own files linked ---
+
+
+def test_released_bagel_eval_folder_links_the_released_ema(tmp_path):
+    from sgt.models.backends import get_backend
+
+    base = _bagel_base(tmp_path)
+    backend = get_backend("bagel", checkout=tmp_path, model_path=base)
+    backend.eval_folder(None, tmp_path / "eval")
+    for name in BAGEL_OPENS:
+        assert (tmp_path / "eval" / name).resolve() == (base / name).resolve(), name
+
+
+def test_released_omnigen2_eval_folder_is_the_qwen_it_was_built_on(tmp_path, qwen_base):
+    from transformers import Qwen2_5_VLForConditionalGeneration
+
+    from sgt.models.backends import get_backend
+
+    backend = get_backend(
+        "omnigen2", checkout=tmp_path, model_path=tmp_path, vae_path=tmp_path, text_encoder_path=qwen_base
+    )
+    backend.eval_folder(None, tmp_path / "eval")
+    loaded = Qwen2_5_VLForConditionalGeneration.from_pretrained(tmp_path / "eval")
+    released = Qwen2_5_VLForConditionalGeneration.from_pretrained(qwen_base)
+    for key, value in released.state_dict().items():
+        assert torch.equal(loaded.state_dict()[key], value), key
+
+
+def test_released_omnigen2_eval_folder_refuses_a_folder_without_weights(tmp_path):
+    from sgt.models.backends.eval_folder import released_qwen25vl_folder
+
+    empty = tmp_path / "qwen"
+    empty.mkdir()
+    for name in ("config.json", "preprocessor_config.json", "tokenizer_config.json"):
+        (empty / name).write_text("{}")
+    with pytest.raises(FileNotFoundError, match="no model"):
+        released_qwen25vl_folder(empty, tmp_path / "eval")
+    assert not (tmp_path / "eval").exists()
+
+
+def test_released_omnigen2_generation_folder_links_the_whole_release(tmp_path):
+    from sgt.models.backends import get_backend
+    from sgt.models.backends.generation_folder import PIPELINE_OPENS
+
+    release = tmp_path / "OmniGen2"
+    for name in (
+        *PIPELINE_OPENS,
+        "transformer/diffusion_pytorch_model.safetensors",
+        "mllm/model.safetensors",
+    ):
+        (release / name).parent.mkdir(parents=True, exist_ok=True)
+        (release / name).write_text("x")
+    backend = get_backend(
+        "omnigen2", checkout=tmp_path, model_path=release, vae_path=release, text_encoder_path=release
+    )
+    backend.generation_folder(None, tmp_path / "unused", tmp_path / "gen")
+    files = sorted(p.relative_to(release).as_posix() for p in release.rglob("*") if p.is_file())
+    assert sorted(p.relative_to(tmp_path / "gen").as_posix() for p in (tmp_path / "gen").rglob("*")
+                  if p.is_symlink()) == files  # fmt: skip
+    (release / "vae" / "config.json").unlink()
+    with pytest.raises(FileNotFoundError, match=r"vae/config\.json.*model_path"):
+        backend.generation_folder(None, tmp_path / "unused", tmp_path / "gen2")

@@ -116,13 +116,14 @@ def job_counts(output: str) -> dict[str, int]:
 
 def gpu_jobs_on_gpu_nodes(output: str) -> None:
     """With the SLURM profile, every job that asks for GPUs goes to the GPU partition (gpu_rules)."""
+    if "slurm_partition=" not in output:  # planned without the SLURM profile
+        return
     jobs = re.findall(r"^rule (\w+):\n(?:(?!^rule ).*\n)*?\s+resources: (.*)$", output, flags=re.M)
     wrong = sorted(
         {rule for rule, res in jobs if re.search(r"\bgpu=[1-9]", res) and "slurm_partition=gpu" not in res}
     )
     assert not wrong, f"GPU jobs sent to a CPU partition (add them to gpu_rules in profiles/slurm): {wrong}"
-    if "slurm_partition=" in output:
-        assert any("slurm_partition=gpu" in res for _, res in jobs), "no job reached the GPU partition"
+    assert any("slurm_partition=gpu" in res for _, res in jobs), "no job reached the GPU partition"
 
 
 def paper_plan(result: subprocess.CompletedProcess[str], clone: Path) -> None:
@@ -131,9 +132,14 @@ def paper_plan(result: subprocess.CompletedProcess[str], clone: Path) -> None:
     paper = yaml.safe_load((clone / "config" / "paper.yaml").read_text())
     study = paper["study"]
     counts = job_counts(result.stdout)
-    runs = len(study["models"]) * len(study["variants"]) * len(study["seeds"])
+    # the released model (variant "base", no mix) is evaluated as published: no run, every benchmark
+    released = [v for v, spec in study["variants"].items() if not spec.get("mix")]
+    assert released == ["base"], released
+    tuned = [v for v in study["variants"] if v not in released]
+    runs = len(study["models"]) * len(tuned) * len(study["seeds"])
     assert counts["train"] == counts["preflight"] == counts["export_training_data"] == runs, counts
-    assert counts["vlmeval"] == counts["vlmeval_model"] == runs and counts["make_targets"] >= 200, counts
+    evaluated = len(study["models"]) * len(study["variants"]) * len(study["seeds"])
+    assert counts["vlmeval"] == counts["vlmeval_model"] == evaluated and counts["make_targets"] >= 200, counts
     assert counts["vlmeval_data"] == 1, counts  # one CPU job fetches every TSV before the GPU jobs
     # GenEval images: every trained variant x seed x the paper's 12 generation seeds, for each model whose
     # backend has a GenEval drawer (both); OmniGen2 draws from a generation folder of its own
@@ -149,20 +155,21 @@ def paper_plan(result: subprocess.CompletedProcess[str], clone: Path) -> None:
     scored_runs = len(drawing) * len(trained) * len(study["seeds"])
     assert counts["score_geneval"] == counts["generate_geneval"] == scored_runs * len(gseeds), counts
     assert counts["average_geneval"] == scored_runs and len(gseeds) == 12, counts
-    assert counts["generate_geneval"] == 2 * 16 * 12, counts
+    assert counts["generate_geneval"] == 2 * (16 + 1) * 12, counts
     for model in drawing:
         assert f"results/eval/{model}/{trained[0]}/geneval/seed{study['seeds'][0]}.csv" in result.stdout
     # OmniGen2 draws from its generation folder (one per trained run), BAGEL from the VLMEvalKit folder
     assert counts["generation_model"] == len(trained) * len(study["seeds"]), counts
     assert "results/generation_models/omnigen2/sft/seed0" in result.stdout
+    assert "results/generation_models/omnigen2/base/seed0" in result.stdout
     assert "results/generation_models/bagel/" not in result.stdout
     assert counts["checkout_geneval"] == 1, counts  # GenEval's own prompt file, for OmniGen2
 
     # GEdit-Bench-EN where the paper reports it (Table 3: every model), DPG-Bench for Table 9 (BAGEL only)
-    def tagged(table: str) -> list[str]:
-        return [v for v, spec in study["variants"].items() if table in (spec.get("tables") or {})]
+    def tagged(table: str) -> list[str]:  # the table's rows: its tagged variants and the base row
+        return [v for v, spec in study["variants"].items() if table in (spec.get("tables") or {})] + released
 
-    assert len(tagged("table3")) == 4 and len(tagged("table9")) == 2, study["variants"]
+    assert len(tagged("table3")) == 5 and len(tagged("table9")) == 3, study["variants"]
     gedit = [m for m in study["models"] if "gedit" in drawn_benchmarks(paper["models"][m]["backend"])]
     assert gedit == ["bagel", "omnigen2"] == study["models"], gedit
     n_seeds = len(study["seeds"])
@@ -180,11 +187,12 @@ def paper_plan(result: subprocess.CompletedProcess[str], clone: Path) -> None:
     assert set(compare) <= set(study["variants"]), compare
     assert counts["analyse_cluster"] == len(analysed) * len(compare) * len(study["seeds"]), counts
     assert counts["analysis_figures"] == len(analysed), counts
-    # nothing of the embedded demo: no tiny model, no base or untrained variant, no embedded benchmarks
+    assert compare[0] == "base", compare  # the paper compares SGT-BAGEL with the released BAGEL
+    # nothing of the embedded demo: no tiny model, no built base or untrained variant, no embedded benchmarks
     for rule in ("pretrain", "untrained", "evaluate", "embedded_benchmark", "geneval", "toyworld", "analyse"):
         assert rule not in counts, (rule, counts)
     planned = set(re.findall(r"results/models/(\w+)/(\w+)/seed(\d+)", result.stdout))
-    asked = {(m, v, str(s)) for m in study["models"] for v in study["variants"] for s in study["seeds"]}
+    asked = {(m, v, str(s)) for m in study["models"] for v in tuned for s in study["seeds"]}
     assert planned == asked, planned ^ asked
     for model, variant, seed in asked:  # train reads what its own preflight checked
         assert f"results/preflight/{model}/{variant}/seed{seed}.json" in result.stdout

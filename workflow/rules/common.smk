@@ -313,6 +313,15 @@ def task_shard_map(wildcards):
     return {t: target_shards(t) for t in variant_tasks(wildcards)}
 
 
+def run_handoff(wildcards):
+    """A cluster run's hand-off folder, or nothing for the variant without a mix: the released model."""
+    if not variant_mix(wildcards) and wildcards.variant not in UNTRAINED_VARIANTS:
+        return {}
+    return {
+        "model": f"results/models/{wildcards.model}/{wildcards.variant}/seed{wildcards.seed}"
+    }
+
+
 def model_dir(wildcards):
     """The base model for the variant without a mix; every other variant (untrained too) has its own."""
     if not variant_mix(wildcards) and wildcards.variant not in UNTRAINED_VARIANTS:
@@ -360,9 +369,15 @@ def eval_results():
 
 
 def variants_in_tables(tables):
-    """Study variants that are a row of one of ``tables`` (study.variants.<v>.tables)."""
+    """Study variants that are a row of one of ``tables`` (study.variants.<v>.tables), and the variant without
+    a mix, the base row of every paper table (sgt.report.plan.table_rows)."""
     spec = config["study"]["variants"]
-    return [v for v in VARIANTS if set(spec[v].get("tables") or {}) & set(tables)]
+    return [
+        v
+        for v in VARIANTS
+        if set(spec[v].get("tables") or {}) & set(tables)
+        or (not spec[v].get("mix") and not spec[v].get("untrained"))
+    ]
 
 
 def judge_results():

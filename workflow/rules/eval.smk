@@ -124,10 +124,11 @@ rule vlmeval_data:
 
 rule vlmeval_model:
     """The folder VLMEvalKit's class for the backend loads (docs/backends.md): BAGEL's released files beside
-    the run's EMA weights; OmniGen2's fine-tuned Qwen2.5-VL in its base folder's layout.
+    the run's EMA weights; OmniGen2's fine-tuned Qwen2.5-VL in its base folder's layout. A variant without a
+    mix is the released model itself (no run): its files, linked.
     """
     input:
-        model="results/models/{model}/{variant}/seed{seed}",
+        unpack(run_handoff),
         checkout="results/upstream/{model}",
     output:
         directory("results/eval_models/{model}/{variant}/seed{seed}"),

@@ -31,7 +31,7 @@ rule generation_model:
     released pipeline linked, with the run's transformer and fine-tuned MLLM); links, no weight copies.
     """
     input:
-        model="results/models/{model}/{variant}/seed{seed}",
+        unpack(run_handoff),
         eval_model="results/eval_models/{model}/{variant}/seed{seed}",
         checkout="results/upstream/{model}",
     output:

@@ -4,7 +4,7 @@ from sgt.models.backends.run import eval_folder_run
 setup_logging(snakemake.log[0])
 eval_folder_run(
     snakemake.params.model_cfg,
-    snakemake.input.model,
+    snakemake.input.get("model"),
     snakemake.output[0],
     checkout=snakemake.input.checkout,
 )

@@ -173,13 +173,14 @@ class ClusterBackend:
             record = {"checkpoint": str(checkpoint), "backend": self.name}
             (tmp / "checkpoint.json").write_text(json.dumps(record))
 
-    def eval_folder(self, handoff: Path, out: Path) -> dict[str, str]:
-        """Build ``out``, the folder ``vlmeval_class`` loads as ``model_path``, from a hand-off folder."""
+    def eval_folder(self, handoff: Path | None, out: Path) -> dict[str, str]:
+        """Build ``out``, the folder ``vlmeval_class`` loads as ``model_path``, from a hand-off folder, or
+        from the released model when ``handoff`` is None (the study's variant without a mix)."""
         raise NotImplementedError(f"{self.name}: no VLMEvalKit folder")
 
-    def generation_folder(self, handoff: Path, eval_folder: Path, out: Path) -> dict[str, str]:
+    def generation_folder(self, handoff: Path | None, eval_folder: Path, out: Path) -> dict[str, str]:
         """Build ``out``, the model folder the checkout's inference code loads, from a hand-off folder and
-        its eval folder (backends with ``own_generation_folder``)."""
+        its eval folder (backends with ``own_generation_folder``); None: the released model."""
         raise NotImplementedError(f"{self.name}: its drawers load the eval folder")
 
     @staticmethod

@@ -463,11 +463,13 @@ class BagelBackend(ClusterBackend):
             tuple(stand_ins + [f"{m} (does not import here)" for m in used]),
         )
 
-    def eval_folder(self, handoff: Path, out: Path) -> dict[str, str]:
-        """The released model's configs, VAE and tokenizer linked beside the run's EMA weights (``Bagel``)."""
+    def eval_folder(self, handoff: Path | None, out: Path) -> dict[str, str]:
+        """The released model's configs, VAE and tokenizer linked beside the run's EMA weights (``Bagel``);
+        without a run, beside the released ``ema.safetensors``."""
         from sgt.models.backends.eval_folder import bagel_eval_folder
 
-        return bagel_eval_folder(self.model_path, self.handoff_checkpoint(handoff), out)
+        weights = self.model_path if handoff is None else self.handoff_checkpoint(handoff)
+        return bagel_eval_folder(self.model_path, weights, out)
 
     def checkpoint(self, workdir: Path) -> Path | None:
         """The highest step folder holding both weights, the scheduler and every optimizer shard."""

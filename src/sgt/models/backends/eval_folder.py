@@ -192,3 +192,21 @@ def qwen25vl_eval_folder(text_encoder: Path, checkpoint: Path, out: Path) -> dic
         "Qwen2.5-VL eval folder %s: %d base files + %d tensors from %s", out, len(linked), len(state), source
     )
     return {"weights": str(source), "base": str(text_encoder)}
+
+
+def released_qwen25vl_folder(text_encoder: Path, out: Path) -> dict[str, str]:
+    """``out``: the released Qwen2.5-VL folder linked whole, for the study's variant without a run."""
+    text_encoder = Path(text_encoder)
+    _require(
+        text_encoder,
+        [n for n in QWEN_OPENS if n != "model.safetensors"],
+        "Qwen2.5-VL base",
+        "models.omnigen2.text_encoder_path must be the Qwen2.5-VL-3B-Instruct folder OmniGen2 was built on",
+    )
+    weights = [p.name for p in text_encoder.iterdir() if QWEN_WEIGHT_FILE.match(p.name)]
+    if not weights:
+        raise FileNotFoundError(f"{text_encoder}: no model*.safetensors; not a released Qwen2.5-VL folder")
+    with atomic_dir(out) as tmp:
+        linked = _link_files(text_encoder, tmp, ())
+    logger.info("released Qwen2.5-VL eval folder %s: %d files of %s", out, len(linked), text_encoder)
+    return {"weights": "released", "base": str(text_encoder)}

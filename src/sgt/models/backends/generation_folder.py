@@ -102,3 +102,18 @@ def omnigen2_generation_folder(base: Path, checkpoint: Path, eval_folder: Path, 
         os.symlink(mllm.resolve(), tmp / "mllm" / "model.safetensors")
     logger.info("OmniGen2 generation folder %s: %d base files + %s + %s", out, len(linked), weights, mllm)
     return {"transformer": str(weights), "mllm": str(mllm), "base": str(base)}
+
+
+def released_omnigen2_folder(base: Path, out: Path) -> dict[str, str]:
+    """``out``: OmniGen2's released folder linked whole, for the study's variant without a run."""
+    base = Path(base)
+    _require(
+        base,
+        PIPELINE_OPENS,
+        "OmniGen2 base model",
+        "models.omnigen2.model_path must be the released OmniGen2 folder",
+    )
+    with atomic_dir(out) as tmp:
+        linked = _link_files(base, tmp, ())
+    logger.info("released OmniGen2 generation folder %s: %d files of %s", out, len(linked), base)
+    return {"transformer": "released", "mllm": "released", "base": str(base)}

@@ -453,17 +453,26 @@ class OmniGen2Backend(ClusterBackend):
         """accelerate's save_state writes ``random_states_<rank>.pkl`` after the weights and optimizer."""
         return all((ckpt / f"random_states_{i}.pkl").is_file() for i in range(self.gpus * self.nodes))
 
-    def eval_folder(self, handoff: Path, out: Path) -> dict[str, str]:
+    def eval_folder(self, handoff: Path | None, out: Path) -> dict[str, str]:
         """The fine-tuned Qwen2.5-VL in its base folder's layout (``Qwen2VLChat``): OmniGen2 understands
-        images with its MLLM alone, and the SGT fork trains that MLLM."""
-        from sgt.models.backends.eval_folder import qwen25vl_eval_folder
+        images with its MLLM alone, and the SGT fork trains that MLLM. Without a run: the Qwen2.5-VL OmniGen2
+        was built on, as released (upstream OmniGen2 keeps it frozen)."""
+        from sgt.models.backends.eval_folder import qwen25vl_eval_folder, released_qwen25vl_folder
 
+        if handoff is None:
+            return released_qwen25vl_folder(self.text_encoder_path, out)
         return qwen25vl_eval_folder(self.text_encoder_path, self.handoff_checkpoint(handoff), out)
 
-    def generation_folder(self, handoff: Path, eval_folder: Path, out: Path) -> dict[str, str]:
-        """The released pipeline folder with the run's transformer and fine-tuned MLLM (inference.py)."""
-        from sgt.models.backends.generation_folder import omnigen2_generation_folder
+    def generation_folder(self, handoff: Path | None, eval_folder: Path, out: Path) -> dict[str, str]:
+        """The released pipeline folder with the run's transformer and fine-tuned MLLM (inference.py);
+        without a run, the released pipeline folder alone."""
+        from sgt.models.backends.generation_folder import (
+            omnigen2_generation_folder,
+            released_omnigen2_folder,
+        )
 
+        if handoff is None:
+            return released_omnigen2_folder(self.model_path, out)
         return omnigen2_generation_folder(self.model_path, self.handoff_checkpoint(handoff), eval_folder, out)
 
     def checkpoint(self, workdir: Path) -> Path | None:

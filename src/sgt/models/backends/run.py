@@ -310,26 +310,28 @@ def preflight_run(
 
 
 def eval_folder_run(
-    model_cfg: Mapping[str, Any], handoff: str | Path, out: str | Path, *, checkout: str | Path
+    model_cfg: Mapping[str, Any], handoff: str | Path | None, out: str | Path, *, checkout: str | Path
 ) -> dict[str, str]:
-    """The folder VLMEvalKit's class for this backend loads, built from a finished run's hand-off."""
+    """The folder VLMEvalKit's class for this backend loads, built from a finished run's hand-off (None: the
+    released model, for the variant without a mix)."""
     backend = backend_for(model_cfg, checkout=checkout)
-    made = backend.eval_folder(Path(handoff), Path(out))
+    made = backend.eval_folder(None if handoff is None else Path(handoff), Path(out))
     logger.info("%s eval folder for %s: %s", backend.name, backend.vlmeval_class, made)
     return made
 
 
 def generation_folder_run(
     model_cfg: Mapping[str, Any],
-    handoff: str | Path,
+    handoff: str | Path | None,
     eval_folder: str | Path,
     out: str | Path,
     *,
     checkout: str | Path,
 ) -> dict[str, str]:
-    """The model folder the checkout's inference code loads (backends with ``own_generation_folder``)."""
+    """The model folder the checkout's inference code loads (backends with ``own_generation_folder``); a
+    None hand-off is the released model."""
     backend = backend_for(model_cfg, checkout=checkout)
-    made = backend.generation_folder(Path(handoff), Path(eval_folder), Path(out))
+    made = backend.generation_folder(None if handoff is None else Path(handoff), Path(eval_folder), Path(out))
     logger.info("%s generation folder: %s", backend.name, made)
     return made
 
