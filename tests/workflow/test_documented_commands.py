@@ -198,6 +198,21 @@ def paper_plan(result: subprocess.CompletedProcess[str], clone: Path) -> None:
         assert f"results/preflight/{model}/{variant}/seed{seed}.json" in result.stdout
 
 
+def fig5_plan(result: subprocess.CompletedProcess[str], clone: Path) -> None:
+    """The paper study plus Fig. 5's sweeps: a fine-tune per sweep variant and model, and both panels."""
+    paper = yaml.safe_load((clone / "config" / "paper.yaml").read_text())
+    sweeps = yaml.safe_load((clone / "config" / "paper_fig5.yaml").read_text())["study"]["variants"]
+    study = paper["study"]
+    counts = job_counts(result.stdout)
+    tuned = [v for v, spec in study["variants"].items() if spec.get("mix")]
+    assert counts["train"] == len(study["models"]) * (len(tuned) + len(sweeps)) * len(study["seeds"]), counts
+    for variant in sweeps:
+        for model in study["models"]:
+            assert f"results/eval/{model}/{variant}/seed{study['seeds'][0]}.csv" in result.stdout
+    for figure in ("fig5a", "fig5b"):
+        assert f"results/figures/{figure}.png" in result.stdout, figure
+
+
 def demo_plan(result: subprocess.CompletedProcess[str], clone: Path) -> None:
     counts = job_counts(result.stdout)
     assert "preflight" not in counts and "vlmeval" not in counts, counts
@@ -269,6 +284,9 @@ COMMANDS: dict[str, Doc] = {
     "snakemake -n --configfile config/paper.yaml": Doc("run", check=paper_plan),
     "snakemake --profile slurm --configfile config/paper.yaml -n": Doc("run", check=paper_plan),
     "snakemake --profile slurm --configfile config/paper.yaml": Doc("dry", check=paper_plan),
+    "snakemake --profile slurm --configfile config/paper.yaml config/paper_fig5.yaml": Doc(
+        "dry", check=fig5_plan
+    ),
     # docs/slurm.md and the profiles
     ". .venv/bin/activate": Doc("run"),
     "export SGT_SLURM_ACCOUNT=myproject": Doc("run", before=". .venv/bin/activate"),
