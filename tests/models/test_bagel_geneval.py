@@ -53,11 +53,10 @@ def _draw(checkout, eval_model, images, seed, **env):
     backend = get_backend("bagel", checkout=checkout, model_path=checkout / "unused")
     draw = drawer("bagel", "geneval")
     launch = draw.launch(backend, Job(eval_model, images, seed, 2), draw.settings(SETTINGS))
-    assert launch.argv[:6] == (
-        "torchrun", "--nnodes=1", "--node_rank=0", "--nproc_per_node=2", "--master_addr=127.0.0.1",
-        "--master_port=29500",
-    )  # fmt: skip
-    argv = [sys.executable, *launch.argv[6:]]  # the entry script and upstream's flags, without torchrun
+    # one node, a free rendezvous port: 1-GPU jobs packed onto one node must not share a fixed port
+    assert launch.argv[:4] == ("torchrun", "--standalone", "--nnodes=1", "--nproc_per_node=2")
+    assert not any("master_port" in a for a in launch.argv)
+    argv = [sys.executable, *launch.argv[4:]]  # the entry script and upstream's flags, without torchrun
     return subprocess.run(
         argv,
         cwd=launch.cwd,

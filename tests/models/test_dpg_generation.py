@@ -59,7 +59,7 @@ def _draw(setup, ella, work, settings=None, **env):
     launch = draw.launch(backend, job, cfg)
     assert launch.argv[0] == "torchrun" and "--cfg_scale" in launch.argv
     assert launch.argv[launch.argv.index("--cfg_scale") + 1] == "3.0"  # the fork's run_dpg.sh
-    argv = [sys.executable, *launch.argv[6:]]
+    argv = [sys.executable, *launch.argv[4:]]
     done = subprocess.run(
         argv,
         cwd=launch.cwd,
@@ -148,7 +148,7 @@ def test_the_rule_script_runs_a_job_without_a_generation_seed_wildcard(tmp_path,
     from sgt.models.backends import run as run_module
 
     def without_torchrun(launch, log):
-        argv = [sys.executable, *launch.argv[6:]]
+        argv = [sys.executable, *launch.argv[4:]]
         subprocess.run(
             argv, cwd=launch.cwd, env={**os.environ, **launch.env}, check=True, capture_output=True
         )
@@ -204,7 +204,7 @@ def test_any_backend_with_a_geneval_launch_draws_dpg(tmp_path, ella):
     assert launch.argv[launch.argv.index("--sgt_seed") + 1] == "3"
     env = {**os.environ, **launch.env}
     done = subprocess.run(
-        [sys.executable, *launch.argv[6:]],
+        [sys.executable, *launch.argv[4:]],
         cwd=launch.cwd,
         env=env,
         capture_output=True,

@@ -213,7 +213,7 @@ def _omnigen2(tmp_path, gedit, images, settings=None, **env):
     job = Job(model, images, 0, 1, {"gedit": gedit})
     cfg = draw.settings(settings or {"height": 128, "width": 128})
     launch = draw.launch(backend, job, cfg)
-    argv = [sys.executable, *launch.argv[6:]]
+    argv = [sys.executable, *launch.argv[4:]]
     done = subprocess.run(
         argv,
         cwd=launch.cwd,

@@ -104,7 +104,7 @@ def _draw(checkout, gen_model, geneval, images, seed, settings=SETTINGS, **env):
     job = Job(gen_model, images, seed, 1, {"geneval": geneval})
     launch = draw.launch(_backend(checkout, gen_model), job, draw.settings(settings))
     assert launch.argv[0] == "torchrun" and launch.argv[3] == "--nproc_per_node=1"
-    argv = [sys.executable, *launch.argv[6:]]  # the entry script and its flags, without torchrun
+    argv = [sys.executable, *launch.argv[4:]]  # the entry script and its flags, without torchrun
     return subprocess.run(
         argv,
         cwd=launch.cwd,
@@ -214,7 +214,7 @@ def test_generate_run_draws_and_publishes_through_the_registry(
 
     def without_torchrun(launch, log):
         ran.append(launch.argv[0])
-        argv = [sys.executable, *launch.argv[6:]]
+        argv = [sys.executable, *launch.argv[4:]]
         subprocess.run(
             argv, cwd=launch.cwd, env={**os.environ, **launch.env}, check=True, capture_output=True
         )

@@ -27,7 +27,13 @@ from typing import Any, ClassVar
 
 from sgt.io import atomic_write_text
 from sgt.models.backend import Launch
-from sgt.models.backends.drawing import Job, register, settings_from, settings_record
+from sgt.models.backends.drawing import (
+    Job,
+    register,
+    settings_from,
+    settings_record,
+    single_node_torchrun,
+)
 from sgt.models.backends.layouts import missing_samples, publish_geneval
 
 logger = logging.getLogger(__name__)
@@ -87,19 +93,13 @@ def geneval_launch(
     settings: GenEvalSettings,
     *,
     gpus: int,
-    port: int,
 ) -> Launch:
     """torchrun of the entry script in the checkout, as run_geneval.sh runs the upstream script."""
     images = Path(images).absolute()
     entry = images.parent / ENTRY_SCRIPT
     atomic_write_text(entry, ENTRY_TEMPLATE)
     argv = [
-        "torchrun",
-        "--nnodes=1",
-        "--node_rank=0",
-        f"--nproc_per_node={max(gpus, 1)}",
-        "--master_addr=127.0.0.1",
-        f"--master_port={port}",
+        *single_node_torchrun(gpus),
         str(entry),
         "--output_dir", str(images),
         "--metadata_file", str(Path(checkout).absolute() / settings.prompts),
@@ -140,7 +140,6 @@ class BagelGenEval:
             job.seed,
             settings,
             gpus=job.gpus,
-            port=backend.master_port,
         )
 
     def launch_on(self, backend: Any, job: Job, settings: GenEvalSettings, prompts: Path) -> Launch:

@@ -100,6 +100,12 @@ def settings_from(cls: type[S], cfg: Mapping[str, Any], key: str) -> S:
     return cls(**cfg)
 
 
+def single_node_torchrun(gpus: int) -> list[str]:
+    """torchrun's flags for one node: ``--standalone`` takes a free rendezvous port, so generation jobs that
+    SLURM packs onto one node (one GPU each) never collide on a fixed master port."""
+    return ["torchrun", "--standalone", "--nnodes=1", f"--nproc_per_node={max(gpus, 1)}"]
+
+
 def settings_record(settings: Any) -> dict[str, Any]:
     """A settings dataclass as a JSON-ready dict (``sgt_generation.json``)."""
     return {f.name: getattr(settings, f.name) for f in dataclasses.fields(settings)}

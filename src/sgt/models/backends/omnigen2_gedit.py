@@ -21,7 +21,13 @@ from typing import Any, ClassVar
 from sgt.data.gedit_cache import INDEX, read_gedit_index
 from sgt.io import atomic_write_text
 from sgt.models.backend import Launch
-from sgt.models.backends.drawing import Job, register, settings_from, settings_record
+from sgt.models.backends.drawing import (
+    Job,
+    register,
+    settings_from,
+    settings_record,
+    single_node_torchrun,
+)
 from sgt.models.backends.layouts import publish_gedit
 
 ENTRY_SCRIPT = "sgt_omnigen2_gedit_entry.py"
@@ -118,15 +124,14 @@ class OmniGen2GEditSettings:
         object.__setattr__(self, "languages", tuple(self.languages))
 
 
-def gedit_launch(checkout: Path, job: Job, settings: OmniGen2GEditSettings, *, port: int) -> Launch:
+def gedit_launch(checkout: Path, job: Job, settings: OmniGen2GEditSettings) -> Launch:
     """torchrun of the entry script in the checkout over the job's GPUs (ranks split the rows)."""
     images = Path(job.images).absolute()
     entry = images.parent / ENTRY_SCRIPT
     atomic_write_text(entry, ENTRY_TEMPLATE)
     s = settings
     argv = [
-        "torchrun", "--nnodes=1", "--node_rank=0", f"--nproc_per_node={max(job.gpus, 1)}",
-        "--master_addr=127.0.0.1", f"--master_port={port}",
+        *single_node_torchrun(job.gpus),
         str(entry),
         "--sgt_script", s.script,
         "--sgt_index", str(job.input("gedit") / INDEX),
@@ -167,7 +172,7 @@ class OmniGen2GEdit:
 
     def launch(self, backend: Any, job: Job, settings: OmniGen2GEditSettings) -> Launch:
         read_gedit_index(job.input("gedit"))  # a missing index stops here, not on the GPU node
-        return gedit_launch(backend.checkout, job, settings, port=backend.master_port)
+        return gedit_launch(backend.checkout, job, settings)
 
     def publish(self, backend: Any, job: Job, settings: OmniGen2GEditSettings, out: Path) -> None:
         rows = read_gedit_index(job.input("gedit"), settings.languages)

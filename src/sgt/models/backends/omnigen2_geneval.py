@@ -27,7 +27,13 @@ from typing import Any, ClassVar
 
 from sgt.io import atomic_write_text
 from sgt.models.backend import Launch
-from sgt.models.backends.drawing import Job, register, settings_from, settings_record
+from sgt.models.backends.drawing import (
+    Job,
+    register,
+    settings_from,
+    settings_record,
+    single_node_torchrun,
+)
 from sgt.models.backends.layouts import publish_geneval
 
 ENTRY_SCRIPT = "sgt_omnigen2_geneval_entry.py"
@@ -138,21 +144,14 @@ class OmniGen2GenEvalSettings:
             )
 
 
-def geneval_launch(
-    checkout: Path, job: Job, settings: OmniGen2GenEvalSettings, prompts: Path, *, port: int
-) -> Launch:
+def geneval_launch(checkout: Path, job: Job, settings: OmniGen2GenEvalSettings, prompts: Path) -> Launch:
     """torchrun of the entry script in the checkout over the job's GPUs (ranks split the prompts)."""
     images = Path(job.images).absolute()
     entry = images.parent / ENTRY_SCRIPT
     atomic_write_text(entry, ENTRY_TEMPLATE)
     s = settings
     argv = [
-        "torchrun",
-        "--nnodes=1",
-        "--node_rank=0",
-        f"--nproc_per_node={max(job.gpus, 1)}",
-        "--master_addr=127.0.0.1",
-        f"--master_port={port}",
+        *single_node_torchrun(job.gpus),
         str(entry),
         "--sgt_script", s.script,
         "--sgt_metadata_file", str(Path(prompts).absolute()),
@@ -206,11 +205,11 @@ class OmniGen2GenEval:
                 f"{prompts} missing: eval.cluster_geneval.omnigen2.prompts must name a file of the GenEval "
                 "checkout (rule checkout_geneval)"
             )
-        return geneval_launch(backend.checkout, job, settings, prompts, port=backend.master_port)
+        return geneval_launch(backend.checkout, job, settings, prompts)
 
     def launch_on(self, backend: Any, job: Job, settings: OmniGen2GenEvalSettings, prompts: Path) -> Launch:
         """The same launch on another GenEval-style prompt file (DPG-Bench, dpg_drawing)."""
-        return geneval_launch(backend.checkout, job, settings, prompts, port=backend.master_port)
+        return geneval_launch(backend.checkout, job, settings, prompts)
 
     def publish(self, backend: Any, job: Job, settings: OmniGen2GenEvalSettings, out: Path) -> None:
         record = {"seed": job.seed, **settings_record(settings)}
