@@ -59,6 +59,20 @@ def _masked(line: str, secrets: tuple[str, ...]) -> str:
     return line
 
 
+# torch.distributed's rendezvous variables: a launched program gets its own from torchrun/accelerate (or its
+# defaults); inherited ones (a parent that trained in-process, a shell that ran torchrun) would make it join a
+# process group that is not its own, on a port already taken.
+DISTRIBUTED_ENV = frozenset(
+    {"RANK", "LOCAL_RANK", "WORLD_SIZE", "LOCAL_WORLD_SIZE", "GROUP_RANK", "MASTER_ADDR", "MASTER_PORT",
+     "TORCHELASTIC_RUN_ID"}
+)  # fmt: skip
+
+
+def launch_env(launch: Launch) -> dict[str, str]:
+    """The environment a launch runs in: ours without inherited rendezvous variables, plus the launch's."""
+    return {k: v for k, v in os.environ.items() if k not in DISTRIBUTED_ENV} | dict(launch.env)
+
+
 def run_launch(launch: Launch, log: str | Path) -> None:
     """Run ``launch`` in its folder with its environment added; its output goes line by line to ``log``.
 
@@ -79,7 +93,7 @@ def run_launch(launch: Launch, log: str | Path) -> None:
         with subprocess.Popen(
             launch.argv,
             cwd=launch.cwd,
-            env={**os.environ, **launch.env},
+            env=launch_env(launch),
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
@@ -101,10 +115,12 @@ def run_launch(launch: Launch, log: str | Path) -> None:
 
 __all__ = [
     "BACKENDS",
+    "DISTRIBUTED_ENV",
     "BagelBackend",
     "OmniGen2Backend",
     "TinyBackend",
     "backend_class",
     "get_backend",
+    "launch_env",
     "run_launch",
 ]
