@@ -90,13 +90,15 @@ Check = Callable[[subprocess.CompletedProcess[str], Path], None]
 class Doc:
     """A documented command and how it is run: ``dry`` appends ``-n`` to its snakemake call, ``run`` runs it
     as printed; ``subs`` fills placeholders (``<task>``), ``before`` is shell run first (a block's earlier
-    lines), ``elsewhere`` names the test that runs it when this module cannot (with the reason)."""
+    lines), ``options`` are the command's own documented size options, appended to keep a run short,
+    ``elsewhere`` names the test that runs it when this module cannot (with the reason)."""
 
     mode: str  # "dry" | "run" | "elsewhere"
     subs: dict[str, str] = field(default_factory=dict)
     before: str = ""
     check: Check | None = None
     elsewhere: str = ""
+    options: str = ""
 
 
 def job_counts(output: str) -> dict[str, int]:
@@ -278,8 +280,9 @@ COMMANDS: dict[str, Doc] = {
     "snakemake --workflow-profile profiles/local --configfile config/config.yaml config/study.yaml": Doc(
         "dry", check=study_plan
     ),
-    "PYTHONPATH=src python benchmarks/synth.py": Doc("run"),
-    "PYTHONPATH=src python benchmarks/dry_run.py": Doc("run"),
+    # the benchmarks' own size options (their docstrings): every method and every dry run still runs once
+    "PYTHONPATH=src python benchmarks/synth.py": Doc("run", options="--images 4 --repeats 1"),
+    "PYTHONPATH=src python benchmarks/dry_run.py": Doc("run", options="--repeats 1"),
     # the paper study, from the root
     "snakemake -n --configfile config/paper.yaml": Doc("run", check=paper_plan),
     "snakemake --profile slurm --configfile config/paper.yaml -n": Doc("run", check=paper_plan),
@@ -336,6 +339,8 @@ COMMANDS: dict[str, Doc] = {
 def as_run(command: str, doc: Doc) -> str:
     for placeholder, value in doc.subs.items():
         command = command.replace(placeholder, value)
+    if doc.options:
+        command += f" {doc.options}"
     if doc.mode == "dry":
         command += " -n"
     return f"{doc.before}\n{command}" if doc.before else command

@@ -21,6 +21,11 @@ def test_existing_coco_root_runs_with_no_download(tmp_path: Path) -> None:
     root = write_toyworld(ToyWorldSpec(n_train=24, n_val=8, width=96, height=72), tmp_path / "coco_copy")
     cfg = yaml.safe_load((REPO / "config" / "test.yaml").read_text())
     cfg["data"] = {"source": "coco", "root": str(root), "coco": {"download": False}}
+    # every kind of reader of the data (subsets, VQA, targets, training, evaluation) on one task: the edge
+    # and depth branches read the same dataset class, and run whole in test_documented_commands.py
+    # (test_test_config_runs_end_to_end_...) and test_depth_branch.py
+    cfg["targets"]["tasks"] = {"semantic": cfg["targets"]["tasks"]["semantic"]}
+    cfg["depth"]["also_estimate"] = []
     cfg_path = tmp_path / "offline.yaml"
     cfg_path.write_text(yaml.safe_dump(cfg))
     cmd = [SNAKEMAKE, "--snakefile", str(REPO / "Snakefile"), "--cores", "2", "-d", str(tmp_path / "run")]

@@ -1,10 +1,10 @@
 """Each shipped config runs end to end in CI at a reduced size: a config no one ran is not shipped (issue 27).
 
 A scaled copy keeps a config's tasks, variants, depth settings and backends, and shrinks what only costs time:
-images, pairs, steps, samples, seeds. It is written into a copy of the repository and run from that copy's
-root, as a user runs the full one. The others run elsewhere in the suite: config/config.yaml in full
-(`make demo`, tests/workflow/conftest.py), config/test.yaml in full (test_documented_commands.py), and
-config/paper.yaml needs a GPU cluster, so its plan is checked there job by job.
+images, pairs, steps, samples, seeds, the model's size. It is written into a copy of the repository and run
+from that copy's root, as a user runs the full one. The others run elsewhere in the suite: config/config.yaml
+in full (`make demo`, tests/workflow/conftest.py), config/test.yaml in full (test_documented_commands.py),
+and config/paper.yaml needs a GPU cluster, so its plan is checked there job by job.
 """
 
 from __future__ import annotations
@@ -55,6 +55,9 @@ def scaled(cfg: dict[str, Any]) -> dict[str, Any]:
                 tiny["pretrain"][stage]["warmup"] = 1
     tiny["pretrain"]["corpus"]["images"] = 16
     tiny["pretrain"].pop("shipped", None)  # the shipped base is the full config's: build the small one
+    # the model's size only costs time: the tests' architecture (config/test.yaml); the shipped size runs in
+    # full in `make demo` (tests/workflow/conftest.py)
+    tiny["architecture"] = load("test.yaml")["models"]["tiny"]["architecture"]
     tiny["finetune"].update(steps=4, warmup=1, checkpoint_every=2)
     cfg["eval"].update(generation_samples=4, sampling_steps=2, batch_size=16)
     cfg["eval"]["geneval"] = {
