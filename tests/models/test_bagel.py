@@ -82,9 +82,23 @@ def test_export_vqa_jsonl_matches_sft_reader(backend, toy_shards, vqa_jsonl, tmp
 
 def test_task_must_match_its_shards(backend, toy_shards, tmp_path):
     wrong = {"edge": toy_shards["semantic"]}
-    with pytest.raises(ValueError, match="has task 'semantic' but the shard was given as task 'edge'"):
+    with pytest.raises(ValueError, match="made for task 'semantic' but the shard was given as task 'edge'"):
         backend.export(wrong, None, paper_recipe(mix={"edge": 1}), tmp_path / "x")
     assert not (tmp_path / "x").exists()
+
+
+def test_a_mixed_tasks_shards_export_though_each_row_names_its_member(backend, toy_shards, tmp_path):
+    """Found by the CPU rehearsal: paper.yaml's +Mixed variant failed its export (rows name the member task
+    that made them in ``task``; the task they were made for is ``proxy_task``)."""
+    from sgt.targets.shards import build_shard
+
+    world = toy_shards["edge"][0].parents[2] / "world"
+    shard = tmp_path / "mixed" / "000.parquet"
+    build_shard(world, "train2017", [1, 2, 3, 4], "mixed", {}, 0, shard, source="toyworld")
+    members = set(pq.read_table(shard, columns=["task"]).column(0).to_pylist())
+    assert members and "mixed" not in members  # the shard really is made of member tasks
+    backend.export({"mixed": [shard]}, None, paper_recipe(mix={"mixed": 1}), tmp_path / "x")
+    assert (tmp_path / "x").is_dir()
 
 
 def simulate_batches(weights: dict[str, float], n: int, batches: int, seed: int = 0) -> dict[str, float]:
