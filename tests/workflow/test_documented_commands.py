@@ -265,6 +265,14 @@ COMMANDS: dict[str, Doc] = {
     ),
     "PYTHONPATH=src python benchmarks/synth.py": Doc("run"),
     "PYTHONPATH=src python benchmarks/dry_run.py": Doc("run"),
+    # the CPU rehearsal of the paper DAG (config/rehearsal.yaml's header, docs/backends.md)
+    "snakemake --configfile config/paper.yaml config/rehearsal.yaml <site>/site.yaml --cores 2": Doc(
+        "elsewhere",
+        elsewhere="test_the_paper_dag_runs_end_to_end_on_stand_ins_and_reports_every_table_and_figure",
+    ),
+    "PYTHONPATH=src python -m pytest -m slow tests/workflow/test_rehearsal.py": Doc(
+        "elsewhere", elsewhere="the suite: make test collects tests/workflow/test_rehearsal.py"
+    ),
     # the paper study, from the root
     "snakemake -n --configfile config/paper.yaml": Doc("run", check=paper_plan),
     "snakemake --profile slurm --configfile config/paper.yaml -n": Doc("run", check=paper_plan),
