@@ -173,13 +173,14 @@ def _small_repos(root: Path) -> dict[str, Path]:
     return {"geneval": geneval, "step1x_edit": root / "step1x_edit", "ella": root / "ella"}
 
 
-def _released_models(root: Path) -> dict[str, Path]:
+def _released_models(root: Path, omnigen2_checkout: Path) -> dict[str, Path]:
     """Stand-in released folders: BAGEL-7B-MoT's file names, OmniGen2's pipeline, a tiny Qwen2.5-VL."""
     import torch
     from safetensors.torch import save_file
     from test_eval_folder import _tiny_qwen
     from test_omnigen2_geneval import _base
 
+    from sgt.models.preflight import qwen_stand_in
     from sgt.models.preflight.tokenizer import build_stand_in_tokenizer
 
     bagel = root / "BAGEL-7B-MoT"
@@ -194,9 +195,9 @@ def _released_models(root: Path) -> dict[str, Path]:
     omnigen2 = _base(root)
     qwen = root / "Qwen2.5-VL-3B-Instruct"
     _tiny_qwen(0).save_pretrained(qwen)
-    for name in ("preprocessor_config.json", "tokenizer_config.json", "chat_template.json"):
-        (qwen / name).write_text("{}")
-    (qwen / "vocab.json").write_text("{}")
+    (qwen / "preprocessor_config.json").write_text("{}")
+    # the OmniGen2 preflight's own stand-in tokenizer/processor (byte-level, the checkout's special tokens)
+    qwen_stand_in.build(omnigen2_checkout / "OmniGen2", qwen)
     vae = root / "FLUX.1-dev"
     (vae / "vae").mkdir(parents=True)
     (vae / "vae" / "config.json").write_text("{}")
@@ -284,7 +285,9 @@ def rehearsal_site(folder: Path) -> Iterator[Site]:
     (mirror / "vlmeval").mkdir(parents=True)
     for name, data in tsvs.items():
         (mirror / "vlmeval" / f"{name}.tsv").write_bytes(data)
-    released = _released_models(folder / "released")
+    repos = folder / "repos"
+    omnigen2 = _omnigen2_checkout(repos / "SGT")
+    released = _released_models(folder / "released", omnigen2)
     scorers = _geneval_scorers(folder / "hf")
     gedit = _gedit_dataset(folder)
     bin_dir = _bin(folder / "bin")
@@ -292,10 +295,9 @@ def rehearsal_site(folder: Path) -> Iterator[Site]:
         base = stack.enter_context(_serve_folder(mirror))
         hub = stack.enter_context(serve_hub(_llava_hub()))
         judge = stack.enter_context(serve_judge())
-        repos = folder / "repos"
         checkouts = {
             "bagel": _bagel_checkout(repos / "Bagel"),
-            "omnigen2": _omnigen2_checkout(repos / "SGT"),
+            "omnigen2": omnigen2,
             "vlmevalkit": _vlmevalkit_checkout(repos / "VLMEvalKit", f"{base}/vlmeval", tsvs),
             **_small_repos(repos),
         }
