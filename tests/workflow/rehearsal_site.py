@@ -42,6 +42,45 @@ for sub in ("data", "eval", "models"):
 LLAVA_REPO = "lmms-lab/LLaVA-OneVision-Data"
 LLAVA_SUBSETS = {"CLEVR-Math(MathV360K)": 6, "chartqa(cauldron,llava_format)": 4}
 JUDGE_KEY_ENV = "SGT_REHEARSAL_JUDGE_KEY"
+# one GenEval prompt per tag, in prompts/evaluation_metadata.jsonl's format (djghosh13/geneval)
+GENEVAL_PROMPTS = "".join(
+    json.dumps(p) + "\n"
+    for p in [
+        {"tag": "single_object", "include": [{"class": "bench", "count": 1}], "prompt": "a photo of a bench"},
+        {
+            "tag": "two_object",
+            "include": [{"class": "cat", "count": 1}, {"class": "dog", "count": 1}],
+            "prompt": "a photo of a cat and a dog",
+        },
+        {
+            "tag": "counting",
+            "include": [{"class": "cat", "count": 2}],
+            "exclude": [{"class": "cat", "count": 3}],
+            "prompt": "a photo of two cats",
+        },
+        {
+            "tag": "colors",
+            "include": [{"class": "car", "count": 1, "color": "red"}],
+            "prompt": "a photo of a red car",
+        },
+        {
+            "tag": "position",
+            "include": [
+                {"class": "cat", "count": 1},
+                {"class": "dog", "count": 1, "position": ["left of", 0]},
+            ],
+            "prompt": "a photo of a dog left of a cat",
+        },
+        {
+            "tag": "color_attr",
+            "include": [
+                {"class": "cat", "count": 1, "color": "red"},
+                {"class": "dog", "count": 1, "color": "blue"},
+            ],
+            "prompt": "a photo of a red cat and a blue dog",
+        },
+    ]
+)
 
 
 @dataclass(frozen=True)
@@ -94,8 +133,10 @@ def _copy(src: Path, dst: Path) -> Path:
 
 
 def _bagel_checkout(dst: Path) -> Path:
-    """tests/models/stand_in_bagel with a trainer that also writes upstream's checkpoint layout."""
+    """tests/models/stand_in_bagel with a trainer that also writes upstream's checkpoint layout, and GenEval
+    prompts of every tag (Table 7's columns)."""
     _copy(TESTS / "models" / "stand_in_bagel", dst)
+    (dst / "eval" / "gen" / "geneval" / "prompts" / "evaluation_metadata.jsonl").write_text(GENEVAL_PROMPTS)
     trainer = dst / "train" / "pretrain_unified_navit.py"
     head = trainer.read_text().split('if __name__ == "__main__":')[0]
     trainer.write_text(head + (STAND_INS / "bagel_trainer.tail").read_text())
@@ -156,9 +197,9 @@ def _small_repos(root: Path) -> dict[str, Path]:
     """GenEval's prompts, Step1X-Edit's VIEScore prompts and ELLA's DPG-Bench files, at upstream's paths."""
     from test_judges import DPG_CSV
 
-    prompts = TESTS / "models" / "stand_in_bagel" / "eval" / "gen" / "geneval" / "prompts"
     geneval = root / "geneval"
-    _copy(prompts, geneval / "prompts")
+    (geneval / "prompts").mkdir(parents=True)
+    (geneval / "prompts" / "evaluation_metadata.jsonl").write_text(GENEVAL_PROMPTS)
     step1x = root / "step1x_edit" / "GEdit-Bench" / "viescore"
     step1x.mkdir(parents=True)
     (step1x / "vie_prompts.py").write_text(
@@ -208,7 +249,10 @@ def _gedit_dataset(root: Path) -> Path:
     """GEdit-Bench's parquet layout (task_type, key, instruction, instruction_language, input_image)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
+    from stand_in_judge import SC_REPLIES
     from test_gedit_generation import ROWS, _png
+
+    SC_INSTRUCTIONS = [k for k in SC_REPLIES if k != "garbage"]
 
     data = root / "GEdit-Bench" / "data"
     data.mkdir(parents=True)
@@ -216,7 +260,8 @@ def _gedit_dataset(root: Path) -> Path:
         {
             "task_type": [t for _, t, _ in ROWS],
             "key": [k for k, _, _ in ROWS],
-            "instruction": [f"make it blue {k}" for k, _, _ in ROWS],
+            # instructions the stand-in judge has SC replies for (tests/eval/stand_in_judge.py)
+            "instruction": [SC_INSTRUCTIONS[i % len(SC_INSTRUCTIONS)] for i in range(len(ROWS))],
             "instruction_language": [lang for _, _, lang in ROWS],
             "input_image": [{"bytes": _png(i), "path": None} for i in range(len(ROWS))],
         }
