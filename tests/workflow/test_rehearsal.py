@@ -70,6 +70,7 @@ def assert_paper_table(table: str, results: Path, paper_model: dict[str, str]) -
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(2700)  # about 13-20 min on 2 shared cores (docs/backends.md); the suite default is 900 s
 def test_the_paper_dag_runs_end_to_end_on_stand_ins_and_reports_every_table_and_figure(tmp_path):
     clone = clone_repo(tmp_path / "sgt-pipeline")
     with rehearsal_site(tmp_path / "site") as site:
