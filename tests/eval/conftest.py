@@ -10,7 +10,13 @@ import pytest
 @pytest.fixture(scope="session")
 def tiny_models(tmp_path_factory):
     """Random-weight Mask2Former (tiny Swin, labels dog/cat) and CLIP saved as safetensors with processors."""
-    torch = pytest.importorskip("torch")
+    pytest.importorskip("torch")
+    return build_tiny_models(tmp_path_factory.mktemp("hf"))
+
+
+def build_tiny_models(root):
+    """The tiny models under ``root`` (``m2f``, ``clip``); the CPU rehearsal scores GenEval with them too."""
+    import torch
     from transformers import (
         CLIPConfig,
         CLIPImageProcessor,
@@ -23,7 +29,7 @@ def tiny_models(tmp_path_factory):
         SwinConfig,
     )
 
-    root = tmp_path_factory.mktemp("hf")
+    root.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(0)
     swin = SwinConfig(
         image_size=64,

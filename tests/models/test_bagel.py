@@ -8,6 +8,8 @@ import os
 import random
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -82,9 +84,23 @@ def test_export_vqa_jsonl_matches_sft_reader(backend, toy_shards, vqa_jsonl, tmp
 
 def test_task_must_match_its_shards(backend, toy_shards, tmp_path):
     wrong = {"edge": toy_shards["semantic"]}
-    with pytest.raises(ValueError, match="has task 'semantic' but the shard was given as task 'edge'"):
+    with pytest.raises(ValueError, match="made for task 'semantic' but the shard was given as task 'edge'"):
         backend.export(wrong, None, paper_recipe(mix={"edge": 1}), tmp_path / "x")
     assert not (tmp_path / "x").exists()
+
+
+def test_a_mixed_tasks_shards_export_though_each_row_names_its_member(backend, toy_shards, tmp_path):
+    """Found by the CPU rehearsal: paper.yaml's +Mixed variant failed its export (rows name the member task
+    that made them in ``task``; the task they were made for is ``proxy_task``)."""
+    from sgt.targets.shards import build_shard
+
+    world = toy_shards["edge"][0].parents[2] / "world"
+    shard = tmp_path / "mixed" / "000.parquet"
+    build_shard(world, "train2017", [1, 2, 3, 4], "mixed", {}, 0, shard, source="toyworld")
+    members = set(pq.read_table(shard, columns=["task"]).column(0).to_pylist())
+    assert members and "mixed" not in members  # the shard really is made of member tasks
+    backend.export({"mixed": [shard]}, None, paper_recipe(mix={"mixed": 1}), tmp_path / "x")
+    assert (tmp_path / "x").is_dir()
 
 
 def simulate_batches(weights: dict[str, float], n: int, batches: int, seed: int = 0) -> dict[str, float]:
@@ -183,3 +199,29 @@ def test_multi_turn_conversations_reach_the_sft_jsonl_whole(
     values = [t["value"] for t in convs[0]]
     assert values == ["<image>\nWhat shade is it?", "grey", "Is it dark?", "no", "Any objects?", "none"]
     assert [t["from"] for t in convs[0]] == ["human", "gpt"] * 3  # what vlm_dataset.change_format reads
+
+
+def test_handoff_writes_fig6_metrics_from_the_trainers_log_lines(backend, tmp_path):
+    """Found by the CPU rehearsal: Fig. 6 reads results/models/bagel/<v>/seed<k>/metrics.csv, which no cluster
+    hand-off wrote, so the paper config's figure job failed. The lines are upstream's format
+    (train/pretrain_unified_navit.py: rank 0 both logs and prints each one)."""
+    log = tmp_path / "train.log"
+    line = "(step={:07d}) Train Loss ce: {}, Train Loss mse: {}, Train Steps/Sec: 0.50, Tokens/Sec: 3.10k, "
+    log.write_text(
+        "2026-01-01 INFO sgt.launch: launching\n"
+        + "".join(
+            f"2026-01-01 INFO sgt.launch: {line.format(s, ce, 0.5)}\n" for s, ce in [(0, 2.0), (10, 1.5)]
+        )
+        + f"{line.format(10, 1.25, 0.25)}\n"  # the same step again (print after logger.info; a resumed run)
+        + f"{line.format(20, 'nan', 0.2)}\n"
+    )
+    ckpt = tmp_path / "run" / "checkpoints" / "0000020"
+    ckpt.mkdir(parents=True)
+    backend.handoff(ckpt, tmp_path / "out", log=log)
+    metrics = pd.read_csv(tmp_path / "out" / "metrics.csv")
+    assert list(metrics.columns) == ["step", "loss_vqa", "loss_mse"]
+    assert metrics["step"].tolist() == [0, 10, 20]
+    assert metrics["loss_vqa"].tolist()[:2] == [2.0, 1.25] and np.isnan(metrics["loss_vqa"].iloc[2])
+    assert json.loads((tmp_path / "out" / "checkpoint.json").read_text())["checkpoint"] == str(ckpt)
+    backend.handoff(ckpt, tmp_path / "no_log")  # a log without loss lines: no metrics.csv, no error
+    assert sorted(p.name for p in (tmp_path / "no_log").iterdir()) == ["checkpoint.json"]

@@ -283,6 +283,15 @@ COMMANDS: dict[str, Doc] = {
     # the benchmarks' own size options (their docstrings): every method and every dry run still runs once
     "PYTHONPATH=src python benchmarks/synth.py": Doc("run", options="--images 4 --repeats 1"),
     "PYTHONPATH=src python benchmarks/dry_run.py": Doc("run", options="--repeats 1"),
+    # the CPU rehearsal of the paper DAG (config/rehearsal.yaml's header, docs/backends.md)
+    "snakemake --configfile config/paper.yaml config/rehearsal.yaml <site>/site.yaml --cores 2": Doc(
+        "elsewhere",
+        elsewhere="test_the_paper_dag_runs_end_to_end_on_stand_ins_and_reports_every_table_and_figure",
+    ),
+    "PYTHONPATH=src SGT_REHEARSAL=1 python -m pytest tests/workflow/test_rehearsal.py": Doc(
+        "elsewhere",
+        elsewhere="test_the_paper_dag_runs_end_to_end_on_stand_ins_and_reports_every_table_and_figure",
+    ),
     # the paper study, from the root
     "snakemake -n --configfile config/paper.yaml": Doc("run", check=paper_plan),
     "snakemake --profile slurm --configfile config/paper.yaml -n": Doc("run", check=paper_plan),

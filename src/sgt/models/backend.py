@@ -105,8 +105,9 @@ class Backend(Protocol):
     def checkpoint(self, workdir: Path) -> Path | None:
         """The newest finished checkpoint in ``workdir``, or None."""
 
-    def handoff(self, checkpoint: Path, out: Path) -> None:
-        """Publish ``checkpoint`` as the run's output folder ``out``, in the form ``evaluator`` reads."""
+    def handoff(self, checkpoint: Path, out: Path, log: Path | None = None) -> None:
+        """Publish ``checkpoint`` as the run's output folder ``out``, in the form ``evaluator`` reads, with
+        ``metrics.csv`` (Fig. 6) where the backend has one or can read it from the training ``log``."""
 
 
 @runtime_checkable
@@ -165,13 +166,28 @@ class ClusterBackend:
         """
         raise NotImplementedError(f"{self.name}: no preflight")
 
-    def handoff(self, checkpoint: Path, out: Path) -> None:
-        """``out/checkpoint.json`` names the checkpoint; VLMEvalKit loads it from there."""
+    def training_metrics(self, log_text: str) -> list[dict[str, float]]:
+        """Rows of ``metrics.csv`` (``step``, ``loss_vqa``, ...) read from the launch's output in the training
+        log; none where the backend has no reader for its upstream's log lines."""
+        return []
+
+    def handoff(self, checkpoint: Path, out: Path, log: Path | None = None) -> None:
+        """``out/checkpoint.json`` names the checkpoint; VLMEvalKit loads it from there. ``metrics.csv``
+        beside it holds the losses upstream logged (Fig. 6 reads it), where ``training_metrics`` finds any."""
+        import csv
+
         from sgt.io import atomic_dir
 
+        text = Path(log).read_text(encoding="utf-8", errors="replace") if log and Path(log).is_file() else ""
+        rows = self.training_metrics(text)
         with atomic_dir(out) as tmp:
             record = {"checkpoint": str(checkpoint), "backend": self.name}
             (tmp / "checkpoint.json").write_text(json.dumps(record))
+            if rows:
+                with open(tmp / "metrics.csv", "w", newline="", encoding="utf-8") as fh:
+                    writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+                    writer.writeheader()
+                    writer.writerows(rows)
 
     def eval_folder(self, handoff: Path | None, out: Path) -> dict[str, str]:
         """Build ``out``, the folder ``vlmeval_class`` loads as ``model_path``, from a hand-off folder, or

@@ -39,17 +39,20 @@ class Pair:
 
 
 def read_task_pairs(shards: Mapping[str, Sequence[Path]]) -> dict[str, list[Pair]]:
-    """All pairs per task, in shard then row order; a shard row of another task is an error."""
+    """All pairs per task, in shard then row order; a shard row made for another task is an error (a mixed
+    task's rows are its own: ``proxy_task`` is the task, ``task`` the member that made the pair)."""
     pairs: dict[str, list[Pair]] = {}
     for task in sorted(shards):
         rows: list[Pair] = []
         for shard in shards[task]:
             table: pa.Table = pq.read_table(shard)
             for row in table.to_pylist():
-                if row["task"] != task:
+                # proxy_task: the task the shard was made for; a mixed task's rows name their member in task
+                made_for = row.get("proxy_task") or row["task"]
+                if made_for != task:
                     raise ValueError(
-                        f"{shard}: row for image {row['image_id']} has task {row['task']!r} but the shard "
-                        f"was given as task {task!r}; pass each task's own shards"
+                        f"{shard}: row for image {row['image_id']} was made for task {made_for!r} but the "
+                        f"shard was given as task {task!r}; pass each task's own shards"
                     )
                 if sha256_bytes(row["target_png"]) != row["target_sha256"]:
                     raise ValueError(f"{shard}: target of image {row['image_id']} does not match its sha256")

@@ -471,6 +471,13 @@ class BagelBackend(ClusterBackend):
         weights = self.model_path if handoff is None else self.handoff_checkpoint(handoff)
         return bagel_eval_folder(self.model_path, weights, out)
 
+    def training_metrics(self, log_text: str) -> list[dict[str, float]]:
+        """The trainer's ``(step=N) Train Loss ce: x, Train Loss mse: y, ...`` lines (train/
+        pretrain_unified_navit.py, every log_every steps); ``ce`` is the VQA answers' loss (Fig. 6), ``mse``
+        the generation loss. A step logged twice (rank 0 prints and logs it; a resumed run repeats) keeps its
+        last line."""
+        return bagel_training_metrics(log_text)
+
     def checkpoint(self, workdir: Path) -> Path | None:
         """The highest step folder holding both weights, the scheduler and every optimizer shard."""
         root = Path(workdir) / "checkpoints"
@@ -478,6 +485,27 @@ class BagelBackend(ClusterBackend):
             return None
         done = [d for d in root.iterdir() if d.is_dir() and d.name.isdigit() and _complete(d)]
         return max(done, key=lambda d: int(d.name), default=None)
+
+
+STEP_LINE = re.compile(r"\(step=(\d+)\) (.*)")
+LOSS_ITEM = re.compile(r"Train Loss (\w+): ([-+0-9.eE]+|nan|inf)")
+
+
+def bagel_training_metrics(log_text: str) -> list[dict[str, float]]:
+    """``metrics.csv`` rows (step, loss_vqa, loss_mse) from BAGEL's training log; see ``training_metrics``."""
+    by_step: dict[int, dict[str, float]] = {}
+    for line in log_text.splitlines():
+        m = STEP_LINE.search(line)
+        if m is None:
+            continue
+        losses = dict(LOSS_ITEM.findall(m.group(2)))
+        if "ce" in losses or "mse" in losses:
+            by_step[int(m.group(1))] = {
+                "step": int(m.group(1)),
+                "loss_vqa": float(losses.get("ce", "nan")),
+                "loss_mse": float(losses.get("mse", "nan")),
+            }
+    return [by_step[k] for k in sorted(by_step)]
 
 
 def _dataset_info_path(config: Path) -> str:

@@ -269,7 +269,7 @@ def train_with_backend(
     ckpt = backend.checkpoint(workdir)
     if ckpt is None:
         raise RuntimeError(f"{backend.name}: training ended but no complete checkpoint in {workdir}")
-    backend.handoff(ckpt, Path(out))
+    backend.handoff(ckpt, Path(out), log=Path(log))
     logger.info("checkpoint %s handed to %s", ckpt, out)
     return ckpt
 

@@ -143,8 +143,9 @@ class TinyBackend:
         final = Path(workdir) / FINAL
         return final if (final / "train.json").is_file() else None
 
-    def handoff(self, checkpoint: Path, out: Path) -> None:
-        """A copy of the model folder (weights, config, metrics): the embedded evaluation loads it as is."""
+    def handoff(self, checkpoint: Path, out: Path, log: Path | None = None) -> None:
+        """A copy of the model folder (weights, config, metrics): the embedded evaluation loads it as is; its
+        metrics.csv is the loop's own, so ``log`` is not read."""
         with atomic_dir(out) as tmp:
             shutil.copytree(checkpoint, tmp, dirs_exist_ok=True)
         logger.info("tiny model %s -> %s", checkpoint, out)

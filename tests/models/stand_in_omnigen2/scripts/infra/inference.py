@@ -45,8 +45,14 @@ def parse_args():
 
 
 def load_pipeline(args, accelerator, weight_dtype):
-    for name in ("model_index.json", "transformer/config.json", "mllm/config.json", "mllm/model.safetensors"):
+    for name in ("model_index.json", "transformer/config.json", "mllm/config.json"):
         assert os.path.exists(os.path.join(args.model_path, name)), f"model path lacks {name}"
+    mllm = [
+        f
+        for f in ("model.safetensors", "model.safetensors.index.json")
+        if os.path.exists(os.path.join(args.model_path, "mllm", f))
+    ]
+    assert mllm, "model path lacks mllm weights (model.safetensors or the release's sharded index)"
     weights = [
         f for f in os.listdir(os.path.join(args.model_path, "transformer")) if f.startswith("diffusion_")
     ]
