@@ -72,7 +72,7 @@ class RecordingBackend:
         (workdir / "ckpt").mkdir(exist_ok=True)
         return workdir / "ckpt"
 
-    def handoff(self, ckpt, out: Path) -> None:
+    def handoff(self, ckpt, out: Path, log: Path | None = None) -> None:
         out.mkdir(exist_ok=True)
 
 
