@@ -85,3 +85,32 @@ def test_the_paper_analyses_compare_paper_variants() -> None:
     cfg["analysis"]["timesteps"] = cfg["analysis"]["cluster"]["num_timesteps"]
     with pytest.raises(ConfigError, match=r"analysis\.timesteps exceeds the steps of analysis\.cluster"):
         check_config(cfg)
+
+
+def test_a_variant_runs_only_for_its_models() -> None:
+    """study.variants.<v>.models: OmniGen2 is tuned on the tasks the paper reports for it only."""
+    from sgt.config import variant_models
+
+    cfg = _config("paper.yaml")
+    assert variant_models(cfg, "instance") == ["bagel"]
+    assert variant_models(cfg, "panoptic") == ["bagel", "omnigen2"]
+    # a duplicate of a BAGEL-only mix is still a duplicate for BAGEL, and none for OmniGen2
+    with pytest.raises(ConfigError, match=r"study\.variants\.dup: model 'bagel' would train"):
+        check_config(_config("paper.yaml", dup={"mix": {"instance": 2}}))
+    check_config(_config("paper.yaml", dup={"mix": {"instance": 2}, "models": ["omnigen2"]}))
+    with pytest.raises(ConfigError, match=r"study\.variants\.x\.models: 'janus' not in study\.models"):
+        check_config(_config("paper.yaml", x={"mix": {"edge": 3}, "models": ["janus"]}))
+    cfg = _config("paper.yaml")
+    cfg["analysis"]["compare"] = ["base", "instance"]
+    with pytest.raises(ConfigError, match=r"analysis\.compare: 'instance' does not run for 'omnigen2'"):
+        check_config(cfg)
+
+
+def test_a_mix_omnigen2_cannot_split_into_its_batch_stops_planning() -> None:
+    """A 1:1 VQA:task ratio is a 2-step interleave; 60 samples over 4 GPUs (15 each) hold no whole number of
+    them: planning stops, instead of the export job hours into the run (it did, in the rehearsal)."""
+    with pytest.raises(ConfigError, match=r"study\.variants\.half .*2-step pattern.*models\.omnigen2\.gpus"):
+        check_config(_config("paper.yaml", half={"mix": {"vqa": 1, "panoptic": 1}}))
+    # the same mix for BAGEL alone plans (its batches are packed upstream), and 2:3 (a 5-step cycle) for both
+    check_config(_config("paper.yaml", half={"mix": {"vqa": 1, "panoptic": 1}, "models": ["bagel"]}))
+    check_config(_config("paper.yaml", two_three={"mix": {"vqa": 2, "panoptic": 3}}))

@@ -97,6 +97,12 @@ def check_config(config: Mapping[str, Any]) -> None:
                 f"study.variants.{variant}: an untrained variant is never trained, so it takes no mix or "
                 "pairs; drop them or drop 'untrained'"
             )
+        unknown = [m for m in spec.get("models") or [] if m not in config["study"]["models"]]
+        if unknown:
+            raise ConfigError(
+                f"study.variants.{variant}.models: {', '.join(map(repr, unknown))} not in study.models "
+                f"({', '.join(config['study']['models'])}); name study models or drop the key"
+            )
         pairs = spec.get("pairs")
         if pairs is not None and pairs > config["targets"]["n_per_task"]:
             raise ConfigError(
@@ -128,6 +134,7 @@ def check_config(config: Mapping[str, Any]) -> None:
             )
     _check_analysis(config)
     _check_distinct_variants(config)
+    _check_batch_layouts(config)
     _check_vlmeval(config)
     if config["targets"]["shard_size"] > config["targets"]["n_per_task"]:
         raise ConfigError(
@@ -171,6 +178,13 @@ def _check_vlmeval(config: Mapping[str, Any]) -> None:
             )
 
 
+def variant_models(config: Mapping[str, Any], variant: str) -> list[str]:
+    """The study models ``variant`` runs for: ``study.variants.<v>.models``, or every study model."""
+    models = config["study"]["models"]
+    wanted = config["study"]["variants"][variant].get("models")
+    return [m for m in models if wanted is None or m in wanted]
+
+
 def _builds_own_model(spec: Mapping[str, Any]) -> bool:
     from sgt.models.backends import backend_class
 
@@ -202,7 +216,7 @@ def _check_distinct_variants(config: Mapping[str, Any]) -> None:
         if run is not None and None in run:
             continue  # no schedule to compare; the fine-tune's own check names the missing key
         seen: dict[Any, str] = {}
-        for variant in trained:
+        for variant in (v for v in trained if model in variant_models(config, v)):
             key, drawn = _what_a_run_sees(variants[variant], run, config["targets"]["n_per_task"])
             if key not in seen:
                 seen[key] = variant
@@ -222,6 +236,28 @@ def _check_distinct_variants(config: Mapping[str, Any]) -> None:
                 f"study.variants.{variant}: model {model!r} would train on {same} study.variants.{other} "
                 f"({why}): they are one experiment, so drop one or change its mix or pairs"
             )
+
+
+def _check_batch_layouts(config: Mapping[str, Any]) -> None:
+    """Every trained run of a backend that splits its global batch itself (``layout``: OmniGen2's micro-batch
+    x accumulation x GPUs, accumulation a multiple of the SFT:gen interleave pattern) can be split: found at
+    planning, not hours later in the export job (a 1:1 ratio on 4 GPUs at batch 60 cannot)."""
+    from sgt.models.backends import backend_class
+    from sgt.models.backends.run import backend_for, recipe_for
+
+    variants = config["study"]["variants"]
+    for model in config["study"]["models"]:
+        spec = config["models"][model]
+        if not hasattr(backend_class(spec["backend"]), "layout"):
+            continue
+        backend = backend_for(spec, checkout=".")
+        for variant, vspec in variants.items():
+            if not vspec.get("mix") or vspec.get("untrained") or model not in variant_models(config, variant):
+                continue
+            try:
+                backend.layout(recipe_for(spec, variant, vspec["mix"], 0))
+            except ValueError as err:
+                raise ConfigError(f"study.variants.{variant} (mix {dict(vspec['mix'])}): {err}") from None
 
 
 def _what_a_run_sees(
@@ -263,6 +299,15 @@ def _check_analysis(config: Mapping[str, Any]) -> None:
                 f"analysis.compare: {variant!r} is not in study.variants ({', '.join(variants)}); "
                 "name defined variants or set analysis.compare: [] to skip the analyses"
             )
+        for model in config["study"]["models"]:
+            if models.get(model, {}).get("backend") in analysed and model not in variant_models(
+                config, variant
+            ):
+                raise ConfigError(
+                    f"analysis.compare: {variant!r} does not run for {model!r} "
+                    f"(study.variants.{variant}.models), which is analysed; add the model to that list "
+                    "or drop the variant from analysis.compare"
+                )
     cluster_steps = analysis.get("cluster", {}).get("num_timesteps", 50)
     if analysis.get("compare") and analysis.get("timesteps", 3) >= cluster_steps:
         raise ConfigError(

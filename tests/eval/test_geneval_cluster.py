@@ -1,12 +1,14 @@
 """GenEval of the cluster models: the scoring job (rule score_geneval) on generated folders and the average
-over generation seeds (rule average_geneval), with tiny random Mask2Former/CLIP weights loaded through the
+over generation seeds (the same job), with tiny random Mask2Former/CLIP weights loaded through the
 config keys, and with a stand-in detector whose hand-written detections have known verdicts."""
 
 from __future__ import annotations
 
 import csv
 import json
+import os
 import runpy
+import shutil
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -234,14 +236,15 @@ CASES = {
 assert tuple(CASES) == TAGS
 
 
-def _handmade(root: Path, verdicts: dict[str, str]) -> tuple[Path, dict[str, list]]:
-    """A folder with two images per tag, ``verdicts[tag]`` picking A (correct) or B (incorrect) for each."""
+def _handmade(root: Path, verdicts: dict[str, str], offset: int = 0) -> tuple[Path, dict[str, list]]:
+    """A folder with two images per tag, ``verdicts[tag]`` picking A (correct) or B (incorrect) for each;
+    images are told apart by a pixel code from ``offset`` on (one detector serves several folders)."""
     prompts, images, detections = [], [], {}
     for t, (tag, (meta, good, bad)) in enumerate(CASES.items()):
         prompts.append({"tag": tag, **meta})
         row = []
         for k, pick in enumerate(verdicts[tag]):
-            code = 10 * t + k + 1
+            code = offset + 10 * t + k + 1
             detections[str(code)] = good if pick == "A" else bad
             img = np.zeros((64, 64, 3), np.uint8)
             img[0, 0, 0] = code
@@ -338,32 +341,60 @@ def test_seeds_with_different_prompt_sets_are_not_averaged(tmp_path):
 # --- the rules' scripts -----------------------------------------------------------------------------------
 
 
-def test_rule_scripts_score_and_average_from_snakemake_objects(tmp_path, monkeypatch):
+def _script_job(tmp_path: Path, folders: dict[str, str], detections) -> SimpleNamespace:
     from snakemake.iocontainers import Namedlist
 
-    monkeypatch.setattr("sgt.logs.setup_logging", lambda *a, **k: None)
-    scripts = REPO / "workflow" / "scripts"
-    inputs = {}
-    for gseed, verdicts in VERDICTS.items():
-        folder, detections = _handmade(tmp_path / "gen" / f"gseed{gseed}", verdicts)
-        out = tmp_path / "eval" / f"gseed{gseed}" / "results.jsonl"
-        job = SimpleNamespace(
-            input=Namedlist(fromdict={"images": str(folder)}),
-            output=Namedlist([str(out)]),
-            log=[str(tmp_path / "score.log")],
-            params=SimpleNamespace(
-                cfg=scoring_cfg(detector="handwritten_standin", detector_args={"detections": detections})
-            ),
-        )
-        runpy.run_path(str(scripts / "score_geneval.py"), init_globals={"snakemake": job})
-        inputs[f"gseed{gseed}"] = str(out)
-    job = SimpleNamespace(
-        input=Namedlist(fromdict=inputs),
-        output=Namedlist([str(tmp_path / "seed4.csv")]),
-        log=[str(tmp_path / "average.log")],
+    return SimpleNamespace(
+        input=Namedlist(fromdict=folders),
+        output=Namedlist([str(tmp_path / "eval" / "seed4.csv")]),
+        log=[str(tmp_path / "score.log")],
+        params=SimpleNamespace(
+            cfg=scoring_cfg(detector="handwritten_standin", detector_args={"detections": detections}),
+            scores=str(tmp_path / "eval" / "seed4"),
+        ),
         wildcards=SimpleNamespace(model="bagel", variant="sft", seed="4"),
     )
-    runpy.run_path(str(scripts / "average_geneval.py"), init_globals={"snakemake": job})
-    rows = {r["metric"]: r for r in read_csv(tmp_path / "seed4.csv")}
+
+
+def test_rule_script_scores_every_seed_then_averages_from_a_snakemake_object(tmp_path, monkeypatch):
+    monkeypatch.setattr("sgt.logs.setup_logging", lambda *a, **k: None)
+    folders, detections = {}, {}
+    for gseed, verdicts in VERDICTS.items():
+        folder, found = _handmade(tmp_path / "gen" / f"gseed{gseed}", verdicts, offset=100 * gseed)
+        folders[f"gseed{gseed}"] = str(folder)
+        detections |= found
+    job = _script_job(tmp_path, folders, detections)
+    runpy.run_path(str(REPO / "workflow" / "scripts" / "score_geneval.py"), init_globals={"snakemake": job})
+    for gseed in VERDICTS:
+        assert (tmp_path / "eval" / "seed4" / f"gseed{gseed}" / "results.jsonl").is_file()
+    rows = {r["metric"]: r for r in read_csv(tmp_path / "eval" / "seed4.csv")}
     assert rows["overall"]["seed"] == "4" and float(rows["overall"]["value"]) == pytest.approx(70.8333)
     assert {"overall:gseed0", "overall:gseed1"} <= set(rows)
+
+
+def test_a_requeued_scoring_job_keeps_valid_seed_results_and_rescores_a_regenerated_folder(
+    tmp_path, monkeypatch
+):
+    monkeypatch.setattr("sgt.logs.setup_logging", lambda *a, **k: None)
+    folders, detections = {}, {}
+    for gseed, verdicts in VERDICTS.items():
+        folder, found = _handmade(tmp_path / "gen" / f"gseed{gseed}", verdicts, offset=100 * gseed)
+        folders[f"gseed{gseed}"] = str(folder)
+        detections |= found
+    script = str(REPO / "workflow" / "scripts" / "score_geneval.py")
+    runpy.run_path(script, init_globals={"snakemake": _script_job(tmp_path, folders, detections)})
+    scores = {g: tmp_path / "eval" / "seed4" / f"gseed{g}" / "results.jsonl" for g in VERDICTS}
+    before = {g: p.stat().st_mtime_ns for g, p in scores.items()}
+    (tmp_path / "eval" / "seed4.csv").unlink()  # the job was cut after scoring, before the average
+    # seed 1 regenerated: its images are newer than its scores, and now every verdict is wrong
+    folder, found = _handmade(tmp_path / "gen" / "regen", {tag: "BB" for tag in TAGS}, offset=100)
+    shutil.rmtree(folders["gseed1"])
+    shutil.move(folder, folders["gseed1"])
+    for image in Path(folders["gseed1"]).rglob("*.png"):
+        os.utime(image, ns=(before[1] + 10**9, before[1] + 10**9))
+    runpy.run_path(script, init_globals={"snakemake": _script_job(tmp_path, folders, detections | found)})
+    assert scores[0].stat().st_mtime_ns == before[0]  # kept, not rescored
+    assert scores[1].stat().st_mtime_ns != before[1]
+    assert not any(r["correct"] for r in read_jsonl(scores[1]))
+    rows = {r["metric"]: r for r in read_csv(tmp_path / "eval" / "seed4.csv")}
+    assert float(rows["overall:gseed1"]["value"]) == 0.0

@@ -1,4 +1,4 @@
-"""The cluster models' GenEval CSVs (rule average_geneval) land in Table 3's GenEval column, Table 7 and
+"""The cluster models' GenEval CSVs (rule score_geneval) land in Table 3's GenEval column, Table 7 and
 Fig. 3b as they are, and each generation seed's own rows stay out of them."""
 
 from __future__ import annotations

@@ -171,3 +171,20 @@ def test_unfilled_paper_columns_are_listed_with_their_reason(ctx):
         "**SIBench** (SIBench-mini: not in VLMEvalKit" in md
         and "**MathVista** (MathVista_MINI: needs judge" in md
     )
+
+
+def test_a_variant_that_does_not_run_for_a_model_has_no_row_for_it(ctx, study):
+    """study.variants.<v>.models: a model left out gets no row, not an empty '–' row beside the paper's."""
+    restricted = {
+        **study,
+        "variants": {**study["variants"], "edge": {**study["variants"]["edge"], "models": ["x"]}},
+    }
+    tidy = tidy_rows({k: v for k, v in _scores().items() if k[0] != "edge"})
+    long = build_table(
+        "table6", tidy, variants_from_config(restricted), ctx["ref"]["table6"], ctx["map"], {"tiny": "BAGEL"}
+    )
+    assert list(dict.fromkeys(long["variant"])) == ["base", "seg"]
+    everyone = build_table(
+        "table6", tidy, ctx["variants"], ctx["ref"]["table6"], ctx["map"], {"tiny": "BAGEL"}
+    )
+    assert (everyone[everyone["variant"] == "edge"]["n"] == 0).all()  # without the key: an empty row

@@ -9,6 +9,7 @@ working directory. A command added to the docs without an entry in ``COMMANDS`` 
 
 from __future__ import annotations
 
+import csv
 import os
 import re
 import subprocess
@@ -138,30 +139,57 @@ def paper_plan(result: subprocess.CompletedProcess[str], clone: Path) -> None:
     released = [v for v, spec in study["variants"].items() if not spec.get("mix")]
     assert released == ["base"], released
     tuned = [v for v in study["variants"] if v not in released]
-    runs = len(study["models"]) * len(tuned) * len(study["seeds"])
+
+    def runs_of(variants: list[str], models: list[str] | None = None) -> set[tuple[str, str]]:
+        """(model, variant) pairs the study runs: study.variants.<v>.models, else every model."""
+        return {
+            (m, v)
+            for v in variants
+            for m in study["variants"][v].get("models") or study["models"]
+            if models is None or m in models
+        }
+
+    # OmniGen2 is tuned on exactly the variants that are one of its rows in the paper (Tables 3, 6, 7, 9)
+    og2_rows = {
+        (table, r["row"])
+        for table in ("table3", "table6", "table7", "table9")
+        for r in csv.DictReader(open(clone / "config" / "paper_reference" / f"{table}.csv"))
+        if r["model"] == "OmniGen2" and r["row"] != "Base"
+    }
+    og2 = {v for m, v in runs_of(tuned) if m == "omnigen2"}
+    tagged_rows = {v: set(study["variants"][v].get("tables", {}).items()) for v in tuned}
+    assert og2 == {v for v in tuned if tagged_rows[v] & og2_rows}, og2
+    assert set().union(*(tagged_rows[v] for v in og2)) >= og2_rows
+    assert len(og2) == 10 and len(runs_of(tuned, ["bagel"])) == 16, og2
+    runs = len(runs_of(tuned)) * len(study["seeds"])
     assert counts["train"] == counts["preflight"] == counts["export_training_data"] == runs, counts
-    evaluated = len(study["models"]) * len(study["variants"]) * len(study["seeds"])
+    evaluated = len(runs_of(list(study["variants"]))) * len(study["seeds"])
     assert counts["vlmeval"] == counts["vlmeval_model"] == evaluated and counts["make_targets"] >= 200, counts
     assert counts["vlmeval_data"] == 1, counts  # one CPU job fetches every TSV before the GPU jobs
-    # GenEval images: every trained variant x seed x the paper's 12 generation seeds, for each model whose
-    # backend has a GenEval drawer (both); OmniGen2 draws from a generation folder of its own
+    # GenEval images: the runs of variants in the tables that report GenEval (eval.cluster_geneval.tables:
+    # Tables 3 and 7, and the base) x the paper's 12 generation seeds, for each model whose backend has a
+    # GenEval drawer (both); OmniGen2 draws from a generation folder of its own
     from sgt.models.backends.drawing import drawn_benchmarks
 
     drawing = [m for m in study["models"] if "geneval" in drawn_benchmarks(paper["models"][m]["backend"])]
     assert drawing == ["bagel", "omnigen2"], drawing
-    # GenEval scores: one GPU job per generated folder, one average over the generation seeds per trained run
+    # GenEval scores: one GPU job per run scores its 12 generated folders and averages them
     schema = yaml.safe_load((clone / "workflow" / "schemas" / "config.schema.yaml").read_text())
-    gseeds = schema["properties"]["eval"]["properties"]["cluster_geneval"]["properties"]["seeds"]["default"]
-    gseeds = paper.get("eval", {}).get("cluster_geneval", {}).get("seeds", gseeds)
-    trained = [v for v, spec in study["variants"].items() if not spec.get("untrained")]
-    scored_runs = len(drawing) * len(trained) * len(study["seeds"])
-    assert counts["score_geneval"] == counts["generate_geneval"] == scored_runs * len(gseeds), counts
-    assert counts["average_geneval"] == scored_runs and len(gseeds) == 12, counts
-    assert counts["generate_geneval"] == 2 * (16 + 1) * 12, counts
-    for model in drawing:
-        assert f"results/eval/{model}/{trained[0]}/geneval/seed{study['seeds'][0]}.csv" in result.stdout
+    geneval = schema["properties"]["eval"]["properties"]["cluster_geneval"]["properties"]
+    gseeds = paper["eval"].get("cluster_geneval", {}).get("seeds", geneval["seeds"]["default"])
+    tables = paper["eval"].get("cluster_geneval", {}).get("tables", geneval["tables"]["default"])
+    assert tables == ["table3", "table7"] and len(gseeds) == 12, (tables, gseeds)
+    drawn = [v for v, spec in study["variants"].items() if set(spec.get("tables") or {}) & set(tables)]
+    scored = runs_of(drawn + released, drawing)
+    assert counts["score_geneval"] == len(scored) * len(study["seeds"]), counts
+    assert counts["generate_geneval"] == counts["score_geneval"] * len(gseeds) == 2 * 9 * 12, counts
+    assert "average_geneval" not in counts, counts
+    for model, variant in scored:
+        assert f"results/eval/{model}/{variant}/geneval/seed{study['seeds'][0]}.csv" in result.stdout
+    assert "results/eval/bagel/isr/geneval/" not in result.stdout  # Table 6 only: no GenEval in the paper
     # OmniGen2 draws from its generation folder (one per trained run), BAGEL from the VLMEvalKit folder
-    assert counts["generation_model"] == len(trained) * len(study["seeds"]), counts
+    generating = {v for m, v in scored if m == "omnigen2"}
+    assert counts["generation_model"] == len(generating) * len(study["seeds"]), counts
     assert "results/generation_models/omnigen2/sft/seed0" in result.stdout
     assert "results/generation_models/omnigen2/base/seed0" in result.stdout
     assert "results/generation_models/bagel/" not in result.stdout
@@ -194,7 +222,7 @@ def paper_plan(result: subprocess.CompletedProcess[str], clone: Path) -> None:
     for rule in ("pretrain", "untrained", "evaluate", "embedded_benchmark", "geneval", "toyworld", "analyse"):
         assert rule not in counts, (rule, counts)
     planned = set(re.findall(r"results/models/(\w+)/(\w+)/seed(\d+)", result.stdout))
-    asked = {(m, v, str(s)) for m in study["models"] for v in tuned for s in study["seeds"]}
+    asked = {(m, v, str(s)) for m, v in runs_of(tuned) for s in study["seeds"]}
     assert planned == asked, planned ^ asked
     for model, variant, seed in asked:  # train reads what its own preflight checked
         assert f"results/preflight/{model}/{variant}/seed{seed}.json" in result.stdout
@@ -206,8 +234,10 @@ def fig5_plan(result: subprocess.CompletedProcess[str], clone: Path) -> None:
     sweeps = yaml.safe_load((clone / "config" / "paper_fig5.yaml").read_text())["study"]["variants"]
     study = paper["study"]
     counts = job_counts(result.stdout)
-    tuned = [v for v, spec in study["variants"].items() if spec.get("mix")]
-    assert counts["train"] == len(study["models"]) * (len(tuned) + len(sweeps)) * len(study["seeds"]), counts
+    tuned = sum(
+        len(spec.get("models") or study["models"]) for spec in study["variants"].values() if spec.get("mix")
+    )
+    assert counts["train"] == (tuned + len(study["models"]) * len(sweeps)) * len(study["seeds"]), counts
     for variant in sweeps:
         for model in study["models"]:
             assert f"results/eval/{model}/{variant}/seed{study['seeds'][0]}.csv" in result.stdout

@@ -5,7 +5,12 @@ import os
 import re
 from pathlib import Path
 
-from sgt.config import check_config, resolve_repo_paths, validate_config
+from sgt.config import (
+    check_config,
+    resolve_repo_paths,
+    validate_config,
+    variant_models,
+)
 from sgt.data.datasets import source_options
 from sgt.data.llava_mixture import llava_settings
 from sgt.data.sources import sa1b_shard_sources
@@ -347,23 +352,29 @@ def bench_map(input):
     return dict(zip(BENCHMARKS, input.benchmarks))
 
 
+def study_runs(pattern, models=None, variants=None):
+    """``pattern`` for every (model, variant, seed) of the study, model by model: a variant runs only for
+    the models of its study.variants.<v>.models (sgt.config.variant_models)."""
+    models = MODELS if models is None else models
+    variants = VARIANTS if variants is None else variants
+    return [
+        pattern.format(model=m, variant=v, seed=s)
+        for m in models
+        for v in variants
+        if m in variant_models(config, v)
+        for s in SEEDS
+    ]
+
+
 def eval_results():
-    results = expand(
-        "results/eval/{model}/{variant}/seed{seed}.csv",
-        model=MODELS,
-        variant=VARIANTS,
-        seed=SEEDS,
-    )
+    results = study_runs("results/eval/{model}/{variant}/seed{seed}.csv")
     if (
         EMBEDDED_EVAL_MODELS
     ):  # embedded benchmarks exist: compare with answering from the question alone
         results.append("results/eval/baselines/majority_answer.csv")
     if config["eval"]["geneval"]["enabled"]:  # embedded GenEval of every tiny model
-        results += expand(
-            "results/eval/{model}/{variant}/geneval/seed{seed}.csv",
-            model=TINY_MODELS,
-            variant=VARIANTS,
-            seed=SEEDS,
+        results += study_runs(
+            "results/eval/{model}/{variant}/geneval/seed{seed}.csv", models=TINY_MODELS
         )
     return results + cluster_geneval_scores() + judge_results()
 
@@ -384,39 +395,40 @@ def judge_results():
     """GEdit-Bench-EN and DPG-Bench scores where the paper reports them (judges.smk): GEdit for every cluster
     model's variants of eval.gedit.tables, DPG for eval.dpg.models' variants of eval.dpg.tables.
     """
-    gedit = expand(
+    gedit = study_runs(
         "results/eval/{model}/{variant}/gedit/seed{seed}.csv",
-        model=CLUSTER_MODELS,
-        variant=variants_in_tables(config["eval"]["gedit"]["tables"]),
-        seed=SEEDS,
+        models=CLUSTER_MODELS,
+        variants=variants_in_tables(config["eval"]["gedit"]["tables"]),
     )
-    dpg = expand(
+    dpg = study_runs(
         "results/eval/{model}/{variant}/dpg/seed{seed}.csv",
-        model=[m for m in config["eval"]["dpg"]["models"] if m in CLUSTER_MODELS],
-        variant=variants_in_tables(config["eval"]["dpg"]["tables"]),
-        seed=SEEDS,
+        models=[m for m in config["eval"]["dpg"]["models"] if m in CLUSTER_MODELS],
+        variants=variants_in_tables(config["eval"]["dpg"]["tables"]),
     )
     return gedit + dpg
 
 
 def cluster_geneval_scores():
-    """GenEval of the cluster models whose checkout draws it: a tidy CSV per trained run, the mean over
-    eval.cluster_geneval.seeds (rule average_geneval); none when that list is empty."""
-    if not config["eval"]["cluster_geneval"]["seeds"]:
+    """GenEval of the cluster models whose checkout draws it: a tidy CSV per run of a variant in
+    eval.cluster_geneval.tables (and the base), the mean over eval.cluster_geneval.seeds (rule
+    score_geneval); none when that list is empty."""
+    cfg = config["eval"]["cluster_geneval"]
+    if not cfg["seeds"]:
         return []
-    return expand(
+    return study_runs(
         "results/eval/{model}/{variant}/geneval/seed{seed}.csv",
-        model=GENEVAL_DRAWING_MODELS,
-        variant=[v for v in VARIANTS if v not in UNTRAINED_VARIANTS],
-        seed=SEEDS,
+        models=GENEVAL_DRAWING_MODELS,
+        variants=[
+            v for v in variants_in_tables(cfg["tables"]) if v not in UNTRAINED_VARIANTS
+        ],
     )
 
 
-def cluster_geneval_results(wildcards):
-    """One scored results.jsonl per generation seed, named ``gseed<g>`` (rule average_geneval's input)."""
+def cluster_geneval_folders(wildcards):
+    """One generated folder per generation seed, named ``gseed<g>`` (rule score_geneval's input)."""
     w = wildcards
     return {
-        f"gseed{g}": f"results/eval/{w.model}/{w.variant}/geneval/seed{w.seed}/gseed{g}/results.jsonl"
+        f"gseed{g}": f"results/generation/{w.model}/{w.variant}/seed{w.seed}/geneval/gseed{g}"
         for g in config["eval"]["cluster_geneval"]["seeds"]
     }
 

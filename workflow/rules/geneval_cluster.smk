@@ -1,38 +1,14 @@
-# GenEval of the cluster models (issue #22): each generated folder scored on a GPU node with GenEval's
-# detector and rules (eval.cluster_geneval.scoring), then the generation seeds averaged into the tidy CSV the
-# report reads (Tables 3 and 7, Fig. 3b), at the path the tiny model's `geneval` rule uses for its own.
+# GenEval of the cluster models (issue #22): every generation seed's folder of a run scored in one GPU job with
+# GenEval's detector and rules (eval.cluster_geneval.scoring), the detector loaded once, then the seeds averaged
+# into the tidy CSV the report reads (Tables 3 and 7, Fig. 3b), at the path the tiny model's `geneval` rule
+# uses for its own. Each seed's results.jsonl stays beside it; a requeued job keeps those still valid.
 
 
 rule score_geneval:
-    """GenEval's evaluate_images.py on one folder of generated images: results.jsonl, one row per image."""
+    """GenEval's evaluate_images.py on each generation seed's folder (results.jsonl, one row per image),
+    then the mean over eval.cluster_geneval.seeds."""
     input:
-        images="results/generation/{model}/{variant}/seed{seed}/geneval/gseed{gseed}",
-    output:
-        "results/eval/{model}/{variant}/geneval/seed{seed}/gseed{gseed}/results.jsonl",
-    log:
-        "results/logs/eval/geneval/{model}/{variant}/seed{seed}/gseed{gseed}.log",
-    benchmark:
-        "results/benchmarks/eval/geneval/{model}/{variant}/seed{seed}/gseed{gseed}.tsv"
-    wildcard_constraints:
-        model="|".join(GENEVAL_DRAWING_MODELS) or "^$",
-        gseed=r"\d+",
-    conda:
-        "../../envs/sgt.yaml"
-    threads: setting("resources/geneval_score/threads")
-    resources:
-        mem_mb=grow("geneval_score", "mem_mb"),
-        runtime=grow("geneval_score", "runtime"),
-        gpu=setting("resources/geneval_score/gpu"),
-    params:
-        cfg=setting("eval/cluster_geneval/scoring"),
-    script:
-        "../scripts/score_geneval.py"
-
-
-rule average_geneval:
-    """The mean over eval.cluster_geneval.seeds of one run's GenEval scores, each seed's own kept beside it."""
-    input:
-        unpack(cluster_geneval_results),
+        unpack(cluster_geneval_folders),
     output:
         "results/eval/{model}/{variant}/geneval/seed{seed}.csv",
     log:
@@ -43,10 +19,13 @@ rule average_geneval:
         model="|".join(GENEVAL_DRAWING_MODELS) or "^$",
     conda:
         "../../envs/sgt.yaml"
-    threads: setting("resources/report/threads")
+    threads: setting("resources/geneval_score/threads")
     resources:
-        mem_mb=grow("report", "mem_mb"),
-        runtime=grow("report", "runtime"),
-        gpu=setting("resources/report/gpu"),
+        mem_mb=grow("geneval_score", "mem_mb"),
+        runtime=grow("geneval_score", "runtime"),
+        gpu=setting("resources/geneval_score/gpu"),
+    params:
+        cfg=setting("eval/cluster_geneval/scoring"),
+        scores=lambda wildcards, output: output[0].removesuffix(".csv"),
     script:
-        "../scripts/average_geneval.py"
+        "../scripts/score_geneval.py"

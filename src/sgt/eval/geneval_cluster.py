@@ -1,15 +1,18 @@
-"""GenEval scores of the cluster models: one scoring job per generated folder, one average over its seeds.
+"""GenEval scores of the cluster models: one scoring job per run, over every generation seed's folder.
 
 The images come from the models' own checkouts (rule ``generate_geneval``) in GenEval's layout; scoring is
 ``evaluate_geneval_images`` with the detector GenEval uses (Mask2Former + CLIP ViT-L/14 through
 ``transformers``, ``sgt.eval.hf_detector``) and the thresholds of ``evaluate_images.py``, both from config
 ``eval.cluster_geneval.scoring``. The paper's GenEval numbers (Tables 3 and 7, Fig. 3b) are means over 12
 generation seeds, so the tidy CSV holds those means; each seed's own score is kept as non-headline rows.
+One job scores all seeds of a run so that the detector loads once (12 loads per run otherwise); each seed's
+``results.jsonl`` is kept beside the CSV, and a requeued job reuses the ones that still match their folder.
 """
 
 from __future__ import annotations
 
 import csv
+import json
 import logging
 import math
 import os
@@ -21,7 +24,7 @@ import numpy as np
 
 from sgt.eval.detectors import Detector, build_detector
 from sgt.eval.geneval import TAGS, GenEvalOptions, GenEvalSummary
-from sgt.eval.geneval_runner import evaluate_geneval_images, summarize_results_file
+from sgt.eval.geneval_runner import evaluate_geneval_images, iter_geneval_images, summarize_results_file
 from sgt.io import atomic_path
 
 logger = logging.getLogger(__name__)
@@ -108,6 +111,46 @@ def score_folder(
     return evaluate_geneval_images(imagedir, detector, results, rule_options(cfg))
 
 
+def _still_valid(results: Path, imagedir: str | os.PathLike[str]) -> bool:
+    """A seed's ``results.jsonl`` from an earlier attempt of this job: reusable when it scores exactly the
+    folder's images and is newer than every one of them (a regenerated folder is scored again)."""
+    if not results.is_file():
+        return False
+    images = [path for path, _ in iter_geneval_images(imagedir)]
+    if not images or results.stat().st_mtime < max(p.stat().st_mtime for p in images):
+        return False
+    try:
+        scored = [json.loads(line)["filename"] for line in results.read_text(encoding="utf-8").splitlines()]
+    except (ValueError, KeyError):
+        return False
+    return sorted(scored) == sorted(str(p) for p in images)
+
+
+def score_run(
+    folders: Mapping[int, str | os.PathLike[str]],
+    scores_dir: str | os.PathLike[str],
+    out_csv: str | os.PathLike[str],
+    cfg: Mapping[str, Any],
+    *,
+    model: str,
+    variant: str,
+    seed: int,
+) -> None:
+    """The scoring job (rule score_geneval): each generation seed's folder -> ``<scores_dir>/gseed<g>/
+    results.jsonl`` with one detector, then the tidy mean over the seeds at ``out_csv``."""
+    detector: Detector | None = None
+    results = {}
+    for gseed, folder in sorted(folders.items()):
+        path = Path(scores_dir) / f"gseed{gseed}" / "results.jsonl"
+        if _still_valid(path, folder):
+            logger.info("generation seed %d: %s already scores %s; kept", gseed, path, folder)
+        else:
+            detector = detector or scoring_detector(cfg)
+            evaluate_geneval_images(folder, detector, path, rule_options(cfg))
+        results[gseed] = path
+    average_seeds(results, out_csv, model=model, variant=variant, seed=seed)
+
+
 def _summaries(results: Mapping[int, str | os.PathLike[str]]) -> dict[int, GenEvalSummary]:
     if not results:
         raise ValueError(f"no generation seeds to average; {KEY.rsplit('.', 1)[0]}.seeds is empty")
@@ -115,7 +158,7 @@ def _summaries(results: Mapping[int, str | os.PathLike[str]]) -> dict[int, GenEv
     for gseed, path in sorted(results.items()):
         if not Path(path).is_file():
             raise FileNotFoundError(
-                f"{path}: generation seed {gseed} has no GenEval results; run rule score_geneval for it "
+                f"{path}: generation seed {gseed} has no GenEval results; rule score_geneval writes them "
                 f"(its images: rule generate_geneval, gseed{gseed})"
             )
         out[gseed] = summarize_results_file(path)
@@ -175,7 +218,7 @@ def average_seeds(
     variant: str,
     seed: int,
 ) -> None:
-    """The averaging job: the tidy CSV Tables 3 and 7 and Fig. 3b read, from one results.jsonl per seed.
+    """The tidy CSV Tables 3 and 7 and Fig. 3b read, from one results.jsonl per generation seed.
 
     The columns of the VLMEvalKit runs' CSVs beside it, so the report reads both alike.
     """

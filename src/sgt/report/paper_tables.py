@@ -236,6 +236,8 @@ def build_table(
     for model in models:
         pmodel = paper_model.get(model, model)
         for variant, prow in rows:
+            if not variants[variant].runs_for(model):
+                continue  # study.variants.<v>.models leaves this model out: no row, not an empty one
             for column in matrix.columns:
                 values = _seed_values(matrix, model, variant, column)
                 base_values = _seed_values(matrix, model, base, column)

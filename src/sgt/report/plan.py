@@ -26,6 +26,7 @@ class Variant:
     tables: Mapping[str, str | None]
     pairs: int | None = None  # study.variants.<v>.pairs: trained on only this many pairs per task
     untrained: bool = False  # random weights, never trained: the separation table's floor, not a base
+    models: tuple[str, ...] | None = None  # study.variants.<v>.models; None: every model
 
     @property
     def is_base(self) -> bool:
@@ -35,6 +36,9 @@ class Variant:
     def tasks(self) -> tuple[str, ...]:
         """Proxy tasks with a positive weight (every source but the SFT data)."""
         return tuple(sorted(k for k, w in self.mix.items() if k != SFT_SOURCE and w > 0))
+
+    def runs_for(self, model: str) -> bool:
+        return self.models is None or model in self.models
 
     def mix_text(self) -> str:
         return ", ".join(f"{k}:{w:g}" for k, w in self.mix.items()) or "none (base)"
@@ -61,6 +65,7 @@ def variants_from_config(study: Mapping[str, Any]) -> dict[str, Variant]:
             tables=dict(spec.get("tables", {})),
             pairs=spec.get("pairs"),
             untrained=bool(spec.get("untrained", False)),
+            models=tuple(spec["models"]) if spec.get("models") else None,
         )
         unknown = sorted(set(out[name].tables) - set(TABLE_IDS))
         if unknown:
