@@ -134,9 +134,16 @@ class Recorder:
 
 
 def _same_image(image: Any, reference: Any) -> bool:
+    """``torch.allclose(image, reference)`` with the same answer, faster on a ~1 M-value image (~10 ms each):
+    an exact copy (the loss image, usually) is equal, and another image usually differs in its first rows."""
     import torch
 
-    return reference is not None and image.shape == reference.shape and bool(torch.allclose(image, reference))
+    if reference is None or image.shape != reference.shape:
+        return False
+    if torch.equal(image, reference):
+        return True
+    head = (slice(None), slice(0, 4))  # channels x the first rows: not close there means not close
+    return bool(torch.allclose(image[head], reference[head])) and bool(torch.allclose(image, reference))
 
 
 def vae_images(data: dict[str, Any], downsample: int) -> list[tuple[int, bool, Any]]:
