@@ -7,7 +7,8 @@ argument classes parses our launch flags; ``DataConfig`` and ``PackedDataset`` a
 builds them (``train/pretrain_unified_navit.py``). The only additions are observers: each group's sample
 stream is recorded on its way into the packer, so every packed sample can be traced to its parquet row or
 JSONL line.
-The probe measures and writes JSON; the parent judges (``sgt.models.preflight.bagel``).
+The probe measures and writes JSON; the parent judges (``sgt.models.preflight.bagel``). With ``--serve`` one
+process runs the calibration's passes (``sgt.models.preflight.common.probe_session``), one per stdin request.
 """
 
 from __future__ import annotations
@@ -27,8 +28,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from sgt.models.preflight.common import SERVE_DONE  # stdlib and sgt.io only: no upstream import order change
+
 EDIT, VQA = "unified_edit", "vlm_sft"
-SERVE_DONE = "sgt-probe: pass written to"  # common.SERVE_DONE: the line ending a pass under --serve
 
 
 def load_entry(path: str) -> Any:
