@@ -4,7 +4,9 @@ Like the fork (song2yu/SGT ``OmniGen2/`` at e0045481): ``__getitem__`` sends rec
 ``process_sft`` and every other record to ``process_panoptic``, which reads COCO paths from ``text``; its
 generation samples carry Qwen processor tokens of the condition; its sampler gives each rank its slice of
 every global micro-batch following ``interleave_pattern``; ``train.py`` converts ``logger.log_with`` with
-``OmegaConf.to_object`` before loading the model. No weights: loading the model raises.
+``OmegaConf.to_object`` before loading the model. No weights: loading the model raises. Unlike the fork, the
+dataset module imports ``transformers`` where it builds the processor, so a rehearsal training job (which
+imports the module but builds no dataset) stays cheap.
 """
 
 from __future__ import annotations
@@ -62,7 +64,6 @@ import random
 import torch
 import yaml
 from PIL import Image
-from transformers import AutoProcessor
 
 
 class ImageProcessor:
@@ -100,6 +101,10 @@ class OmniGen2TrainDataset(torch.utils.data.Dataset):
         self.gen_indices = [i for i, row in enumerate(self.data) if row.get("id") in (None, "")]
         self.coco_base = os.environ.get("OMNIGEN2_COCO_ROOT", "data/train2017/")
         self.sft_base = os.environ.get("OMNIGEN2_SFT_IMAGE_ROOT", "data/llava_onevision/images")
+        # the fork imports it at the top; here only when a dataset is built, so importing this module (sgt's
+        # entry script patches it in every training job) costs no transformers import (~4 s on 2 cores)
+        from transformers import AutoProcessor
+
         self.processor = AutoProcessor.from_pretrained(
             os.environ.get("OMNIGEN2_QWEN_PROCESSOR_PATH", "Qwen/Qwen2.5-VL-3B-Instruct"),
             min_pixels=4 * 28 * 28, max_pixels=64 * 28 * 28,

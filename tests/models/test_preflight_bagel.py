@@ -15,10 +15,11 @@ import pyarrow.parquet as pq
 import pytest
 from backend_helpers import paper_recipe
 
-from sgt.models.backends.bagel import BagelBackend
+from sgt.models.backends.bagel import BagelBackend, _dataset_info_path
 from sgt.models.backends.run import EXPORT_CONFIG, export_training_data, preflight_run, recipe_for
-from sgt.models.preflight import PreflightError, read_report
+from sgt.models.preflight import PreflightError, read_report, run_probe
 from sgt.models.preflight.bagel import derive_tokens_per_sample, recipe_shares
+from sgt.models.preflight.common import probe_session
 
 STAND_IN = Path(__file__).parent / "stand_in_bagel"
 # tokens_per_sample: what the calibration derives for these toy pairs, so most tests need one pass
@@ -128,6 +129,19 @@ def test_calibration_derives_tokens_per_sample_when_the_batch_is_off(
     )
     assert report["figures"]["calibration_passes"] == 2
     assert report["figures"]["launch_options"]["tokens_per_sample"] == 1926
+
+    # the passes share one probe process; pass 2 there measures what a fresh process measures
+    work = tmp_path / "work"
+    info = _dataset_info_path(Path(exported, EXPORT_CONFIG).absolute())
+    args = ["--entry", str(work / "sgt_bagel_entry.py"), "--dataset-info", str(info)]
+    args += ["--tokenizer", str(work / "stand_in_tokenizer"), "--world-size", "2", "--batches", "12"]
+    env = {"SGT_BAGEL_NO_CE": "0"}
+    probe = "sgt.models.preflight.bagel_probe"
+    with probe_session(probe, args, checkout=checkout, env=env) as (session, _):
+        shared = [session.run({"flags": str(work / f"flags-{k}.json")}) for k in (1, 2)]
+    fresh, _ = run_probe(probe, [*args, "--flags", str(work / "flags-2.json")], checkout=checkout, env=env)
+    assert shared[1] == fresh
+    assert shared[0]["expected_num_tokens"] != fresh["expected_num_tokens"]  # two different passes
 
 
 def test_tokens_per_sample_is_derived_from_the_measured_overshoot():

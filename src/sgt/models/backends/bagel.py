@@ -410,7 +410,7 @@ class BagelBackend(ClusterBackend):
         batch by more than 5 %, ``tokens_per_sample`` is derived from it and the check runs again (at most
         twice). The derived value is handed to the launch as a ``launch_options`` figure.
         """
-        from sgt.models.preflight import PreflightResult, run_probe, within
+        from sgt.models.preflight import PreflightResult, within
         from sgt.models.preflight.bagel import (
             BATCH_TOLERANCE,
             bagel_findings,
@@ -418,6 +418,7 @@ class BagelBackend(ClusterBackend):
             figures,
         )
         from sgt.models.preflight.bagel import samples_per_batch as measured_samples
+        from sgt.models.preflight.common import probe_session
         from sgt.models.preflight.tokenizer import build_stand_in_tokenizer, has_tokenizer
 
         workdir, config = Path(workdir).absolute(), Path(config).absolute()
@@ -430,32 +431,32 @@ class BagelBackend(ClusterBackend):
             stand_ins.append(f"tokenizer (byte-level BPE of the export's texts; {self.model_path} has none)")
         target = self.samples_per_rank_batch(recipe)
         backend: BagelBackend = self
-        for attempt in range(1, 4):
-            launch = backend.launch(config, recipe, workdir)
-            flags = list(launch.argv[launch.argv.index(str(workdir / ENTRY_SCRIPT)) + 1 :])
-            flags_file = workdir / f"flags-{attempt}.json"
-            atomic_write_json(flags_file, flags)
-            args = [
-                "--entry",
-                str(workdir / ENTRY_SCRIPT),
-                "--dataset-info",
-                info,
-                "--flags",
-                str(flags_file),
-            ]
-            args += ["--tokenizer", str(tokenizer), "--world-size", str(self.gpus * self.nodes)]
-            args += ["--batches", str(self.preflight_batches)]
-            stats, used = run_probe(
-                "sgt.models.preflight.bagel_probe", args, checkout=self.checkout, env=launch.env, log=log
-            )
-            if within(measured_samples(stats), target, BATCH_TOLERANCE) or attempt == 3:
-                break
-            tokens = derive_tokens_per_sample(stats, target)
-            logger.info(
-                "bagel preflight pass %d: %.2f samples a rank batch, not %.2f; tokens_per_sample %d -> %d",
-                attempt, measured_samples(stats), target, backend.tokens_per_sample, tokens,
-            )  # fmt: skip
-            backend = dataclasses.replace(backend, tokens_per_sample=tokens)
+        env = dict(self.launch(config, recipe, workdir).env)  # tokens_per_sample changes flags, not the env
+        args = ["--entry", str(workdir / ENTRY_SCRIPT), "--dataset-info", info, "--tokenizer", str(tokenizer)]
+        args += ["--world-size", str(self.gpus * self.nodes), "--batches", str(self.preflight_batches)]
+        # one probe process for every pass: upstream's modules are imported once
+        probe = "sgt.models.preflight.bagel_probe"
+        with probe_session(probe, args, checkout=self.checkout, env=env, log=log) as (session, used):
+            for attempt in range(1, 4):
+                launch = backend.launch(config, recipe, workdir)
+                if dict(launch.env) != env:
+                    raise RuntimeError("bagel preflight: the launch environment changed between passes")
+                flags = list(launch.argv[launch.argv.index(str(workdir / ENTRY_SCRIPT)) + 1 :])
+                flags_file = workdir / f"flags-{attempt}.json"
+                atomic_write_json(flags_file, flags)
+                logger.info("bagel preflight pass %d: %s", attempt, flags_file)
+                stats = session.run({"flags": str(flags_file)})
+                if within(measured_samples(stats), target, BATCH_TOLERANCE) or attempt == 3:
+                    break
+                tokens = derive_tokens_per_sample(stats, target)
+                logger.info(
+                    "bagel preflight pass %d: %.2f samples a rank batch, not %.2f; "
+                    "tokens_per_sample %d -> %d",
+                    attempt, measured_samples(stats), target, backend.tokens_per_sample, tokens,
+                )  # fmt: skip
+                if tokens == backend.tokens_per_sample:
+                    break  # the same flags again: the seeded probe would pack the same batches
+                backend = dataclasses.replace(backend, tokens_per_sample=tokens)
         findings = bagel_findings(stats, recipe.mix, recipe.batch_size)
         return PreflightResult(
             tuple(findings),

@@ -27,11 +27,12 @@ import os
 import re
 from collections.abc import Iterable
 from pathlib import Path
-
-import torch
-from safetensors.torch import load_file, save_file
+from typing import TYPE_CHECKING
 
 from sgt.io import atomic_dir
+
+if TYPE_CHECKING:  # torch only where Qwen2.5-VL weights are read: a BAGEL folder is links alone
+    import torch
 
 logger = logging.getLogger(__name__)
 
@@ -97,6 +98,9 @@ def bagel_eval_folder(base: Path, checkpoint: Path, out: Path) -> dict[str, str]
 
 def text_encoder_state(checkpoint: Path) -> tuple[dict[str, torch.Tensor], Path]:
     """The fine-tuned Qwen2.5-VL weights in an accelerate checkpoint of the SGT fork (model index 1)."""
+    import torch
+    from safetensors.torch import load_file
+
     checkpoint = Path(checkpoint)
     for name in TEXT_ENCODER_FILES:
         path = checkpoint / name
@@ -122,6 +126,7 @@ def _normalise(key: str) -> str:
 
 def expected_keys(config_dir: Path) -> set[str]:
     """Parameter names of the Qwen2.5-VL that ``config_dir/config.json`` describes (built on meta)."""
+    import torch
     from transformers import AutoConfig, Qwen2_5_VLForConditionalGeneration
 
     config = AutoConfig.from_pretrained(config_dir)
@@ -179,6 +184,8 @@ def qwen25vl_eval_folder(text_encoder: Path, checkpoint: Path, out: Path) -> dic
             f"(e.g. {missing[:3]}), "
             f"{len(unexpected)} unexpected (e.g. {unexpected[:3]}); the checkpoint is not this Qwen2.5-VL"
         )
+    from safetensors.torch import save_file
+
     with atomic_dir(out) as tmp:
         linked = _link_files(text_encoder, tmp, QWEN_WEIGHT_FILE)
         # the pre-4.52 names: transformers 4.49 (the bagel package's pin, so VLMEvalKit's env) reads only

@@ -7,7 +7,8 @@ argument classes parses our launch flags; ``DataConfig`` and ``PackedDataset`` a
 builds them (``train/pretrain_unified_navit.py``). The only additions are observers: each group's sample
 stream is recorded on its way into the packer, so every packed sample can be traced to its parquet row or
 JSONL line.
-The probe measures and writes JSON; the parent judges (``sgt.models.preflight.bagel``).
+The probe measures and writes JSON; the parent judges (``sgt.models.preflight.bagel``). With ``--serve`` one
+process runs the calibration's passes (``sgt.models.preflight.common.probe_session``), one per stdin request.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+from sgt.models.preflight.common import SERVE_DONE  # stdlib and sgt.io only: no upstream import order change
 
 EDIT, VQA = "unified_edit", "vlm_sft"
 
@@ -133,9 +136,16 @@ class Recorder:
 
 
 def _same_image(image: Any, reference: Any) -> bool:
+    """``torch.allclose(image, reference)`` with the same answer, faster on a ~1 M-value image (~10 ms each):
+    an exact copy (the loss image, usually) is equal, and another image usually differs in its first rows."""
     import torch
 
-    return reference is not None and image.shape == reference.shape and bool(torch.allclose(image, reference))
+    if reference is None or image.shape != reference.shape:
+        return False
+    if torch.equal(image, reference):
+        return True
+    head = (slice(None), slice(0, 4))  # channels x the first rows: not close there means not close
+    return bool(torch.allclose(image[head], reference[head])) and bool(torch.allclose(image, reference))
 
 
 def vae_images(data: dict[str, Any], downsample: int) -> list[tuple[int, bool, Any]]:
@@ -216,146 +226,180 @@ def analyse_batch(
     return {"samples": n, "tokens": int(sum(lens)), "groups": dict(groups)}
 
 
+class Probe:
+    """Upstream's modules, the entry script's dataset table and the tokenizer, loaded once; :meth:`run` is one
+    pass on one set of launch flags. The calibration's passes differ only in their flags, so they share this
+    setup (a process each would import torch and transformers again: ~4 s a pass on 2 cores); every pass
+    seeds itself as ``main()`` does, so its result does not depend on the passes before it."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        sys.path.insert(0, os.getcwd())
+        entry = load_entry(args.entry)
+        entry.install_dataset_info(args.dataset_info)  # exactly what the training job runs first
+        trainer_file = os.path.join(os.getcwd(), "train", "pretrain_unified_navit.py")
+        try:  # the trainer as the entry script will run it (a generation-only recipe drops one assert)
+            entry.trainer_code(trainer_file, os.environ.get("SGT_BAGEL_NO_CE") == "1")
+            self.entry_problem = None
+        except SystemExit as err:
+            self.entry_problem = str(err)
+
+        import transformers  # noqa: F401  (first, as the trainer's main() imports HfArgumentParser, set_seed)
+
+        self.trainer = importlib.import_module("train.pretrain_unified_navit")
+        import data.dataset_base  # noqa: F401
+        from data.data_utils import add_special_tokens
+        from modeling.qwen2 import Qwen2Tokenizer
+
+        tokenizer = Qwen2Tokenizer.from_pretrained(args.tokenizer)
+        self.tokenizer, self.new_token_ids, _ = add_special_tokens(tokenizer)
+
+    def run(self, flags_file: str, out: str) -> None:
+        """One pass: our flags through upstream's parser, rank 0's packed batches, every rank's readers."""
+        from data.dataset_base import DataConfig, PackedDataset
+        from transformers import HfArgumentParser, set_seed
+
+        args, trainer, tokenizer, new_token_ids = self.args, self.trainer, self.tokenizer, self.new_token_ids
+        flags = json.loads(Path(flags_file).read_text(encoding="utf-8"))
+        hf_parser = HfArgumentParser(
+            (trainer.ModelArguments, trainer.DataArguments, trainer.TrainingArguments)
+        )
+        model_args, data_args, training_args = hf_parser.parse_args_into_dataclasses(args=flags)
+        parsed = {
+            **dataclasses.asdict(model_args),
+            **dataclasses.asdict(data_args),
+            **dataclasses.asdict(training_args),
+        }
+        flag_mismatches = {
+            k: [v, repr(parsed.get(k, "<unknown>"))]
+            for k, v in flag_pairs(flags).items()
+            if k not in parsed or not same_value(parsed[k], v)
+        }
+
+        rank, world = 0, args.world_size
+        set_seed(training_args.global_seed * world + rank)  # as main() seeds rank 0
+
+        with open(data_args.dataset_config_file, encoding="utf-8") as stream:
+            import yaml
+
+            dataset_meta = yaml.safe_load(stream)
+        dataset_config = DataConfig(grouped_datasets=copy.deepcopy(dataset_meta))
+        if training_args.visual_und:
+            dataset_config.vit_patch_size = model_args.vit_patch_size
+            dataset_config.max_num_patch_per_side = model_args.vit_max_num_patch_per_side
+        if training_args.visual_gen:
+            from modeling.autoencoder import load_ae
+
+            _, vae_config = load_ae(local_path=None)  # the architecture's parameters; no weights are read
+            dataset_config.vae_image_downsample = model_args.latent_patch_size * vae_config.downsample
+            dataset_config.max_latent_size = model_args.max_latent_size
+            dataset_config.text_cond_dropout_prob = model_args.text_cond_dropout_prob
+            dataset_config.vae_cond_dropout_prob = model_args.vae_cond_dropout_prob
+            dataset_config.vit_cond_dropout_prob = model_args.vit_cond_dropout_prob
+
+        def packed_for(local_rank: int) -> Any:
+            dataset = PackedDataset(
+                copy.deepcopy(dataset_config),
+                tokenizer=tokenizer,
+                special_tokens=new_token_ids,
+                local_rank=local_rank,
+                world_size=world,
+                num_workers=data_args.num_workers,
+                expected_num_tokens=training_args.expected_num_tokens,
+                max_num_tokens_per_sample=data_args.max_num_tokens_per_sample,
+                max_num_tokens=data_args.max_num_tokens,
+                max_buffer_size=data_args.max_buffer_size,
+                prefer_buffer_before=data_args.prefer_buffer_before,
+                interpolate_pos=model_args.interpolate_pos,
+                use_flex=training_args.use_flex,
+                data_status=None,
+            )
+            dataset.set_epoch(data_args.data_seed)
+            return dataset
+
+        dataset = packed_for(rank)
+        names = list(dataset_meta)
+        recorders = {
+            name: Recorder(ds, name, data_args.max_num_tokens_per_sample)
+            for name, ds in zip(names, dataset.grouped_datasets, strict=True)
+        }
+        dataset.dataset_iters = [iter(recorders[name]) for name in names]
+
+        counts: Counter[str] = Counter()
+        problems: list[str] = []
+        batches = []
+        stream = iter(dataset)
+        for _ in range(args.batches):
+            batches.append(
+                analyse_batch(
+                    next(stream),
+                    recorders,
+                    tokenizer,
+                    set(new_token_ids.values()),
+                    dataset_config.vae_image_downsample,
+                    counts,
+                    problems,
+                )
+            )
+        # Rank 0 packs; every rank's readers are also run over their first records, since a record upstream
+        # cannot read is skipped without a word, on whichever rank holds it.
+        skipped = {name: r.skipped() for name, r in recorders.items()}
+        read = {name: len(r.order) for name, r in recorders.items()}
+        for other in range(1, world):
+            for name, ds in zip(names, packed_for(other).grouped_datasets, strict=True):
+                recorder = Recorder(ds, name, data_args.max_num_tokens_per_sample, describe=False)
+                for _, _sample in zip(range(args.records_per_rank), recorder, strict=False):
+                    pass
+                skipped[name] += recorder.skipped()
+                read[name] += len(recorder.order)
+        stats = {
+            "world_size": world,
+            "gradient_accumulation_steps": int(getattr(training_args, "gradient_accumulation_steps", 1)),
+            "expected_num_tokens": training_args.expected_num_tokens,
+            "max_num_tokens": data_args.max_num_tokens,
+            "batches": batches,
+            "counts": dict(counts),
+            "problems": problems,
+            "flag_mismatches": flag_mismatches,
+            "entry_problem": self.entry_problem,
+            "no_ce": os.environ.get("SGT_BAGEL_NO_CE") == "1",
+            "flags_checked": len(flag_pairs(flags)),
+            "skipped": skipped,
+            "too_long": {name: r.too_long for name, r in recorders.items()},
+            "read": read,
+            "groups": names,
+            "tasks": {k.removeprefix("task:"): v for k, v in counts.items() if k.startswith("task:")},
+        }
+        Path(out).write_text(json.dumps(stats, indent=1), encoding="utf-8")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--entry", required=True, help="the generated sgt_bagel_entry.py")
     parser.add_argument("--dataset-info", required=True)
-    parser.add_argument("--flags", required=True, help="JSON list of the trainer flags of our launch")
+    parser.add_argument("--flags", help="JSON list of the trainer flags of our launch (one pass)")
     parser.add_argument("--tokenizer", required=True, help="folder with vocab.json and merges.txt")
     parser.add_argument("--world-size", type=int, required=True)
     parser.add_argument("--batches", type=int, default=40)
     parser.add_argument("--records-per-rank", type=int, default=16, help="read by every other rank's readers")
-    parser.add_argument("--out", required=True)
+    parser.add_argument("--out", help="the pass's JSON (one pass)")
+    parser.add_argument(
+        "--serve",
+        action="store_true",
+        help=f"several passes: one JSON request {{flags, out}} a stdin line, '{SERVE_DONE} OUT' after each",
+    )
     args = parser.parse_args(argv)
-    sys.path.insert(0, os.getcwd())
-
-    entry = load_entry(args.entry)
-    entry.install_dataset_info(args.dataset_info)  # exactly what the training job runs first
-    trainer_file = os.path.join(os.getcwd(), "train", "pretrain_unified_navit.py")
-    try:  # the trainer as the entry script will run it (a generation-only recipe drops one assert)
-        entry.trainer_code(trainer_file, os.environ.get("SGT_BAGEL_NO_CE") == "1")
-        entry_problem = None
-    except SystemExit as err:
-        entry_problem = str(err)
-
-    from transformers import HfArgumentParser, set_seed
-
-    trainer = importlib.import_module("train.pretrain_unified_navit")
-    from data.data_utils import add_special_tokens
-    from data.dataset_base import DataConfig, PackedDataset
-    from modeling.qwen2 import Qwen2Tokenizer
-
-    flags = json.loads(Path(args.flags).read_text(encoding="utf-8"))
-    hf_parser = HfArgumentParser((trainer.ModelArguments, trainer.DataArguments, trainer.TrainingArguments))
-    model_args, data_args, training_args = hf_parser.parse_args_into_dataclasses(args=flags)
-    parsed = {
-        **dataclasses.asdict(model_args),
-        **dataclasses.asdict(data_args),
-        **dataclasses.asdict(training_args),
-    }
-    flag_mismatches = {
-        k: [v, repr(parsed.get(k, "<unknown>"))]
-        for k, v in flag_pairs(flags).items()
-        if k not in parsed or not same_value(parsed[k], v)
-    }
-
-    rank, world = 0, args.world_size
-    set_seed(training_args.global_seed * world + rank)  # as main() seeds rank 0
-    tokenizer = Qwen2Tokenizer.from_pretrained(args.tokenizer)
-    tokenizer, new_token_ids, _ = add_special_tokens(tokenizer)
-
-    with open(data_args.dataset_config_file, encoding="utf-8") as stream:
-        import yaml
-
-        dataset_meta = yaml.safe_load(stream)
-    dataset_config = DataConfig(grouped_datasets=copy.deepcopy(dataset_meta))
-    if training_args.visual_und:
-        dataset_config.vit_patch_size = model_args.vit_patch_size
-        dataset_config.max_num_patch_per_side = model_args.vit_max_num_patch_per_side
-    if training_args.visual_gen:
-        from modeling.autoencoder import load_ae
-
-        _, vae_config = load_ae(local_path=None)  # the architecture's parameters; no weights are read
-        dataset_config.vae_image_downsample = model_args.latent_patch_size * vae_config.downsample
-        dataset_config.max_latent_size = model_args.max_latent_size
-        dataset_config.text_cond_dropout_prob = model_args.text_cond_dropout_prob
-        dataset_config.vae_cond_dropout_prob = model_args.vae_cond_dropout_prob
-        dataset_config.vit_cond_dropout_prob = model_args.vit_cond_dropout_prob
-
-    def packed_for(local_rank: int) -> Any:
-        dataset = PackedDataset(
-            copy.deepcopy(dataset_config),
-            tokenizer=tokenizer,
-            special_tokens=new_token_ids,
-            local_rank=local_rank,
-            world_size=world,
-            num_workers=data_args.num_workers,
-            expected_num_tokens=training_args.expected_num_tokens,
-            max_num_tokens_per_sample=data_args.max_num_tokens_per_sample,
-            max_num_tokens=data_args.max_num_tokens,
-            max_buffer_size=data_args.max_buffer_size,
-            prefer_buffer_before=data_args.prefer_buffer_before,
-            interpolate_pos=model_args.interpolate_pos,
-            use_flex=training_args.use_flex,
-            data_status=None,
-        )
-        dataset.set_epoch(data_args.data_seed)
-        return dataset
-
-    dataset = packed_for(rank)
-    names = list(dataset_meta)
-    recorders = {
-        name: Recorder(ds, name, data_args.max_num_tokens_per_sample)
-        for name, ds in zip(names, dataset.grouped_datasets, strict=True)
-    }
-    dataset.dataset_iters = [iter(recorders[name]) for name in names]
-
-    counts: Counter[str] = Counter()
-    problems: list[str] = []
-    batches = []
-    stream = iter(dataset)
-    for _ in range(args.batches):
-        batches.append(
-            analyse_batch(
-                next(stream),
-                recorders,
-                tokenizer,
-                set(new_token_ids.values()),
-                dataset_config.vae_image_downsample,
-                counts,
-                problems,
-            )
-        )
-    # Rank 0 packs; every rank's readers are also run over their first records, since a record upstream
-    # cannot read is skipped without a word, on whichever rank holds it.
-    skipped = {name: r.skipped() for name, r in recorders.items()}
-    read = {name: len(r.order) for name, r in recorders.items()}
-    for other in range(1, world):
-        for name, ds in zip(names, packed_for(other).grouped_datasets, strict=True):
-            recorder = Recorder(ds, name, data_args.max_num_tokens_per_sample, describe=False)
-            for _, _sample in zip(range(args.records_per_rank), recorder, strict=False):
-                pass
-            skipped[name] += recorder.skipped()
-            read[name] += len(recorder.order)
-    stats = {
-        "world_size": world,
-        "gradient_accumulation_steps": int(getattr(training_args, "gradient_accumulation_steps", 1)),
-        "expected_num_tokens": training_args.expected_num_tokens,
-        "max_num_tokens": data_args.max_num_tokens,
-        "batches": batches,
-        "counts": dict(counts),
-        "problems": problems,
-        "flag_mismatches": flag_mismatches,
-        "entry_problem": entry_problem,
-        "no_ce": os.environ.get("SGT_BAGEL_NO_CE") == "1",
-        "flags_checked": len(flag_pairs(flags)),
-        "skipped": skipped,
-        "too_long": {name: r.too_long for name, r in recorders.items()},
-        "read": read,
-        "groups": names,
-        "tasks": {k.removeprefix("task:"): v for k, v in counts.items() if k.startswith("task:")},
-    }
-    Path(args.out).write_text(json.dumps(stats, indent=1), encoding="utf-8")
+    if not args.serve and not (args.flags and args.out):
+        parser.error("--flags and --out are required without --serve")
+    probe = Probe(args)
+    if not args.serve:
+        probe.run(args.flags, args.out)
+        return 0
+    while line := sys.stdin.readline():
+        if line.strip():
+            request = json.loads(line)
+            probe.run(request["flags"], request["out"])
+            print(f"{SERVE_DONE} {request['out']}", flush=True)
     return 0
 
 

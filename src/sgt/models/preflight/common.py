@@ -12,11 +12,15 @@ from __future__ import annotations
 import json
 import logging
 import os
+import queue
 import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Mapping, Sequence
+import threading
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -123,6 +127,40 @@ def stand_in_dir(names: Sequence[str], dest: Path, overrides: Mapping[str, Path]
     return dest
 
 
+def _probe_env(
+    python: str,
+    checkout: Path,
+    env: Mapping[str, str] | None,
+    tmp: Path,
+    stand_ins: Mapping[str, Path] | None,
+) -> tuple[dict[str, str], list[str]]:
+    """The probe's environment (PYTHONPATH: checkout, our package, the stand-ins needed) and those used."""
+    base_env = {**os.environ, **(env or {})}
+    base_env.pop("PYTHONPATH", None)
+    path = [str(checkout), str(SGT_ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]
+    probe_env = {**base_env, "PYTHONPATH": os.pathsep.join(path), "PYTHONDONTWRITEBYTECODE": "1"}
+    needed = missing_modules(STAND_INS, python=python, env=probe_env, cwd=checkout)
+    if needed:
+        logger.warning("preflight: stand-ins for %s (they do not import here)", ", ".join(needed))
+        path.append(str(stand_in_dir(needed, tmp / "stand_ins", stand_ins)))
+        probe_env["PYTHONPATH"] = os.pathsep.join(path)
+    return probe_env, needed
+
+
+def _probe_failed(module: str, checkout: Path, returncode: int | None, output: str) -> ProbeError:
+    tail = "\n".join(output.splitlines()[-30:])
+    hint = (
+        "; a module is missing: install the checkout's requirements.txt into the environment the "
+        "jobs run in (the training job needs them too)"
+        if "ModuleNotFoundError" in tail
+        else ""
+    )
+    return ProbeError(
+        f"preflight probe {module} failed in {checkout} (exit {returncode}); the upstream "
+        f"loaders could not read our export{hint}. Last lines:\n{tail}"
+    )
+
+
 def run_probe(
     module: str,
     args: Sequence[str],
@@ -140,16 +178,8 @@ def run_probe(
     some, see :func:`stand_in_dir`); its output goes to ``log``.
     """
     checkout = Path(checkout).absolute()
-    base_env = {**os.environ, **(env or {})}
-    base_env.pop("PYTHONPATH", None)
-    path = [str(checkout), str(SGT_ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]
     with tempfile.TemporaryDirectory(prefix="sgt-preflight-") as tmp:
-        probe_env = {**base_env, "PYTHONPATH": os.pathsep.join(path), "PYTHONDONTWRITEBYTECODE": "1"}
-        needed = missing_modules(STAND_INS, python=python, env=probe_env, cwd=checkout)
-        if needed:
-            logger.warning("preflight: stand-ins for %s (they do not import here)", ", ".join(needed))
-            path.append(str(stand_in_dir(needed, Path(tmp) / "stand_ins", stand_ins)))
-            probe_env["PYTHONPATH"] = os.pathsep.join(path)
+        probe_env, needed = _probe_env(python, checkout, env, Path(tmp), stand_ins)
         out = Path(tmp) / "probe.json"
         cmd = [python, "-m", module, *args, "--out", str(out)]
         logger.info("preflight probe in %s: %s", checkout, " ".join(cmd))
@@ -167,15 +197,124 @@ def run_probe(
             with open(log, "a", encoding="utf-8") as fh:
                 fh.write(proc.stdout)
         if proc.returncode != 0 or not out.is_file():
-            tail = "\n".join(proc.stdout.splitlines()[-30:])
-            hint = (
-                "; a module is missing: install the checkout's requirements.txt into the environment the "
-                "jobs run in (the training job needs them too)"
-                if "ModuleNotFoundError" in tail
-                else ""
-            )
-            raise ProbeError(
-                f"preflight probe {module} failed in {checkout} (exit {proc.returncode}); the upstream "
-                f"loaders could not read our export{hint}. Last lines:\n{tail}"
-            )
+            raise _probe_failed(module, checkout, proc.returncode, proc.stdout)
         return json.loads(out.read_text(encoding="utf-8")), needed
+
+
+SERVE_DONE = "sgt-probe: pass written to"  # a probe's line after each pass under --serve (bagel_probe)
+
+
+class ProbeSession:
+    """One probe process (``python -m module *args --serve``) that runs several passes: see
+    :func:`probe_session`. A pass is one JSON request line on its stdin; the probe writes the pass's JSON
+    and then prints ``SERVE_DONE <path>``; everything else it prints goes to ``log``."""
+
+    def __init__(
+        self,
+        module: str,
+        cmd: Sequence[str],
+        *,
+        checkout: Path,
+        env: Mapping[str, str],
+        tmp: Path,
+        log: str | Path | None,
+        timeout_s: int,
+    ) -> None:
+        self.module, self.checkout, self.tmp, self.log, self.timeout_s = module, checkout, tmp, log, timeout_s
+        self.passes = 0
+        self.output: list[str] = []
+        self.proc = subprocess.Popen(
+            list(cmd),
+            cwd=checkout,
+            env=dict(env),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            errors="replace",
+            bufsize=1,
+        )
+        self.lines: queue.Queue[str | None] = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.lines.put(line)
+        self.lines.put(None)
+
+    def run(self, request: Mapping[str, Any]) -> dict[str, Any]:
+        """One pass of ``request`` (the probe's per-pass arguments); what the probe wrote for it."""
+        self.passes += 1
+        out = self.tmp / f"probe-{self.passes}.json"
+        done = f"{SERVE_DONE} {out}"
+        try:
+            assert self.proc.stdin is not None
+            self.proc.stdin.write(json.dumps({**request, "out": str(out)}) + "\n")
+            self.proc.stdin.flush()
+        except (BrokenPipeError, OSError):
+            pass  # the probe has exited: its output says why (below)
+        deadline = time.monotonic() + self.timeout_s
+        while True:
+            try:
+                line = self.lines.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                self.proc.kill()
+                raise ProbeError(
+                    f"preflight probe {self.module} in {self.checkout}: pass {self.passes} took over "
+                    f"{self.timeout_s} s"
+                ) from None
+            if line is None:
+                raise _probe_failed(self.module, self.checkout, self.proc.wait(), "".join(self.output))
+            if line.rstrip("\n") == done:
+                break
+            self.output.append(line)
+            if self.log is not None:
+                with open(self.log, "a", encoding="utf-8") as fh:
+                    fh.write(line)
+        if not out.is_file():
+            raise _probe_failed(self.module, self.checkout, self.proc.poll(), "".join(self.output))
+        return json.loads(out.read_text(encoding="utf-8"))
+
+    def close(self) -> None:
+        if self.proc.stdin is not None and not self.proc.stdin.closed:
+            try:
+                self.proc.stdin.close()
+            except OSError:
+                pass
+        try:
+            self.proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+@contextmanager
+def probe_session(
+    module: str,
+    args: Sequence[str],
+    *,
+    checkout: Path,
+    python: str = sys.executable,
+    env: Mapping[str, str] | None = None,
+    log: str | Path | None = None,
+    timeout_s: int = 3600,
+    stand_ins: Mapping[str, Path] | None = None,
+) -> Iterator[tuple[ProbeSession, list[str]]]:
+    """:func:`run_probe` for several passes in one process: yields (the session, the stand-ins used).
+
+    For a calibration whose passes differ only in per-pass arguments: the process imports upstream's modules
+    (torch, transformers) once instead of once a pass. Same environment and stand-ins as :func:`run_probe`.
+    """
+    checkout = Path(checkout).absolute()
+    with tempfile.TemporaryDirectory(prefix="sgt-preflight-") as tmp:
+        probe_env, needed = _probe_env(python, checkout, env, Path(tmp), stand_ins)
+        cmd = [python, "-m", module, *args, "--serve"]
+        logger.info("preflight probe in %s: %s", checkout, " ".join(cmd))
+        session = ProbeSession(
+            module, cmd, checkout=checkout, env=probe_env, tmp=Path(tmp), log=log, timeout_s=timeout_s
+        )
+        try:
+            yield session, needed
+        finally:
+            session.close()
