@@ -9,7 +9,6 @@ All results are tidy rows ``(model, variant, seed, benchmark, metric, value)``.
 
 from __future__ import annotations
 
-import csv
 import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -18,22 +17,11 @@ from typing import Any
 import torch
 
 from sgt.data.vqa import read_tsv
+from sgt.eval.tidy import write_tidy
 from sgt.eval.vqa_scoring import score_predictions
-from sgt.io import atomic_path
 from sgt.seeding import torch_seed_for
 
 logger = logging.getLogger(__name__)
-TIDY_COLUMNS = ["model", "variant", "seed", "benchmark", "metric", "value"]
-
-
-def write_tidy(
-    rows: Sequence[Mapping[str, Any]], out: str | Path, *, columns: Sequence[str] = TIDY_COLUMNS
-) -> None:
-    """Rows as CSV with ``columns`` (TIDY_COLUMNS, or those plus extras such as VLMEvalKit's ``note``)."""
-    with atomic_path(out, suffix=".csv") as tmp, open(tmp, "w", newline="", encoding="utf-8") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(columns), extrasaction="ignore", lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
 
 
 def understanding_rows(

@@ -11,7 +11,6 @@ One job scores all seeds of a run so that the detector loads once (12 loads per 
 
 from __future__ import annotations
 
-import csv
 import json
 import logging
 import math
@@ -25,13 +24,13 @@ import numpy as np
 from sgt.eval.detectors import Detector, build_detector
 from sgt.eval.geneval import TAGS, GenEvalOptions, GenEvalSummary
 from sgt.eval.geneval_runner import evaluate_geneval_images, iter_geneval_images, summarize_results_file
-from sgt.io import atomic_path
+from sgt.eval.tidy import TIDY_COLUMNS, write_tidy
 
 logger = logging.getLogger(__name__)
 BENCHMARK = "GenEval"  # config/paper_reference/benchmarks.yaml: the paper's GenEval column, relation "same"
 KEY = "eval.cluster_geneval.scoring"
 # the tidy columns of every result (sgt.eval.embedded) plus headline and note, as the VLMEvalKit runs write
-COLUMNS = ("model", "variant", "seed", "benchmark", "metric", "value", "headline", "note")
+COLUMNS = (*TIDY_COLUMNS, "headline", "note")
 OPTION_KEYS = ("threshold", "counting_threshold", "max_objects", "nms_threshold", "position_threshold")
 
 
@@ -222,9 +221,4 @@ def average_seeds(
 
     The columns of the VLMEvalKit runs' CSVs beside it, so the report reads both alike.
     """
-    rows = seed_average_rows(results, model, variant, seed)
-    # sgt.eval.embedded.write_tidy's format, without importing torch into a CPU job
-    with atomic_path(out_csv, suffix=".csv") as tmp, open(tmp, "w", newline="", encoding="utf-8") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(COLUMNS), lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
+    write_tidy(seed_average_rows(results, model, variant, seed), out_csv, columns=COLUMNS)

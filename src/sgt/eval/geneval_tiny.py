@@ -16,7 +16,6 @@ import numpy as np
 import numpy.typing as npt
 
 from sgt.eval.detectors import build_detector
-from sgt.eval.embedded import write_tidy
 from sgt.eval.geneval_runner import (
     GenerateFn,
     evaluate_geneval_images,
@@ -25,6 +24,7 @@ from sgt.eval.geneval_runner import (
     summary_rows,
     write_geneval_outputs,
 )
+from sgt.eval.tidy import write_tidy
 from sgt.seeding import torch_seed_for
 
 logger = logging.getLogger(__name__)

@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sgt.eval.embedded import TIDY_COLUMNS, write_tidy
 from sgt.eval.judge import JudgeUnavailable
+from sgt.eval.tidy import TIDY_COLUMNS, write_tidy
 from sgt.io import atomic_write_text
 
 logger = logging.getLogger(__name__)

@@ -20,8 +20,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from sgt.eval.embedded import TIDY_COLUMNS, write_tidy
 from sgt.eval.lmudata import link_lmudata
+from sgt.eval.tidy import TIDY_COLUMNS, write_tidy
 from sgt.eval.vlmeval import (
     VLMEvalRun,
     judge_env,
