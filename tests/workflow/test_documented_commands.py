@@ -318,7 +318,7 @@ COMMANDS: dict[str, Doc] = {
         "elsewhere",
         elsewhere="test_the_paper_dag_runs_end_to_end_on_stand_ins_and_reports_every_table_and_figure",
     ),
-    "PYTHONPATH=src SGT_REHEARSAL=1 python -m pytest tests/workflow/test_rehearsal.py": Doc(
+    "PYTHONPATH=src python -m pytest tests/workflow/test_rehearsal.py": Doc(
         "elsewhere",
         elsewhere="test_the_paper_dag_runs_end_to_end_on_stand_ins_and_reports_every_table_and_figure",
     ),
