@@ -7,6 +7,7 @@ import json
 from dataclasses import asdict
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from report_fixtures import LEVELS, REFERENCE
 
@@ -72,9 +73,14 @@ def test_table3_and_table7_read_the_seed_means(cluster_csvs):
 def test_fig3b_draws_the_cluster_model(cluster_csvs, tmp_path):
     plan = figure_plans(STUDY, LEVELS, 1000)["fig3b"]
     assert plan.available, plan.reason
-    png, pdf = tmp_path / "fig3b.png", tmp_path / "fig3b.pdf"
+    png, pdf, data = tmp_path / "fig3b.png", tmp_path / "fig3b.pdf", tmp_path / "fig3b.csv"
     write_figure(
         "fig3b", asdict(plan), STUDY, cluster_csvs, {}, REFERENCE, REFERENCE / "benchmarks.yaml",
-        {"bagel": "BAGEL"}, png, pdf,
+        {"bagel": "BAGEL"}, png, pdf, data,
     )  # fmt: skip
     assert png.stat().st_size > 0 and pdf.stat().st_size > 0
+    # the numbers it plots: each drawn variant's GenEval tags, the paper's value beside ours
+    plotted = pd.read_csv(data)
+    assert set(plotted["variant"]) == set(plan.variants) and set(plotted["model"]) == {"bagel"}
+    seg = plotted[(plotted["variant"] == "seg") & (plotted["column"] == "position")].iloc[0]
+    assert seg["delta"] == 20.0 and seg["paper_value"] == pytest.approx(56.6)

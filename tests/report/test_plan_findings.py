@@ -18,6 +18,14 @@ def test_figures_follow_the_configured_variants(study):
     assert sweep.available and [r for r, _ in sweep.points["sweeps"]["semantic"]] == [0.0, 1.0, 2.0]
 
 
+def test_fig6_compares_sft_with_the_highest_level_task_at_two_to_one(study):
+    """The paper's Fig. 6 is SFT against SFT + segmentation; an edge variant listed first must not win."""
+    edge_first = {"variants": {"edge_sft": {"mix": {"vqa": 1, "edge": 2}}, **study["variants"]}}
+    assert figure_plans(edge_first, LEVELS)["fig6"].variants == ("sft", "seg")
+    edge_only = {"variants": {k: v for k, v in edge_first["variants"].items() if k != "seg"}}
+    assert figure_plans(edge_only, LEVELS)["fig6"].variants == ("sft", "edge_sft")
+
+
 def test_size_sweep_makes_fig5b_and_stays_out_of_the_ratio_sweep(study):
     assert not figure_plans(study, LEVELS, 100)["fig5b"].available  # one size per mix: no sweep
     seg = study["variants"]["seg"]

@@ -69,6 +69,35 @@ def assert_paper_table(table: str, results: Path, paper_model: dict[str, str]) -
                     assert cell["paper_value"].iloc[0] == pytest.approx(float(row[column])), (table, model)
 
 
+# the variants each figure plots (config/paper.yaml + config/rehearsal.yaml); Figs. 3a/3b: a table's rows
+FIGURE_ROWS = {"fig3a": "table6", "fig3b": "table7"}
+FIGURE_VARIANTS = {
+    "fig5a": {"sft", "sgt_ratio_2_3", "sft_sgt"},
+    "fig5b": {"sft_sgt", "sgt_pairs_4"},
+    "fig6": {"sft", "sft_sgt"},
+}
+
+
+def assert_figure_data(fig: str, results: Path) -> None:
+    """The numbers a figure plots (results/figures/<fig>.csv): both models (Fig. 6: BAGEL, as the paper),
+    the variants it should show, and for Figs. 3a/3b the paper's number beside each of the paper's rows."""
+    data = pd.read_csv(results / "figures" / f"{fig}.csv")
+    if fig == "fig6":
+        assert set(data["variant"]) == FIGURE_VARIANTS[fig] and {"step", "run"} <= set(data.columns), fig
+        return
+    assert set(data["model"]) == set(MODELS), fig
+    for model in MODELS:
+        drawn = set(data[data["model"] == model]["variant"])
+        if fig in FIGURE_ROWS:
+            table = pd.read_csv(results / "tables" / f"{FIGURE_ROWS[fig]}.csv")
+            rows = set(table[(table["model"] == model) & (table["variant"] != "base")]["variant"])
+            assert drawn == rows, (fig, model, drawn ^ rows)
+            paper_rows = data[(data["model"] == model) & data["paper_row"].notna()]
+            assert paper_rows["paper_value"].notna().any(), (fig, model)
+        else:
+            assert drawn == FIGURE_VARIANTS[fig], (fig, model, drawn)
+
+
 @pytest.mark.slow
 @pytest.mark.timeout(1200)  # about 8 min on 2 cores (docs/backends.md); the suite default is 900 s
 def test_the_paper_dag_runs_end_to_end_on_stand_ins_and_reports_every_table_and_figure(tmp_path):
@@ -88,6 +117,7 @@ def test_the_paper_dag_runs_end_to_end_on_stand_ins_and_reports_every_table_and_
     for fig in FIGURES:
         for ext in ("png", "pdf"):
             assert (results / "figures" / f"{fig}.{ext}").stat().st_size > 0, fig
+        assert_figure_data(fig, results)
     for model in MODELS:
         for fig in ANALYSIS_FIGURES:
             assert (results / "figures" / model / f"{fig}.png").stat().st_size > 0, (model, fig)

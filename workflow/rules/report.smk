@@ -90,6 +90,7 @@ rule figure:
             labels={"figure": "{fig}"},
         ),
         pdf="results/figures/{fig}.pdf",
+        data="results/figures/{fig}.csv",
     log:
         "results/logs/report/{fig}.log",
     benchmark:

@@ -13,4 +13,5 @@ write_figure(
     snakemake.params.paper_model,
     snakemake.output.png,
     snakemake.output.pdf,
+    snakemake.output.data,
 )

@@ -12,7 +12,7 @@ import pandas as pd
 import yaml
 
 from sgt.analysis.tidy import analysis_tidy
-from sgt.io import atomic_write_text
+from sgt.io import atomic_path, atomic_write_text
 from sgt.report import figures as figs
 from sgt.report import findings as fnd
 from sgt.report.paper_tables import (
@@ -144,8 +144,11 @@ def write_figure(
     paper_model: Mapping[str, str],
     png: str | Path,
     pdf: str | Path,
+    data_csv: str | Path | None = None,
 ) -> None:
-    """One figure of ``figures.FIGURE_FUNCTIONS``; ``plan`` is the ``FigurePlan`` as a dict (a rule param)."""
+    """One figure of ``figures.FIGURE_FUNCTIONS``; ``plan`` is the ``FigurePlan`` as a dict (a rule param).
+    ``data_csv``: the numbers it plots, ours beside the paper's (Figs. 3a/3b, 5a, 5b: the long table's rows of
+    the figure's variants; Fig. 6: the training metrics), for whoever redraws or checks it."""
     fplan = FigurePlan(name, plan["available"], plan["reason"], tuple(plan["variants"]), plan["points"])
     if not fplan.available:
         raise ValueError(f"{name} cannot be drawn from this config: {fplan.reason}")
@@ -170,6 +173,10 @@ def write_figure(
                 f"{name}: no {table} results for variants {missing}; are they evaluated on its benchmarks?"
             )
     figs.save_figure(figs.FIGURE_FUNCTIONS[name](data, fplan, variants), png, pdf)
+    if data_csv is not None:
+        plotted = data if name == "fig6" else data[data["variant"].isin(fplan.variants)]
+        with atomic_path(data_csv, suffix=".csv") as tmp:
+            plotted.to_csv(tmp, index=False)
 
 
 def write_findings(

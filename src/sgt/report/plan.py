@@ -183,7 +183,12 @@ def _fig5b(variants: Mapping[str, Variant], levels: Mapping[str, str], full_pair
 
 
 def _fig6(variants: Mapping[str, Variant], levels: Mapping[str, str], full_pairs: int | None) -> FigurePlan:
-    for task, pts in ratio_sweeps(variants).items():
+    """The paper's pair is SFT alone against SFT + segmentation at 1:2: among the tasks with both ratios, the
+    highest-level one (segmentation before depth before edges), config order within a level."""
+    rank = {lv: i for i, lv in enumerate(LEVEL_ORDER)}
+    sweeps = ratio_sweeps(variants)
+    order = sorted(sweeps, key=lambda t: rank.get(levels.get(t, ""), len(rank)))
+    for task, pts in ((t, sweeps[t]) for t in order):
         by_ratio = {r: v for r, v in pts}
         if 0.0 in by_ratio and 2.0 in by_ratio:
             pair = (by_ratio[0.0], by_ratio[2.0])
