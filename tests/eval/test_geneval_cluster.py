@@ -356,13 +356,19 @@ def _script_job(tmp_path: Path, folders: dict[str, str], detections) -> SimpleNa
     )
 
 
-def test_rule_script_scores_every_seed_then_averages_from_a_snakemake_object(tmp_path, monkeypatch):
-    monkeypatch.setattr("sgt.logs.setup_logging", lambda *a, **k: None)
+def _handmade_seeds(tmp_path: Path) -> tuple[dict[str, str], dict[str, list]]:
+    """A generated folder per VERDICTS seed (the rule's ``gseed<g>`` inputs) and one detector's detections."""
     folders, detections = {}, {}
     for gseed, verdicts in VERDICTS.items():
         folder, found = _handmade(tmp_path / "gen" / f"gseed{gseed}", verdicts, offset=100 * gseed)
         folders[f"gseed{gseed}"] = str(folder)
         detections |= found
+    return folders, detections
+
+
+def test_rule_script_scores_every_seed_then_averages_from_a_snakemake_object(tmp_path, monkeypatch):
+    monkeypatch.setattr("sgt.logs.setup_logging", lambda *a, **k: None)
+    folders, detections = _handmade_seeds(tmp_path)
     job = _script_job(tmp_path, folders, detections)
     runpy.run_path(str(REPO / "workflow" / "scripts" / "score_geneval.py"), init_globals={"snakemake": job})
     for gseed in VERDICTS:
@@ -376,11 +382,7 @@ def test_a_requeued_scoring_job_keeps_valid_seed_results_and_rescores_a_regenera
     tmp_path, monkeypatch
 ):
     monkeypatch.setattr("sgt.logs.setup_logging", lambda *a, **k: None)
-    folders, detections = {}, {}
-    for gseed, verdicts in VERDICTS.items():
-        folder, found = _handmade(tmp_path / "gen" / f"gseed{gseed}", verdicts, offset=100 * gseed)
-        folders[f"gseed{gseed}"] = str(folder)
-        detections |= found
+    folders, detections = _handmade_seeds(tmp_path)
     script = str(REPO / "workflow" / "scripts" / "score_geneval.py")
     runpy.run_path(script, init_globals={"snakemake": _script_job(tmp_path, folders, detections)})
     scores = {g: tmp_path / "eval" / "seed4" / f"gseed{g}" / "results.jsonl" for g in VERDICTS}
