@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -65,7 +64,3 @@ def paper_value(table: pd.DataFrame, model: str, row: str | None, column: str | 
         return math.nan
     value = table.at[(model, row), column]
     return float(value) if pd.notna(value) else math.nan
-
-
-def paper_models(reference: Mapping[str, pd.DataFrame], table: str) -> list[str]:
-    return sorted(set(reference[table].index.get_level_values("model")))

@@ -45,14 +45,6 @@ def category_of_color(rgb: npt.NDArray[np.uint8]) -> npt.NDArray[np.int32]:
     return mapped[inv].reshape(rgb.shape[:2])
 
 
-def distinct_colors(n: int, rng: np.random.Generator) -> npt.NDArray[np.uint8]:
-    """``n`` distinct random non-black colours (instance colourings)."""
-    table = _category_table()
-    if n <= len(table):
-        return table[rng.permutation(len(table))[:n]]
-    raise ValueError(f"{n} instances exceed the {len(table)} distinct instance colours")
-
-
 def category_lut() -> npt.NDArray[np.uint8]:
     """216x3 lookup table: ``lut[ids]`` colours a whole category-id map at once (id 0 = background)."""
     lut = _category_table().copy()

@@ -22,7 +22,6 @@ from __future__ import annotations
 import json
 import logging
 import math
-import shutil
 import signal
 import time
 from collections.abc import Mapping, Sequence
@@ -275,7 +274,3 @@ def _run(
                 raise Preempted(f"stopped at step {state.step}; checkpoint in {ckpt}; rerun to resume")
             if interrupted:
                 break
-
-
-def clear_checkpoints(workdir: str | Path) -> None:
-    shutil.rmtree(Path(workdir) / "ckpt", ignore_errors=True)
