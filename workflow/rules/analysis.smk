@@ -15,7 +15,7 @@ rule analyse:
     benchmark:
         "results/benchmarks/analysis/{model}/{variant}/seed{seed}.tsv"
     wildcard_constraints:
-        model="|".join(TINY_MODELS) or "^$",
+        model=one_of(TINY_MODELS),
     conda:
         "../../envs/sgt.yaml"
     threads: setting("resources/analysis/threads")
@@ -82,7 +82,7 @@ rule analysis_figures:
     benchmark:
         "results/benchmarks/analysis/{model}/figures.tsv"
     wildcard_constraints:
-        model="|".join(ANALYSED_MODELS) or "^$",
+        model=one_of(ANALYSED_MODELS),
     conda:
         "../../envs/sgt.yaml"
     threads: setting("resources/report/threads")

@@ -17,7 +17,7 @@ rule analyse_cluster:
     benchmark:
         "results/benchmarks/analysis/{model}/{variant}/seed{seed}.tsv"
     wildcard_constraints:
-        model="|".join(ANALYSED_CLUSTER_MODELS) or "^$",
+        model=one_of(ANALYSED_CLUSTER_MODELS),
     conda:
         "../../envs/sgt.yaml"
     threads: setting("resources/eval/threads")

@@ -16,6 +16,14 @@ from sgt.data.llava_mixture import llava_settings
 from sgt.data.sources import sa1b_shard_sources
 
 REPO = Path(workflow.main_snakefile).parent
+
+
+def one_of(names):
+    """A wildcard constraint matching exactly one of ``names`` (escaped); none: a pattern no path matches,
+    so a rule for models or variants this config does not have never plans."""
+    return "|".join(re.escape(str(n)) for n in names) or "^$"
+
+
 validate_config(config, REPO / "workflow" / "schemas" / "config.schema.yaml")
 # Files shipped with the repository (published numbers, the tiny base checkpoint, the LLaVA mixture) are
 # named relative to it, so a run with `--directory elsewhere` still finds them.
@@ -188,15 +196,15 @@ TINY_ESTIMATORS = [e for e in ESTIMATORS if DEPTH["estimators"][e].get("tiny")]
 
 
 wildcard_constraints:
-    task="|".join(TASKS),
-    model="|".join(MODELS),
-    variant="|".join(VARIANTS),
+    task=one_of(TASKS),
+    model=one_of(MODELS),
+    variant=one_of(VARIANTS),
     shard=r"\d{3}",
     seed=r"\d+",
     stage="targets|eval_targets",
-    bench="|".join(BENCHMARKS),
+    bench=one_of(BENCHMARKS),
     split=f"{TRAIN_SPLIT}|{EVAL_SPLIT}",
-    estimator="|".join(ESTIMATORS),
+    estimator=one_of(ESTIMATORS),
 
 
 def coco_archives():

@@ -80,7 +80,7 @@ if config["data"]["source"] == "sa1b" and config["data"]["sa1b"]["download"]:
         benchmark:
             "results/benchmarks/data/download_sa1b/{tar}.tsv"
         wildcard_constraints:
-            tar="|".join(re.escape(t) for t in SA1B) or "^$",
+            tar=one_of(SA1B),
         conda:
             "../../envs/sgt.yaml"
         threads: setting("resources/download/threads")
@@ -106,7 +106,7 @@ if config["data"]["source"] == "sa1b" and config["data"]["sa1b"]["download"]:
         benchmark:
             "results/benchmarks/data/extract_sa1b/{tar}.tsv"
         wildcard_constraints:
-            tar="|".join(re.escape(t) for t in SA1B) or "^$",
+            tar=one_of(SA1B),
         conda:
             "../../envs/sgt.yaml"
         threads: setting("resources/download/threads")
@@ -214,7 +214,7 @@ else:
         benchmark:
             "results/benchmarks/data/download_llava/{subset}.tsv"
         wildcard_constraints:
-            subset="|".join(re.escape(s) for s in LLAVA_SUBSETS) or "^$",
+            subset=one_of(LLAVA_SUBSETS),
         conda:
             "../../envs/sgt.yaml"
         threads: setting("resources/download/threads")

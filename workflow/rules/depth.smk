@@ -11,7 +11,7 @@ rule depth_models:
     benchmark:
         "results/benchmarks/depth/models/{estimator}.tsv"
     wildcard_constraints:
-        estimator="|".join(TINY_ESTIMATORS) or "^$",
+        estimator=one_of(TINY_ESTIMATORS),
     conda:
         "../../envs/sgt.yaml"
     threads: setting("resources/depth/threads")

@@ -58,7 +58,7 @@ rule evaluate:
     benchmark:
         "results/benchmarks/eval/{model}/{variant}/seed{seed}.tsv"
     wildcard_constraints:
-        model="|".join(EMBEDDED_EVAL_MODELS) or "^$",
+        model=one_of(EMBEDDED_EVAL_MODELS),
     conda:
         "../../envs/sgt.yaml"
     threads: setting("resources/eval/threads")
@@ -137,7 +137,7 @@ rule vlmeval_model:
     benchmark:
         "results/benchmarks/eval_models/{model}/{variant}/seed{seed}.tsv"
     wildcard_constraints:
-        model="|".join(VLMEVAL_MODELS) or "^$",
+        model=one_of(VLMEVAL_MODELS),
     conda:
         "../../envs/sgt.yaml"
     threads: setting("resources/eval_export/threads")
@@ -163,7 +163,7 @@ rule vlmeval:
     benchmark:
         "results/benchmarks/eval/{model}/{variant}/seed{seed}.tsv"
     wildcard_constraints:
-        model="|".join(VLMEVAL_MODELS) or "^$",
+        model=one_of(VLMEVAL_MODELS),
     conda:
         "../../envs/sgt.yaml"
     threads: setting("resources/eval/threads")
@@ -213,7 +213,7 @@ rule geneval:
     benchmark:
         "results/benchmarks/eval/geneval/{model}/{variant}/seed{seed}.tsv"
     wildcard_constraints:
-        model="|".join(TINY_MODELS) or "^$",
+        model=one_of(TINY_MODELS),
     conda:
         "../../envs/sgt.yaml"
     threads: setting("resources/eval/threads")

@@ -41,7 +41,7 @@ rule generation_model:
     benchmark:
         "results/benchmarks/generation_models/{model}/{variant}/seed{seed}.tsv"
     wildcard_constraints:
-        model="|".join(OWN_FOLDER_DRAWING_MODELS) or "^$",
+        model=one_of(OWN_FOLDER_DRAWING_MODELS),
     conda:
         "../../envs/sgt.yaml"
     threads: setting("resources/eval_export/threads")
@@ -72,7 +72,7 @@ rule generate_geneval:
     benchmark:
         "results/benchmarks/generation/{model}/{variant}/seed{seed}/geneval/gseed{gseed}.tsv"
     wildcard_constraints:
-        model="|".join(GENEVAL_DRAWING_MODELS) or "^$",
+        model=one_of(GENEVAL_DRAWING_MODELS),
         gseed=r"\d+",
     conda:
         "../../envs/sgt.yaml"
@@ -129,7 +129,7 @@ rule generate_gedit:
     benchmark:
         "results/benchmarks/generation/{model}/{variant}/seed{seed}/gedit.tsv"
     wildcard_constraints:
-        model="|".join(GEDIT_DRAWING_MODELS) or "^$",
+        model=one_of(GEDIT_DRAWING_MODELS),
     conda:
         "../../envs/sgt.yaml"
     threads: setting("resources/eval/threads")
@@ -161,7 +161,7 @@ rule generate_dpg:
     benchmark:
         "results/benchmarks/generation/{model}/{variant}/seed{seed}/dpg.tsv"
     wildcard_constraints:
-        model="|".join(DPG_DRAWING_MODELS) or "^$",
+        model=one_of(DPG_DRAWING_MODELS),
     conda:
         "../../envs/sgt.yaml"
     threads: setting("resources/eval/threads")

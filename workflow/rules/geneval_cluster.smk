@@ -16,7 +16,7 @@ rule score_geneval:
     benchmark:
         "results/benchmarks/eval/geneval/{model}/{variant}/seed{seed}.tsv"
     wildcard_constraints:
-        model="|".join(GENEVAL_DRAWING_MODELS) or "^$",
+        model=one_of(GENEVAL_DRAWING_MODELS),
     conda:
         "../../envs/sgt.yaml"
     threads: setting("resources/geneval_score/threads")

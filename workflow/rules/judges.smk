@@ -37,7 +37,7 @@ rule score_gedit:
     benchmark:
         "results/benchmarks/eval/gedit/{model}/{variant}/seed{seed}.tsv"
     wildcard_constraints:
-        model="|".join(CLUSTER_MODELS) or "^$",
+        model=one_of(CLUSTER_MODELS),
     conda:
         "../../envs/sgt.yaml"
     threads: setting("resources/download/threads")
@@ -66,7 +66,7 @@ rule score_dpg:
     benchmark:
         "results/benchmarks/eval/dpg/{model}/{variant}/seed{seed}.tsv"
     wildcard_constraints:
-        model="|".join(CLUSTER_MODELS) or "^$",
+        model=one_of(CLUSTER_MODELS),
     conda:
         "../../envs/sgt.yaml"
     threads: setting("resources/download/threads")

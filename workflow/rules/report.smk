@@ -96,7 +96,7 @@ rule figure:
     benchmark:
         "results/benchmarks/report/{fig}.tsv"
     wildcard_constraints:
-        fig="|".join(report_figures()) or "^$",
+        fig=one_of(report_figures()),
     conda:
         "../../envs/sgt.yaml"
     threads: setting("resources/report/threads")

@@ -13,7 +13,7 @@ rule pretrain:
     benchmark:
         "results/benchmarks/train/{model}/base.tsv"
     wildcard_constraints:
-        model="|".join(BASE_MODELS) or "^$",
+        model=one_of(BASE_MODELS),
     conda:
         "../../envs/sgt.yaml"
     threads: setting("resources/pretrain/threads")
@@ -39,7 +39,7 @@ rule checkout_upstream:
     benchmark:
         "results/benchmarks/train/{model}/checkout.tsv"
     wildcard_constraints:
-        model="|".join(UPSTREAM_MODELS) or "^$",
+        model=one_of(UPSTREAM_MODELS),
     conda:
         "../../envs/sgt.yaml"
     threads: setting("resources/download/threads")
@@ -65,8 +65,8 @@ rule export_training_data:
     benchmark:
         "results/benchmarks/export/{model}/{variant}/seed{seed}.tsv"
     wildcard_constraints:
-        model="|".join(PREFLIGHT_MODELS) or "^$",
-        variant="|".join(v for v in VARIANTS if v not in UNTRAINED_VARIANTS) or "^$",
+        model=one_of(PREFLIGHT_MODELS),
+        variant=one_of(v for v in VARIANTS if v not in UNTRAINED_VARIANTS),
     conda:
         "../../envs/sgt.yaml"
     threads: setting("resources/preflight/threads")
@@ -95,7 +95,7 @@ rule preflight:
     benchmark:
         "results/benchmarks/preflight/{model}/{variant}/seed{seed}.tsv"
     wildcard_constraints:
-        model="|".join(PREFLIGHT_MODELS) or "^$",
+        model=one_of(PREFLIGHT_MODELS),
     conda:
         "../../envs/sgt.yaml"
     threads: setting("resources/preflight/threads")
@@ -121,7 +121,7 @@ rule train:
     benchmark:
         "results/benchmarks/train/{model}/{variant}/seed{seed}.tsv"
     wildcard_constraints:
-        variant="|".join(v for v in VARIANTS if v not in UNTRAINED_VARIANTS) or "^$",
+        variant=one_of(v for v in VARIANTS if v not in UNTRAINED_VARIANTS),
     conda:
         "../../envs/sgt.yaml"
     threads: lambda w: train_resources(w).threads
@@ -150,8 +150,8 @@ rule untrained:
     benchmark:
         "results/benchmarks/train/{model}/{variant}/seed{seed}.tsv"
     wildcard_constraints:
-        model="|".join(BASE_MODELS) or "^$",
-        variant="|".join(UNTRAINED_VARIANTS) or "^$",
+        model=one_of(BASE_MODELS),
+        variant=one_of(UNTRAINED_VARIANTS),
     conda:
         "../../envs/sgt.yaml"
     threads: 1
