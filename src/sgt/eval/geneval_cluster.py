@@ -103,11 +103,14 @@ def scoring_detector(cfg: Mapping[str, Any]) -> Detector:
 
 
 def score_folder(
-    imagedir: str | os.PathLike[str], results: str | os.PathLike[str], cfg: Mapping[str, Any]
+    imagedir: str | os.PathLike[str],
+    results: str | os.PathLike[str],
+    cfg: Mapping[str, Any],
+    detector: Detector | None = None,
 ) -> Path:
-    """The scoring job: every image of one generated GenEval folder -> upstream-format ``results.jsonl``."""
-    detector = scoring_detector(cfg)
-    return evaluate_geneval_images(imagedir, detector, results, rule_options(cfg))
+    """One generated GenEval folder -> upstream-format ``results.jsonl``, with ``detector`` (a job scoring
+    several folders passes the one it built) or the one ``cfg`` names."""
+    return evaluate_geneval_images(imagedir, detector or scoring_detector(cfg), results, rule_options(cfg))
 
 
 def _still_valid(results: Path, imagedir: str | os.PathLike[str]) -> bool:
@@ -145,7 +148,7 @@ def score_run(
             logger.info("generation seed %d: %s already scores %s; kept", gseed, path, folder)
         else:
             detector = detector or scoring_detector(cfg)
-            evaluate_geneval_images(folder, detector, path, rule_options(cfg))
+            score_folder(folder, path, cfg, detector)
         results[gseed] = path
     average_seeds(results, out_csv, model=model, variant=variant, seed=seed)
 
