@@ -57,6 +57,20 @@ def test_vqa_sets_concatenate_with_their_own_images(toyworld_root: Path) -> None
 
 
 def test_corpus_settings_name_unknown_keys() -> None:
-    assert corpus_settings(None) == {"images": 0, "seed": 1, "vqa_per_image": 2, "t2i": False}
+    assert corpus_settings(None) == {
+        "images": 0,
+        "seed": 1,
+        "vqa_per_image": 2,
+        "t2i": False,
+        "benchmarks": ["toy_attribute", "toy_cvbench", "toy_pope", "toy_vsr"],
+    }
+    assert corpus_settings({"benchmarks": ["toy_pope", "toy_attribute"]})["benchmarks"] == [
+        "toy_attribute",
+        "toy_pope",
+    ]
+    with pytest.raises(ValueError, match="toy_gqa"):
+        corpus_settings({"benchmarks": ["toy_gqa"]})
+    with pytest.raises(ValueError, match="empty"):
+        corpus_settings({"benchmarks": []})
     with pytest.raises(ValueError, match=r"unknown key\(s\) \['size'\]"):
         corpus_settings({"size": 3})

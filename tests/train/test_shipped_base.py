@@ -125,6 +125,7 @@ def test_a_corpus_joins_the_pretraining_data(toyworld_root: Path, vqa_jsonl: Pat
         "seed": 1,
         "vqa_per_image": 2,
         "t2i": False,
+        "benchmarks": ["toy_attribute", "toy_cvbench", "toy_pope", "toy_vsr"],
     }
     assert sha256_file(more / "model.safetensors") != sha256_file(plain / "model.safetensors")
 
@@ -214,3 +215,33 @@ def test_the_understanding_stage_runs_before_the_mixed_one_and_resumes(
         understanding=UNDERSTANDING,
     )
     assert sha256_file(tmp_path / "again" / "model.safetensors") == staged
+
+
+def test_a_base_kept_from_the_sft_questions_never_reads_them(
+    toyworld_root: Path, vqa_jsonl: Path, tmp_path: Path
+) -> None:
+    """``sft_questions: false``: the corpus asks every question the base sees, only of the forms in
+    ``corpus.benchmarks``; the SFT file is not part of the fingerprint (another one builds the same base)."""
+    other = tmp_path / "other.jsonl"
+    write_jsonl(make_qa(toyworld_root, "train2017", ["toy_vsr"], 1, seed=3), other)
+    corpus = {"images": 6, "vqa_per_image": 1, "benchmarks": ["toy_pope"]}
+    kept = {"sft_questions": False, "corpus": corpus, "understanding": UNDERSTANDING}
+    _pretrain(toyworld_root, vqa_jsonl, tmp_path / "a", tmp_path / "wa", **kept)
+    _pretrain(toyworld_root, other, tmp_path / "b", tmp_path / "wb", **kept)
+    a, b = read_json(tmp_path / "a" / "train.json"), read_json(tmp_path / "b" / "train.json")
+    assert a["fingerprint"] == b["fingerprint"]
+    assert sha256_file(tmp_path / "a" / "model.safetensors") == sha256_file(
+        tmp_path / "b" / "model.safetensors"
+    )
+    assert a["samples"]["vqa"] == 6  # one POPE question per corpus scene, none of the SFT file's
+    assert a["understanding"]["questions"] == 6  # questions_per_image 1 of one benchmark
+    assert a["question_forms"] == ["toy_pope"] and a["sft_questions"] is False
+    with pytest.raises(ValueError, match="no questions to train on"):
+        _pretrain(
+            toyworld_root,
+            vqa_jsonl,
+            tmp_path / "c",
+            tmp_path / "wc",
+            sft_questions=False,
+            corpus={"images": 0},
+        )

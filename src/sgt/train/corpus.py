@@ -18,12 +18,18 @@ import torch
 
 from sgt.data.coco import decode_image
 from sgt.data.toyworld import ToyWorldSpec, render_image
-from sgt.data.vqa import scene_questions
+from sgt.data.vqa import BENCHMARKS, scene_questions
 from sgt.train.datasets import VQASet, to_tensor
 
 CORPUS_SPLIT = "pretrain"
 # pretrain.corpus when a key is left out (the config schema repeats them; a test keeps the two equal)
-CORPUS_DEFAULTS: dict[str, Any] = {"images": 0, "seed": 1, "vqa_per_image": 2, "t2i": False}
+CORPUS_DEFAULTS: dict[str, Any] = {
+    "images": 0,
+    "seed": 1,
+    "vqa_per_image": 2,
+    "t2i": False,
+    "benchmarks": sorted(BENCHMARKS),
+}
 
 
 @dataclass(frozen=True)
@@ -65,18 +71,25 @@ def corpus_vqa(corpus: Corpus, benchmarks: Sequence[str], per_image: int, seed: 
 
 def corpus_settings(cfg: Mapping[str, Any] | None) -> dict[str, Any]:
     """``pretrain.corpus`` with its defaults: ``images`` (0 = no corpus), ``seed`` (its own stream),
-    ``vqa_per_image`` (0: the corpus asks no questions) and ``t2i`` (its captions join text-to-image too;
-    off: text-to-image learns from the training split alone). The demo asks no questions (they cost the
-    base's GenEval: 7.8 against 25.6) and draws the captions (without them the base learns 480 captions by
-    heart and draws noise for unseen prompts; docs/tiny-umm.md)."""
+    ``vqa_per_image`` (0: the corpus asks no questions in the UMM stage), ``t2i`` (its captions join
+    text-to-image too; off: text-to-image learns from the training split alone) and ``benchmarks`` (the
+    embedded benchmarks whose question forms the corpus asks, in both stages: the base can be kept from
+    the forms only the SFT data teaches; docs/tiny-umm.md)."""
     cfg = dict(cfg or {})
     unknown = sorted(set(cfg) - set(CORPUS_DEFAULTS))
     if unknown:
         raise ValueError(f"pretrain.corpus: unknown key(s) {unknown}; known: {sorted(CORPUS_DEFAULTS)}")
     values = {**CORPUS_DEFAULTS, **cfg}
+    benchmarks = sorted(values["benchmarks"])
+    strange = sorted(set(benchmarks) - set(BENCHMARKS))
+    if strange or not benchmarks:
+        raise ValueError(
+            f"pretrain.corpus.benchmarks: {strange or 'empty'}; name one or more of {sorted(BENCHMARKS)}"
+        )
     return {
         "images": int(values["images"]),
         "seed": int(values["seed"]),
         "vqa_per_image": int(values["vqa_per_image"]),
         "t2i": bool(values["t2i"]),
+        "benchmarks": benchmarks,
     }

@@ -31,8 +31,9 @@ def _canonical(obj: Any) -> bytes:
     return json.dumps(obj, sort_keys=True, separators=(",", ":")).encode("utf-8")
 
 
-def data_fingerprint(root: str | Path, split: str, vqa_jsonl: str | Path) -> str:
-    """sha256 over the training images, their annotations and the VQA rows (image paths made relative)."""
+def data_fingerprint(root: str | Path, split: str, vqa_jsonl: str | Path | None) -> str:
+    """sha256 over the training images, their annotations and the VQA rows (image paths made relative);
+    ``vqa_jsonl`` None for a base that does not read the SFT questions (``pretrain.sft_questions``)."""
     from sgt.data.coco import CocoDataset
 
     h = hashlib.sha256()
@@ -43,6 +44,8 @@ def data_fingerprint(root: str | Path, split: str, vqa_jsonl: str | Path) -> str
     scenes = Path(root) / "annotations" / f"scenes_{split}.json"
     if scenes.is_file():
         h.update(sha256_file(scenes).encode())
+    if vqa_jsonl is None:
+        return h.hexdigest()
     with open(vqa_jsonl, encoding="utf-8") as fh:
         for line in fh:
             if line.strip():

@@ -20,7 +20,7 @@ from typing import Any
 
 import torch
 
-from sgt.data.vqa import BENCHMARKS, load_scenes, read_jsonl
+from sgt.data.vqa import load_scenes, read_jsonl
 from sgt.io import atomic_dir, atomic_write_json, read_json
 from sgt.seeding import torch_seed_for
 from sgt.train.datasets import PairSet, VQASet, caption_pairs, edit_pairs, load_pairs, load_vqa, to_tensor
@@ -120,6 +120,8 @@ def base_settings(
         filled[stage] = {**defaults, **(pretrain.get(stage) or {})}
     filled["mix"] = dict(pretrain.get("mix", PRETRAIN_MIX))
     filled["edits"] = list(pretrain.get("edits", PRETRAIN_EDITS))
+    filled["sft_questions"] = bool(pretrain.get("sft_questions", True))
+    filled["corpus"]["benchmarks"] = sorted(filled["corpus"]["benchmarks"])
     return arch, filled
 
 
@@ -167,7 +169,9 @@ def pretrain_base(
     from sgt.train.corpus import corpus_settings, corpus_vqa, render_corpus
     from sgt.train.vit_pretrain import ViTPretrainConfig, global_labels, pretrain_vit
 
-    data_sha = shipped_base.data_fingerprint(root, split, vqa_jsonl)
+    sft_questions = bool(pretrain_cfg.get("sft_questions", True))
+    # a base that never reads the SFT questions is not a function of them either
+    data_sha = shipped_base.data_fingerprint(root, split, vqa_jsonl if sft_questions else None)
     print_ = shipped_base.fingerprint(model_cfg, pretrain_cfg, seed, data_sha)
     if pretrain_cfg.get("shipped") and shipped_base.install(pretrain_cfg["shipped"], print_, out):
         return
@@ -194,7 +198,8 @@ def pretrain_base(
     _keep_if_made_of(workdir / "ckpt", print_)
     vit_done = (vit_dir / "model.safetensors").is_file()
     und_dir = workdir / "understanding"
-    _keep_if_made_of(und_dir, vit_inputs | {"understanding": und_cfg})
+    questions_made_of = {"sft_questions": sft_questions, "benchmarks": corpus_cfg["benchmarks"]}
+    _keep_if_made_of(und_dir, vit_inputs | {"understanding": und_cfg, "questions": questions_made_of})
     und_needs_corpus = und_cfg["steps"] > 0 and und_cfg["questions_per_image"] > 0
     corpus_used = not vit_done or corpus_cfg["vqa_per_image"] > 0 or corpus_cfg["t2i"] or und_needs_corpus
     corpus = render_corpus(
@@ -219,29 +224,30 @@ def pretrain_base(
         )
         with atomic_dir(vit_dir) as tmp:
             save_model(model, tmp)
-    vqa = load_vqa(read_jsonl(vqa_jsonl), cfg.image_size)
+    sft = load_vqa(read_jsonl(vqa_jsonl), cfg.image_size) if sft_questions else None
+    forms = corpus_cfg["benchmarks"]  # the question forms the corpus asks (vqa.benchmarks names)
     stage_metrics: dict[str, list[dict[str, float]]] = {}
     stage_summary: dict[str, Any] = {}
     if und_cfg["steps"] > 0:
-        questions = vqa
-        if und_needs_corpus:
-            per_image = und_cfg["questions_per_image"]
-            questions = vqa + corpus_vqa(corpus, sorted(BENCHMARKS), per_image, corpus_cfg["seed"])
+        per_image = und_cfg["questions_per_image"]
+        asked = corpus_vqa(corpus, forms, per_image, corpus_cfg["seed"]) if und_needs_corpus else None
+        questions = _joined(sft, asked, "pretrain.understanding")
         stage_metrics["understanding"] = _train_understanding(
             model, questions, und_cfg, und_dir, seed=seed, threads=threads
         )
         stage_summary["understanding"] = {"steps": und_cfg["steps"], "questions": len(questions)}
+    asked = None
     if len(corpus) and corpus_cfg["vqa_per_image"] > 0:
-        # every embedded question generator (the SFT set uses those vqa.benchmarks names)
-        vqa = vqa + corpus_vqa(corpus, sorted(BENCHMARKS), corpus_cfg["vqa_per_image"], corpus_cfg["seed"])
+        asked = corpus_vqa(corpus, forms, corpus_cfg["vqa_per_image"], corpus_cfg["seed"])
+    mix = dict(pretrain_cfg.get("mix", PRETRAIN_MIX))
+    vqa = _joined(sft, asked, "pretrain.umm") if mix.get("vqa", 0) > 0 else None
     sources: dict[str, VQASet | PairSet] = {
-        "vqa": vqa,
+        **({"vqa": vqa} if vqa is not None else {}),
         "t2i": caption_pairs(torch.cat([images, corpus.images]), captions + corpus.captions)
         if corpus_cfg["t2i"]
         else caption_pairs(images, captions),
         "edit": edit_pairs(images, pretrain_cfg.get("edits", PRETRAIN_EDITS)),
     }
-    mix = dict(pretrain_cfg.get("mix", PRETRAIN_MIX))
     train_cfg = TrainConfig.from_dict(pretrain_cfg.get("umm", {}), seed=seed, threads=threads)
     metrics = train(model, sources, mix, train_cfg, workdir)
     summary = {
@@ -251,9 +257,24 @@ def pretrain_base(
         "batch_size": train_cfg.batch_size,
         "mix": mix,
         "samples": {k: len(v) for k, v in sources.items()},
+        "sft_questions": sft_questions,
+        "question_forms": forms,
         "seconds": round(time.perf_counter() - started, 1),
     } | stage_summary
     _finish(model, metrics, summary, Path(out), stage_metrics)
+
+
+def _joined(sft: VQASet | None, corpus: VQASet | None, stage: str) -> VQASet:
+    """The SFT questions and the corpus's, whichever a stage has; neither is a config error."""
+    if sft is None and corpus is None:
+        raise ValueError(
+            f"{stage}: no questions to train on: pretrain.sft_questions is false and the corpus asks none; "
+            "set pretrain.corpus.images and (for the UMM stage) pretrain.corpus.vqa_per_image above 0, "
+            "or take vqa out of pretrain.mix"
+        )
+    if sft is None or corpus is None:
+        return sft if sft is not None else corpus  # type: ignore[return-value]
+    return sft + corpus
 
 
 def _train_understanding(
