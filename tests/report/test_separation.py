@@ -84,3 +84,14 @@ def test_sweep_figures_draw_variants_that_are_no_paper_table_row(tmp_path):
         plan = asdict(plans[name])
         write_figure(name, plan, study, [eval_csv], {}, REFERENCE, bench_map, {"tiny": "BAGEL"}, png, pdf)
         assert png.stat().st_size > 1000 and pdf.is_file()
+
+
+def test_each_variant_keeps_its_own_seed_count(tmp_path):
+    """The untrained floor on one seed, SFT on three: the Markdown row says 3 / 1, intervals n/a."""
+    tidy = _tidy()
+    tidy = tidy[(tidy["variant"] != "random") | (tidy["seed"] == 0)]
+    eval_csv = tmp_path / "seed0.csv"
+    tidy.to_csv(eval_csv, index=False)
+    write_separation([eval_csv], STUDY, REFERENCE / "benchmarks.yaml", tmp_path / "s.csv", tmp_path / "s.md")
+    row = "| tiny | SFT | Untrained | toy_cvbench | +32.00 | 2.00 | yes | n/a | 3 / 1 |"
+    assert row in (tmp_path / "s.md").read_text()
