@@ -114,3 +114,65 @@ def test_a_mix_omnigen2_cannot_split_into_its_batch_stops_planning() -> None:
     # the same mix for BAGEL alone plans (its batches are packed upstream), and 2:3 (a 5-step cycle) for both
     check_config(_config("paper.yaml", half={"mix": {"vqa": 1, "panoptic": 1}, "models": ["bagel"]}))
     check_config(_config("paper.yaml", two_three={"mix": {"vqa": 2, "panoptic": 3}}))
+
+
+def test_a_variant_runs_with_its_own_seeds_else_the_study_seeds() -> None:
+    """study.variants.<v>.seeds (issue #23): the demo gives Base, SFT and SFT+Semantic three seeds."""
+    from sgt.config import variant_seeds
+
+    cfg = _config("config.yaml")
+    assert cfg["study"]["seeds"] == [0]
+    for variant in ("base", "sft", "sft_semantic"):
+        assert variant_seeds(cfg, variant) == [0, 1, 2], variant
+    for variant in ("untrained", "sft_edge", "sft_reconstruction", "sft_semantic_1to1", "sft_semantic_120"):
+        assert variant_seeds(cfg, variant) == [0], variant
+    cfg["study"]["seeds"] = [3, 4]  # the default follows study.seeds; an own list does not
+    assert variant_seeds(cfg, "sft_edge") == [3, 4] and variant_seeds(cfg, "sft") == [0, 1, 2]
+    check_config(_config("config.yaml", odd={"mix": {"vqa": 1, "edge": 3}, "seeds": [7, 2]}))
+
+
+def test_the_full_study_overlay_gives_every_variant_three_seeds() -> None:
+    """config/study.yaml over config/config.yaml, merged as --configfile merges them: its study.seeds
+    [0, 1, 2] reaches every variant without a list of its own; the three with one in config.yaml have it."""
+    from snakemake.utils import update_config
+
+    from sgt.config import variant_seeds
+
+    cfg = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+    update_config(cfg, yaml.safe_load((REPO / "config" / "study.yaml").read_text()))
+    validate_config(cfg, SCHEMA)
+    check_config(cfg)
+    seeds = {v: variant_seeds(cfg, v) for v in cfg["study"]["variants"]}
+    assert len(seeds) >= 20 and all(s == [0, 1, 2] for s in seeds.values()), seeds
+
+
+@pytest.mark.parametrize(
+    ("seeds", "message"),
+    [
+        ([], r"study\.variants\.x\.seeds: \[\] is not a non-empty list of seeds; .*drop the key"),
+        ([0, "1"], r"study\.variants\.x\.seeds: not a seed: '1'; seeds are non-negative integers"),
+        ([0, 1.5], r"study\.variants\.x\.seeds: not a seed: 1\.5;"),
+        ([True], r"study\.variants\.x\.seeds: not a seed: True;"),
+        ([0, -1], r"study\.variants\.x\.seeds: not a seed: -1;"),
+        ([0, 1, 0, 1, 2], r"study\.variants\.x\.seeds: seed\(s\) 0, 1 listed more than once.*list each once"),
+    ],
+)
+def test_bad_variant_seeds_stop_planning_naming_the_key(seeds: list[Any], message: str) -> None:
+    cfg = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+    validate_config(cfg, SCHEMA)
+    cfg["study"]["variants"]["x"] = {"mix": {"vqa": 1, "edge": 3}, "seeds": seeds}
+    with pytest.raises(ConfigError, match=message):
+        check_config(cfg)
+
+
+def test_the_schema_names_a_seed_that_is_no_integer() -> None:
+    named = r"config study\.variants\.x\.seeds\.1: 'one' is not of type 'integer'"
+    with pytest.raises(ConfigError, match=named):
+        _config("config.yaml", x={"mix": {"vqa": 1, "edge": 3}, "seeds": [0, "one"]})
+
+
+def test_repeated_study_seeds_stop_planning() -> None:
+    cfg = _config("config.yaml")
+    cfg["study"]["seeds"] = [2, 2]
+    with pytest.raises(ConfigError, match=r"^study\.seeds: seed\(s\) 2 listed more than once"):
+        check_config(cfg)

@@ -119,6 +119,7 @@ def check_config(config: Mapping[str, Any]) -> None:
             )
     if not config["study"]["variants"]:
         raise ConfigError("study.variants is empty: define at least one variant (e.g. base: {})")
+    _check_seeds(config)
     for task in config["eval"]["generation_tasks"]:
         if task not in tasks:
             raise ConfigError(f"eval.generation_tasks: {task!r} is not in targets.tasks")
@@ -183,6 +184,47 @@ def variant_models(config: Mapping[str, Any], variant: str) -> list[str]:
     models = config["study"]["models"]
     wanted = config["study"]["variants"][variant].get("models")
     return [m for m in models if wanted is None or m in wanted]
+
+
+def variant_seeds(config: Mapping[str, Any], variant: str) -> list[int]:
+    """The seeds ``variant`` runs with: ``study.variants.<v>.seeds``, or ``study.seeds``.
+
+    A variant's own list always wins, also over a ``study.seeds`` that a later ``--configfile`` overlays
+    (Snakemake merges config files key by key, so the variant's list survives the overlay): an overlay that
+    wants more seeds for such a variant lists them there too.
+    """
+    seeds = config["study"]["variants"][variant].get("seeds")
+    return list(config["study"]["seeds"] if seeds is None else seeds)
+
+
+def _check_seeds(config: Mapping[str, Any]) -> None:
+    """``study.seeds`` and every ``study.variants.<v>.seeds``: a non-empty list of distinct non-negative ints.
+
+    A repeated seed would be one run counted twice in every mean and interval; an empty list would drop the
+    variant from every table without a word.
+    """
+    lists = [("study.seeds", config["study"]["seeds"])]
+    lists += [
+        (f"study.variants.{v}.seeds", spec["seeds"])
+        for v, spec in config["study"]["variants"].items()
+        if spec.get("seeds") is not None
+    ]
+    for key, seeds in lists:
+        fix = "drop the key to use study.seeds" if key != "study.seeds" else "e.g. [0]"
+        if not isinstance(seeds, list) or not seeds:
+            raise ConfigError(f"{key}: {seeds!r} is not a non-empty list of seeds; list at least one ({fix})")
+        bad = [s for s in seeds if isinstance(s, bool) or not isinstance(s, int) or s < 0]
+        if bad:
+            raise ConfigError(
+                f"{key}: not a seed: {', '.join(map(repr, bad))}; seeds are non-negative integers, "
+                "e.g. [0, 1, 2]"
+            )
+        twice = sorted({s for s in seeds if seeds.count(s) > 1})
+        if twice:
+            raise ConfigError(
+                f"{key}: seed(s) {', '.join(map(str, twice))} listed more than once; each seed is one run, "
+                "so a repeat would count it twice in every mean and interval: list each once"
+            )
 
 
 def _builds_own_model(spec: Mapping[str, Any]) -> bool:

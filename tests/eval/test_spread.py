@@ -49,3 +49,12 @@ def test_separation_needs_margin_above_spread():
 def test_missing_columns_named():
     with pytest.raises(ValueError, match="seed"):
         seed_spread(pd.DataFrame({"model": [], "variant": [], "benchmark": [], "metric": [], "value": []}))
+
+
+def test_separation_of_variants_with_different_seed_counts():
+    """study.variants.<v>.seeds: a trained variant on three seeds against an untrained one on one."""
+    s = seed_spread(tidy({"sft": [60.0, 62.0, 64.0], "floor": [40.0]}))
+    row = separation(s, "sft", "floor").iloc[0]
+    assert (row["n_seeds"], row["n_seeds_trained"], row["n_seeds_untrained"]) == (1, 3, 1)
+    assert row["margin"] == 22.0 and row["seed_std"] == 2.0 and row["beats_spread"]
+    assert not row["intervals_apart"]  # the floor's one seed has no interval

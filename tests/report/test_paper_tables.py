@@ -188,3 +188,33 @@ def test_a_variant_that_does_not_run_for_a_model_has_no_row_for_it(ctx, study):
         "table6", tidy, ctx["variants"], ctx["ref"]["table6"], ctx["map"], {"tiny": "BAGEL"}
     )
     assert (everyone[everyone["variant"] == "edge"]["n"] == 0).all()  # without the key: an empty row
+
+
+def test_variants_with_seeds_of_their_own_pair_with_the_base_seed_by_seed(ctx):
+    """study.variants.<v>.seeds: seed s of a variant against the base's seed s (the base is one checkpoint,
+    its seeds are evaluation seeds), else against the base's mean; each row's n is its own seed count."""
+    one_base = {("base", 0): {"toy_cvbench": 50.0, "toy_vsr": 60.0}}
+    one_base |= {("seg", s): {"toy_cvbench": x, "toy_vsr": 60.0} for s, x in enumerate((52.0, 53.0, 57.0))}
+    one_base[("edge", 0)] = {"toy_cvbench": 49.0, "toy_vsr": 60.0}
+    long = build_table(
+        "table6", tidy_rows(one_base), ctx["variants"], ctx["ref"]["table6"], ctx["map"], {"tiny": "BAGEL"}
+    )
+    seg, edge, base = (_row(long, v, "toy_cvbench") for v in ("seg", "edge", "base"))
+    assert (seg["n"], edge["n"], base["n"]) == (3, 1, 1)
+    # three deltas to the base's one evaluation: 2, 3, 7
+    half = 4.302652729911275 * math.sqrt(7.0) / math.sqrt(3)  # sd of (2, 3, 7) = sqrt(7)
+    assert seg["delta"] == pytest.approx(4.0)
+    assert (seg["delta_ci_low"], seg["delta_ci_high"]) == pytest.approx((4 - half, 4 + half))
+    assert edge["delta"] == -1.0 and math.isnan(edge["delta_ci_low"])
+
+    # a base on three seeds: edge's seed 0 against the base's seed 0 (50), not its mean (51); seg's seed 3,
+    # which the base lacks, against the base's mean
+    three_base = {("base", s): {"toy_cvbench": 50.0 + s} for s in range(3)}
+    three_base |= {("seg", s): {"toy_cvbench": x} for s, x in enumerate((52.0, 53.0, 54.0, 60.0))}
+    three_base[("edge", 0)] = {"toy_cvbench": 49.0}
+    d = seed_deltas("table6", tidy_rows(three_base), ctx["variants"], ctx["map"])
+    d = d[d["column"] == "toy_cvbench"].sort_values("seed")
+    assert d[d["variant"] == "edge"][["seed", "delta"]].values.tolist() == [[0, -1.0]]
+    seg = d[d["variant"] == "seg"]
+    assert seg["seed"].tolist() == [0, 1, 2, 3] and seg["delta"].tolist() == [2.0, 2.0, 2.0, 9.0]
+    assert d[d["variant"] == "base"]["delta"].tolist() == [0.0, 0.0, 0.0]

@@ -97,3 +97,25 @@ def test_analysis_findings_from_tidy_analysis_rows(study, reference_dir):
     f1 = {f.key: f for f in findings(ev)}["Finding 1"]
     assert f1.verdict == "agrees"  # deltas 10, 11: 10.5 +- 12.71 * 0.707 / 1.414 = [4.15, 16.85]
     assert "1 of 1 variants" in f1.sentence and "+10.50" in f1.sentence
+
+
+def test_a_contrast_counts_only_the_seeds_both_sides_have(study, reference_dir):
+    """seg (high level) on three seeds against edge (low level) on one: one contrast, n=1, no interval; a
+    one-seed trained variant has no spread to stand in for its missing seeds."""
+    full = _evidence(study, reference_dir, seg_gain=5.0)
+    deltas = full.deltas[(full.deltas["variant"] != "edge") | (full.deltas["seed"] == 0)]
+    ev = Evidence(deltas, full.analysis, full.variants, full.levels, full.bench_map, full.base)
+    one = findings(ev)[0]
+    assert one.key == "Observation 1" and "(n=1, no interval)" in one.sentence
+    assert "= +2.00 (n=1" in one.sentence  # seed 0: seg (5 + 0) / 2 - edge 1 / 2
+
+
+def test_analysis_deltas_of_a_three_seed_variant_to_a_one_seed_base(study, reference_dir):
+    """The base's one evaluation stands for each seed it lacks: three deltas, so an interval."""
+    ev = _evidence(study, reference_dir, seg_gain=1.0)
+    rows = [("tiny", "base", 0, "linear_probe", "accuracy", 60.0)]
+    rows += [("tiny", "seg", s, "linear_probe", "accuracy", 70.0 + s) for s in (0, 1, 2)]
+    cols = ["model", "variant", "seed", "benchmark", "metric", "value"]
+    ev = Evidence(ev.deltas, pd.DataFrame(rows, columns=cols), ev.variants, ev.levels, ev.bench_map, ev.base)
+    f1 = {f.key: f for f in findings(ev)}["Finding 1"]
+    assert "+11.00 [" in f1.sentence and "n=3" in f1.sentence, f1.sentence  # deltas 10, 11, 12

@@ -84,3 +84,48 @@ def test_sweep_figures_draw_variants_that_are_no_paper_table_row(tmp_path):
         plan = asdict(plans[name])
         write_figure(name, plan, study, [eval_csv], {}, REFERENCE, bench_map, {"tiny": "BAGEL"}, png, pdf)
         assert png.stat().st_size > 1000 and pdf.is_file()
+
+
+def test_each_variant_keeps_its_own_seed_count(tmp_path):
+    """The untrained floor on one seed, SFT on three: the Markdown row says 3 / 1, intervals n/a."""
+    tidy = _tidy()
+    tidy = tidy[(tidy["variant"] != "random") | (tidy["seed"] == 0)]
+    eval_csv = tmp_path / "seed0.csv"
+    tidy.to_csv(eval_csv, index=False)
+    write_separation([eval_csv], STUDY, REFERENCE / "benchmarks.yaml", tmp_path / "s.csv", tmp_path / "s.md")
+    row = "| tiny | SFT | Untrained | toy_cvbench | +32.00 | 2.00 | yes | n/a | 3 / 1 |"
+    assert row in (tmp_path / "s.md").read_text()
+
+
+def test_a_figure_averages_each_variant_over_its_own_seeds(tmp_path):
+    """Fig. 3a with SFT+Seg on three seeds and SFT+Edge on one (study.variants.<v>.seeds): each bar is its
+    variant's mean over the seeds it has, and the title says the counts differ."""
+    from dataclasses import asdict
+
+    import pandas as pd
+
+    from sgt.report import figures as figs
+    from sgt.report.build import write_figure
+    from sgt.report.plan import figure_plans
+
+    study = {
+        "variants": {
+            "base": {"label": "Base"},
+            "seg": {"mix": {"vqa": 1, "semantic": 2}, "tables": {"table6": "+Semantic"}},
+            "edge": {"mix": {"vqa": 1, "edge": 2}, "tables": {"table6": "+Edge"}},
+        }
+    }
+    scores = {("base", s): {"toy_cvbench": 50.0} for s in range(3)}
+    scores |= {("seg", s): {"toy_cvbench": 52.0 + 2 * s} for s in range(3)}
+    scores[("edge", 0)] = {"toy_cvbench": 49.0}
+    eval_csv = tmp_path / "seed0.csv"
+    tidy_rows(scores).to_csv(eval_csv, index=False)
+    plan = figure_plans(study, {"semantic": "high", "edge": "low"})["fig3a"]
+    png, pdf, data = tmp_path / "f.png", tmp_path / "f.pdf", tmp_path / "f.csv"
+    bench_map = REFERENCE / "benchmarks.yaml"
+    write_figure("fig3a", asdict(plan), study, [eval_csv], {}, REFERENCE, bench_map, {}, png, pdf, data)
+    plotted = pd.read_csv(data).set_index(["variant", "column"])
+    assert plotted.loc[("seg", "toy_cvbench"), ["n", "mean", "delta"]].tolist() == [3, 54.0, 4.0]
+    assert plotted.loc[("edge", "toy_cvbench"), ["n", "mean", "delta"]].tolist() == [1, 49.0, -1.0]
+    fig = figs.fig3a(pd.read_csv(data), plan, variants_from_config(study))
+    assert "n=1 to 3 seeds by variant" in fig.axes[0].get_title()

@@ -149,6 +149,10 @@ def paper_plan(result: subprocess.CompletedProcess[str], clone: Path) -> None:
             if models is None or m in models
         }
 
+    def seeded(runs: set[tuple[str, str]]) -> set[tuple[str, str, int]]:
+        """Each run with each of its variant's seeds: study.variants.<v>.seeds, else study.seeds."""
+        return {(m, v, s) for m, v in runs for s in study["variants"][v].get("seeds") or study["seeds"]}
+
     # OmniGen2 is tuned on exactly the variants that are one of its rows in the paper (Tables 3, 6, 7, 9)
     og2_rows = {
         (table, r["row"])
@@ -161,9 +165,9 @@ def paper_plan(result: subprocess.CompletedProcess[str], clone: Path) -> None:
     assert og2 == {v for v in tuned if tagged_rows[v] & og2_rows}, og2
     assert set().union(*(tagged_rows[v] for v in og2)) >= og2_rows
     assert len(og2) == 10 and len(runs_of(tuned, ["bagel"])) == 16, og2
-    runs = len(runs_of(tuned)) * len(study["seeds"])
+    runs = len(seeded(runs_of(tuned)))
     assert counts["train"] == counts["preflight"] == counts["export_training_data"] == runs, counts
-    evaluated = len(runs_of(list(study["variants"]))) * len(study["seeds"])
+    evaluated = len(seeded(runs_of(list(study["variants"]))))
     assert counts["vlmeval"] == counts["vlmeval_model"] == evaluated and counts["make_targets"] >= 200, counts
     assert counts["vlmeval_data"] == 1, counts  # one CPU job fetches every TSV before the GPU jobs
     # GenEval images: the runs of variants in the tables that report GenEval (eval.cluster_geneval.tables:
@@ -181,15 +185,15 @@ def paper_plan(result: subprocess.CompletedProcess[str], clone: Path) -> None:
     assert tables == ["table3", "table7"] and len(gseeds) == 12, (tables, gseeds)
     drawn = [v for v, spec in study["variants"].items() if set(spec.get("tables") or {}) & set(tables)]
     scored = runs_of(drawn + released, drawing)
-    assert counts["score_geneval"] == len(scored) * len(study["seeds"]), counts
+    assert counts["score_geneval"] == len(seeded(scored)), counts
     assert counts["generate_geneval"] == counts["score_geneval"] * len(gseeds) == 2 * 9 * 12, counts
     assert "average_geneval" not in counts, counts
     for model, variant in scored:
         assert f"results/eval/{model}/{variant}/geneval/seed{study['seeds'][0]}.csv" in result.stdout
     assert "results/eval/bagel/isr/geneval/" not in result.stdout  # Table 6 only: no GenEval in the paper
     # OmniGen2 draws from its generation folder (one per trained run), BAGEL from the VLMEvalKit folder
-    generating = {v for m, v in scored if m == "omnigen2"}
-    assert counts["generation_model"] == len(generating) * len(study["seeds"]), counts
+    generating = {(m, v) for m, v in scored if m == "omnigen2"}
+    assert counts["generation_model"] == len(seeded(generating)), counts
     assert "results/generation_models/omnigen2/sft/seed0" in result.stdout
     assert "results/generation_models/omnigen2/base/seed0" in result.stdout
     assert "results/generation_models/bagel/" not in result.stdout
@@ -202,9 +206,11 @@ def paper_plan(result: subprocess.CompletedProcess[str], clone: Path) -> None:
     assert len(tagged("table3")) == 5 and len(tagged("table9")) == 3, study["variants"]
     gedit = [m for m in study["models"] if "gedit" in drawn_benchmarks(paper["models"][m]["backend"])]
     assert gedit == ["bagel", "omnigen2"] == study["models"], gedit
-    n_seeds = len(study["seeds"])
-    assert counts["score_gedit"] == counts["generate_gedit"] == 2 * len(tagged("table3")) * n_seeds, counts
-    assert counts["score_dpg"] == counts["generate_dpg"] == len(tagged("table9")) * n_seeds, counts
+    gedit_runs = len(seeded(runs_of(tagged("table3"), gedit)))
+    assert counts["score_gedit"] == counts["generate_gedit"] == gedit_runs, counts
+    dpg_models = schema["properties"]["eval"]["properties"]["dpg"]["properties"]["models"]["default"]
+    dpg_runs = len(seeded(runs_of(tagged("table9"), paper["eval"].get("dpg", {}).get("models", dpg_models))))
+    assert counts["score_dpg"] == counts["generate_dpg"] == dpg_runs, counts
     assert counts["checkout_gedit_bench"] == counts["checkout_dpg_bench"] == 1, counts
     assert counts["gedit_dataset"] == 1, counts  # the one copy every GEdit job reads
 
@@ -215,14 +221,14 @@ def paper_plan(result: subprocess.CompletedProcess[str], clone: Path) -> None:
     assert "bagel" in analysed, analysed
     compare = paper["analysis"]["compare"]
     assert set(compare) <= set(study["variants"]), compare
-    assert counts["analyse_cluster"] == len(analysed) * len(compare) * len(study["seeds"]), counts
+    assert counts["analyse_cluster"] == len(seeded(runs_of(compare, analysed))), counts
     assert counts["analysis_figures"] == len(analysed), counts
     assert compare[0] == "base", compare  # the paper compares SGT-BAGEL with the released BAGEL
     # nothing of the embedded demo: no tiny model, no built base or untrained variant, no embedded benchmarks
     for rule in ("pretrain", "untrained", "evaluate", "embedded_benchmark", "geneval", "toyworld", "analyse"):
         assert rule not in counts, (rule, counts)
     planned = set(re.findall(r"results/models/(\w+)/(\w+)/seed(\d+)", result.stdout))
-    asked = {(m, v, str(s)) for m, v in runs_of(tuned) for s in study["seeds"]}
+    asked = {(m, v, str(s)) for m, v, s in seeded(runs_of(tuned))}
     assert planned == asked, planned ^ asked
     for model, variant, seed in asked:  # train reads what its own preflight checked
         assert f"results/preflight/{model}/{variant}/seed{seed}.json" in result.stdout

@@ -44,6 +44,8 @@ def scaled(cfg: dict[str, Any]) -> dict[str, Any]:
     for spec in cfg["study"]["variants"].values():
         if "pairs" in spec:  # nested data sizes stay nested and distinct
             spec["pairs"] = max(2, math.ceil(spec["pairs"] * factor))
+        if spec.get("seeds"):  # study.variants.<v>.seeds
+            spec["seeds"] = spec["seeds"][:1]
     cfg["study"]["seeds"] = cfg["study"]["seeds"][:1]
     tiny = cfg["models"]["tiny"]
     for stage in ("vit", "understanding", "umm"):

@@ -10,6 +10,7 @@ from sgt.config import (
     resolve_repo_paths,
     validate_config,
     variant_models,
+    variant_seeds,
 )
 from sgt.data.datasets import source_options
 from sgt.data.llava_mixture import llava_settings
@@ -165,7 +166,6 @@ for _bench, _models, _key in (
             f"{_key}: {_undrawn} have no {_bench} drawer for their backend (sgt.models.backends.drawing); "
             "drop them there or register one"
         )
-SEEDS = config["study"]["seeds"]
 VARIANTS = list(config["study"]["variants"])
 # variants evaluated with random weights (never trained): the floor of the separation table
 UNTRAINED_VARIANTS = [
@@ -362,7 +362,8 @@ def bench_map(input):
 
 def study_runs(pattern, models=None, variants=None):
     """``pattern`` for every (model, variant, seed) of the study, model by model: a variant runs only for
-    the models of its study.variants.<v>.models (sgt.config.variant_models)."""
+    the models of its study.variants.<v>.models (sgt.config.variant_models), with its own seeds
+    (study.variants.<v>.seeds, else study.seeds: sgt.config.variant_seeds)."""
     models = MODELS if models is None else models
     variants = VARIANTS if variants is None else variants
     return [
@@ -370,7 +371,7 @@ def study_runs(pattern, models=None, variants=None):
         for m in models
         for v in variants
         if m in variant_models(config, v)
-        for s in SEEDS
+        for s in variant_seeds(config, v)
     ]
 
 
@@ -547,16 +548,17 @@ def analysis_inputs(wildcards):
 
 
 def analysis_figure_inputs(wildcards):
-    """Every per-checkpoint analysis CSV of the compared variants, by kind (cluster models: and notes)."""
+    """Every per-checkpoint analysis CSV of the compared variants (each with its own seeds), by kind
+    (cluster models: and notes)."""
     kinds = [
         *ANALYSIS_KINDS,
         *(["notes"] if wildcards.model in ANALYSED_CLUSTER_MODELS else []),
     ]
     return {
-        kind: expand(
-            f"results/analysis/{wildcards.model}/{{variant}}/seed{{seed}}/{kind}.csv",
-            variant=config["analysis"]["compare"],
-            seed=SEEDS,
+        kind: study_runs(
+            f"results/analysis/{{model}}/{{variant}}/seed{{seed}}/{kind}.csv",
+            models=[wildcards.model],
+            variants=config["analysis"]["compare"],
         )
         for kind in kinds
     }
@@ -665,12 +667,15 @@ def figure_plan(wildcards):
 
 
 def figure_metrics(wildcards):
-    """Fig. 6: the training logs of its two variants, every seed, for the first model of the study."""
+    """Fig. 6: the training logs of its two variants, each seed of each, for the first model of the study."""
     plan = figure_plans()[wildcards.fig]
     if wildcards.fig != "fig6":
         return {}
     return {
-        v: [f"results/models/{MODELS[0]}/{v}/seed{s}/metrics.csv" for s in SEEDS]
+        v: [
+            f"results/models/{MODELS[0]}/{v}/seed{s}/metrics.csv"
+            for s in variant_seeds(config, v)
+        ]
         for v in plan.variants
     }
 
@@ -681,7 +686,7 @@ def figure_inputs(wildcards):
         return [
             f"results/models/{MODELS[0]}/{v}/seed{s}"
             for v in plan.variants
-            for s in SEEDS
+            for s in variant_seeds(config, v)
         ]
     return [*eval_results(), *REPORT_REFERENCE]
 

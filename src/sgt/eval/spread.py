@@ -40,7 +40,11 @@ def seed_spread(tidy: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame:
 def separation(
     spread: pd.DataFrame, trained: str, untrained: str, by: Sequence[str] = ("model",)
 ) -> pd.DataFrame:
-    """Per metric: margin = mean(trained) - mean(untrained), the larger std, and whether both tests pass."""
+    """Per metric: margin = mean(trained) - mean(untrained), the larger std, and whether both tests pass.
+
+    Each side has the seeds it has (study.variants.<v>.seeds): ``n_seeds`` is the smaller count, beside
+    each side's own; a side on one seed has no interval, so ``intervals_apart`` is then False.
+    """
     cols = [*by, "benchmark", "metric"]
     a = spread[spread["variant"] == trained].set_index(cols)
     b = spread[spread["variant"] == untrained].set_index(cols)
@@ -53,4 +57,5 @@ def separation(
     out["beats_spread"] = out["margin"] > out["seed_std"]
     out["intervals_apart"] = both["ci_low_trained"] > both["ci_high_untrained"]
     out["n_seeds"] = np.minimum(both["n_seeds_trained"], both["n_seeds_untrained"])
+    out["n_seeds_trained"], out["n_seeds_untrained"] = both["n_seeds_trained"], both["n_seeds_untrained"]
     return out.reset_index()

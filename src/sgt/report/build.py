@@ -96,7 +96,7 @@ def separation_rows(
         if not spec.untrained and v in set(spread["variant"])
     ]
     cols = ["model", "trained", "untrained", "benchmark", "margin", "seed_std", "beats_spread",
-            "intervals_apart", "n_seeds"]  # fmt: skip
+            "intervals_apart", "n_seeds", "n_seeds_trained", "n_seeds_untrained"]  # fmt: skip
     return pd.concat(frames, ignore_index=True)[cols] if frames else pd.DataFrame(columns=cols)
 
 
@@ -123,10 +123,12 @@ def write_separation(
         lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
         for r in rows.itertuples():
             names = f"{variants[r.trained].label} | {variants[r.untrained].label}"
+            seeds = f"{r.n_seeds_trained} / {r.n_seeds_untrained}"  # each variant's own seeds
+            seeds = str(r.n_seeds) if r.n_seeds_trained == r.n_seeds_untrained else seeds
             lines.append(
                 f"| {r.model} | {names} | {r.benchmark} | "
                 f"{r.margin:+.2f} | {r.seed_std:.2f} | {'yes' if r.beats_spread else 'no'} | "
-                f"{'yes' if r.intervals_apart else ('n/a' if r.n_seeds < 2 else 'no')} | {r.n_seeds} |"
+                f"{'yes' if r.intervals_apart else ('n/a' if r.n_seeds < 2 else 'no')} | {seeds} |"
             )
         text = title + "\n".join(lines) + "\n"
     atomic_write_text(md_out, text)

@@ -44,12 +44,11 @@ def _yerr(rows: pd.DataFrame) -> np.ndarray | None:
 
 
 def _n_text(rows: pd.DataFrame) -> str:
+    """The seed count behind the plotted rows; each variant has its own (study.variants.<v>.seeds)."""
     ns = sorted(set(rows["n"].astype(int)))
-    return (
-        f"n={ns[0]} seed(s)" + (", no interval" if ns == [1] else ", 95% t-interval")
-        if len(ns) == 1
-        else f"n={ns}"
-    )
+    if len(ns) > 1:
+        return f"n={ns[0]} to {ns[-1]} seeds by variant, 95% t-interval where n>1"
+    return f"n={ns[0]} seed(s)" + (", no interval" if ns == [1] else ", 95% t-interval")
 
 
 def fig3(

@@ -78,7 +78,12 @@ def _level(ev: Evidence, variant: str) -> str | None:
 
 
 def _per_seed_contrast(frame: pd.DataFrame, side: Callable[[pd.Series], int | None]) -> list[float]:
-    """Per (model, seed): mean delta of side +1 rows minus mean delta of side -1 rows."""
+    """Per (model, seed): mean delta of side +1 rows minus mean delta of side -1 rows.
+
+    Only seeds that both sides have count: a trained variant on one seed has no seed spread to stand in for
+    its missing seeds (unlike the base, one checkpoint), so high-level variants on [0, 1, 2] against a
+    low-level one on [0] give one contrast, n=1, not three.
+    """
     # a comprehension, not DataFrame.apply: apply on an empty frame returns a frame, not a column
     sides = pd.Series([side(row) for _, row in frame.iterrows()], index=frame.index, dtype=float)
     frame = frame.assign(side=sides).dropna(subset=["side", "delta"])

@@ -207,7 +207,15 @@ def _seed_values(matrix: pd.DataFrame, model: str, variant: str | None, column: 
 
 
 def paired_deltas(variant_values: pd.Series, base_values: pd.Series) -> list[float]:
-    """Variant minus base seed by seed; a seed the base lacks is compared with the base's mean."""
+    """Variant minus base seed by seed (both indexed by seed): one delta per seed of the variant.
+
+    Variants can have seeds of their own (study.variants.<v>.seeds). The base is one checkpoint (the shipped
+    or released model): its seeds change only the evaluation's sampling, so seed s of a variant (trained and
+    evaluated with s) is paired with the base evaluated with s, sharing its sampling noise. A seed the base
+    lacks is compared with the base's mean over its seeds: a variant on [0, 1, 2] against a base on [0] gives
+    three deltas to the base's one evaluation, and the interval then holds the variant's seed spread only.
+    A variant on [0] against a base on [0, 1, 2] gives one delta, to the base's seed 0, and no interval.
+    """
     if base_values.empty:
         return []
     return [v - base_values.get(s, base_values.mean()) for s, v in variant_values.items()]
@@ -332,7 +340,8 @@ def wide_cells(long: pd.DataFrame, base: str | None) -> tuple[list[str], list[li
 
 LEGEND = (
     "Run cells: mean over seeds [95% t-interval] (n=1: one seed, no interval); Δ: paired difference to the "
-    "run's base variant, mean [95% t-interval]. Paper cells: the published number (Δ to the paper's base "
+    "run's base variant, mean [95% t-interval] (seed s against the base's seed s, or the base's mean where "
+    "the base lacks s). Paper cells: the published number (Δ to the paper's base "
     "row). 'analogue': an embedded toy benchmark probing the same capability group - compare directions, "
     "not levels."
 )
