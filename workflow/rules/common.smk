@@ -167,6 +167,10 @@ for _bench, _models, _key in (
             "drop them there or register one"
         )
 VARIANTS = list(config["study"]["variants"])
+# variants fine-tuned on a mix (results/tables/training/<model>.md states their budgets)
+TRAINED_VARIANTS = [
+    v for v, spec in config["study"]["variants"].items() if spec.get("mix")
+]
 # variants evaluated with random weights (never trained): the floor of the separation table
 UNTRAINED_VARIANTS = [
     v for v, spec in config["study"]["variants"].items() if spec.get("untrained")
@@ -699,6 +703,7 @@ def report_outputs():
         ),
         "results/report/findings.html",
         "results/report/config.yaml",
+        *expand("results/tables/training/{model}.md", model=TINY_MODELS),
         *(["results/tables/separation.md"] if UNTRAINED_VARIANTS else []),
     ]
 

@@ -197,3 +197,41 @@ rule config_used:
         config=config,
     script:
         "../scripts/config_used.py"
+
+
+rule training_table:
+    input:
+        lambda w: study_runs(
+            "results/models/{model}/{variant}/seed{seed}",
+            models=[w.model],
+            variants=TRAINED_VARIANTS,
+        ),
+    output:
+        csv=report(
+            "results/tables/training/{model}.csv",
+            caption="../report/training.rst",
+            category="Tables",
+            labels={"table": "training budget", "model": "{model}"},
+        ),
+        md="results/tables/training/{model}.md",
+    log:
+        "results/logs/report/training_{model}.log",
+    benchmark:
+        "results/benchmarks/report/training_{model}.tsv"
+    wildcard_constraints:
+        model=one_of(TINY_MODELS),
+    conda:
+        "../../envs/sgt.yaml"
+    threads: setting("resources/report/threads")
+    resources:
+        mem_mb=grow("report", "mem_mb"),
+        runtime=grow("report", "runtime"),
+        gpu=setting("resources/report/gpu"),
+    params:
+        labels=lambda w: {
+            v: s.get("label", v) for v, s in config["study"]["variants"].items()
+        },
+        order=VARIANTS,
+        recipe=lambda w: config["models"][w.model]["finetune"],
+    script:
+        "../scripts/training_table.py"
