@@ -1,15 +1,22 @@
-"""`make demo` once per session, in a copy of the repository, for the tests that need its results."""
+"""`make demo` once per session, in a copy of the repository, for the tests that need its results; and the
+headless Chromium that opens its report."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 from repo_clone import clone_repo, shell
 
+from sgt.report.browser import INSTALL
+from sgt.testing.chromium import ensure_chromium
+
+DEMO_OUTPUT = pytest.StashKey[str]()
+
 
 @pytest.fixture(scope="session")
-def demo_clone(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def demo_clone(tmp_path_factory: pytest.TempPathFactory, pytestconfig: pytest.Config) -> Path:
     """A copy in which `make demo` ran, exactly as the README's first line (asserted to succeed)."""
     clone = clone_repo(tmp_path_factory.mktemp("demo") / "sgt-pipeline")
     fresh = shell("make -q .venv/.installed", clone)
@@ -17,4 +24,20 @@ def demo_clone(tmp_path_factory: pytest.TempPathFactory) -> Path:
     demo = shell("make demo", clone, timeout=2400)
     assert demo.returncode == 0, demo.stdout[-3000:] + demo.stderr[-5000:]
     assert "pip install" not in demo.stdout  # it reused the virtualenv
+    pytestconfig.stash[DEMO_OUTPUT] = demo.stdout
     return clone
+
+
+@pytest.fixture(scope="session")
+def demo_output(demo_clone: Path, pytestconfig: pytest.Config) -> str:
+    """What `make demo` printed on stdout (it ends with the paths of the report, tables and findings)."""
+    return pytestconfig.stash[DEMO_OUTPUT]
+
+
+@pytest.fixture(scope="session")
+def chromium() -> None:
+    """A headless Chromium on PATH, installed with apt-get when missing (SGT_CHROMIUM_INSTALL=0: don't).
+    Fails, never skips, when there is none: the report's browser checks are part of make test."""
+    reason = ensure_chromium(install=os.environ.get("SGT_CHROMIUM_INSTALL", "1") != "0")
+    if reason:
+        pytest.fail(f"the report's browser tests need headless Chromium ({reason}); install it: {INSTALL}")
