@@ -1,16 +1,11 @@
-"""`make demo` once per session, in a copy of the repository, for the tests that need its results; and the
-headless Chromium that opens its report."""
+"""`make demo` once per session, in a copy of the repository, for the tests that need its results."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 from repo_clone import clone_repo, shell
-
-from sgt.report.browser import INSTALL
-from sgt.testing.chromium import ensure_chromium
 
 DEMO_OUTPUT = pytest.StashKey[str]()
 
@@ -32,12 +27,3 @@ def demo_clone(tmp_path_factory: pytest.TempPathFactory, pytestconfig: pytest.Co
 def demo_output(demo_clone: Path, pytestconfig: pytest.Config) -> str:
     """What `make demo` printed on stdout (it ends with the paths of the report, tables and findings)."""
     return pytestconfig.stash[DEMO_OUTPUT]
-
-
-@pytest.fixture(scope="session")
-def chromium() -> None:
-    """A headless Chromium on PATH, installed with apt-get when missing (SGT_CHROMIUM_INSTALL=0: don't).
-    Fails, never skips, when there is none: the report's browser checks are part of make test."""
-    reason = ensure_chromium(install=os.environ.get("SGT_CHROMIUM_INSTALL", "1") != "0")
-    if reason:
-        pytest.fail(f"the report's browser tests need headless Chromium ({reason}); install it: {INSTALL}")

@@ -21,6 +21,7 @@ import pandas as pd
 import pytest
 import yaml
 from repo_clone import clone_repo, shell
+from report_checks import assert_report_shows_the_run
 
 REPO = Path(__file__).resolve().parents[2]
 STARTS = (
@@ -481,7 +482,7 @@ def test_the_hand_run_slurm_cluster_block(clone: Path) -> None:
 
 
 @pytest.mark.slow
-def test_test_config_runs_end_to_end_then_has_nothing_to_do(tmp_path: Path) -> None:
+def test_test_config_runs_end_to_end_then_has_nothing_to_do(tmp_path: Path, chromium: None) -> None:
     clone = clone_repo(tmp_path / "sgt-pipeline")
     command = ".venv/bin/snakemake --configfile config/test.yaml --cores 2"
     first = shell(command, clone, timeout=1800)
@@ -502,6 +503,10 @@ def test_test_config_runs_end_to_end_then_has_nothing_to_do(tmp_path: Path) -> N
     second = shell(command, clone)
     assert second.returncode == 0
     assert "Nothing to be done" in second.stdout + second.stderr
+    # its HTML report, opened in headless Chromium: every category, table, figure, finding and the config
+    report = shell(".venv/bin/snakemake --configfile config/test.yaml --report results/report.html", clone)
+    assert report.returncode == 0, report.stderr[-3000:]
+    assert_report_shows_the_run(clone)
 
 
 @pytest.mark.slow

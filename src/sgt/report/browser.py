@@ -44,6 +44,7 @@ class Chromium:
 
     def __init__(self, size: tuple[int, int] = (1400, 1000), timeout: float = 60) -> None:
         self.timeout = timeout
+        browser = find_browser()
         self._profile = tempfile.TemporaryDirectory(prefix="sgt-chromium-")
         self._log = open(Path(self._profile.name) / "stderr.log", "wb")  # noqa: SIM115 (closed in close())
         to_child, self._send_fd = os.pipe()
@@ -54,7 +55,7 @@ class Chromium:
             os.dup2(commands, 3)
             os.dup2(answers, 4)
 
-        cmd = [find_browser(), "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+        cmd = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
                "--remote-debugging-pipe", "--no-first-run", "--no-default-browser-check",
                f"--user-data-dir={self._profile.name}", f"--window-size={size[0]},{size[1]}",
                "about:blank"]  # fmt: skip
@@ -70,16 +71,17 @@ class Chromium:
         os.close(from_child)
         self._buffer = b""
         self._next_id = 0
-        self.events: list[dict[str, Any]] = []
         self.session: str | None = None
-        target = self.call("Target.createTarget", url="about:blank", session=False)["targetId"]
-        self.session = self.call("Target.attachToTarget", targetId=target, flatten=True, session=False)[
-            "sessionId"
-        ]
-        self.call("Page.enable")
-        self.call("Runtime.enable")
-        self.call("Emulation.setDeviceMetricsOverride", width=size[0], height=size[1],
-                  deviceScaleFactor=1, mobile=False)  # fmt: skip
+        try:
+            target = self.call("Target.createTarget", url="about:blank", session=False)["targetId"]
+            attached = self.call("Target.attachToTarget", targetId=target, flatten=True, session=False)
+            self.session = attached["sessionId"]
+            self.call("Page.enable")
+            self.call("Emulation.setDeviceMetricsOverride", width=size[0], height=size[1],
+                      deviceScaleFactor=1, mobile=False)  # fmt: skip
+        except BaseException:
+            self.close()
+            raise
 
     # --- the protocol ------------------------------------------------------------------------------------
 
@@ -107,11 +109,10 @@ class Chromium:
         deadline = time.monotonic() + self.timeout
         while True:
             answer = self._read_message(deadline)
-            if answer.get("id") == self._next_id:
+            if answer.get("id") == self._next_id:  # events (no id) are not used: dropped
                 if "error" in answer:
                     raise BrowserError(f"{method}: {answer['error'].get('message')}")
                 return answer.get("result", {})
-            self.events.append(answer)
 
     # --- pages ------------------------------------------------------------------------------------------
 
