@@ -77,15 +77,13 @@ def check_table(table: str, dom: str, csv: Path, config: dict) -> None:
         cells = shown[(r.model, r.label)]
         j = header.index(r.column)
         run, paper = cells[j], cells[j + 1]
-        assert run == "–" if r.n == 0 else run.startswith(_num(r.mean)), (table, r.label, r.column, run)
+        want = "–" if r.n == 0 else _num(r.mean)
+        where = f"{table}, row {r.label}, column {r.column}"
+        assert run.startswith(want), f"{where}: the page shows {run!r}, {csv.name} says {want}"
         if isinstance(r.paper_column, str):  # the paper's reference column beside the run's
             assert header[j + 1] == f"paper {r.paper_model}: {r.paper_column} ({r.relation})", header
-        assert paper == "–" if math.isnan(r.paper_value) else paper.startswith(_num(r.paper_value)), (
-            table,
-            r.label,
-            r.column,
-            paper,
-        )
+        want = "–" if math.isnan(r.paper_value) else _num(r.paper_value)
+        assert paper.startswith(want), f"{where}: the paper cell shows {paper!r}, {csv.name} says {want}"
     assert long["paper_column"].notna().any(), f"{csv}: no column has a paper reference"
 
 

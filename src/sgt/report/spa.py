@@ -103,9 +103,13 @@ def open_entry(browser: Chromium, entry: Entry) -> str:
     if entry.view == "text":
         text = f"new TextDecoder().decode(Uint8Array.from(atob({data}.split(',')[1]), c => c.charCodeAt(0)))"
         browser.evaluate(f"app.setView({{...{json.dumps(view)}, contentText: {text}}})")
-        return browser.wait_for("document.querySelector('pre') && document.querySelector('pre').outerHTML",
-                                f"{entry.path} in the text view")  # fmt: skip
+        return browser.wait_for(
+            f"(() => {{ const p = document.querySelector('pre'); return p && p.textContent === {text} && "
+            "p.outerHTML; })()",
+            f"{entry.path} in the text view",
+        )
     browser.evaluate(f"app.setView({{...{json.dumps(view)}, contentPath: {data}}})")
+    browser.wait_for(f"app.state.resultPath === {path} && app.state.contentPath === {data}", entry.path)
     if entry.view == "img":
         return browser.wait_for(
             f"(() => {{ const i = [...document.querySelectorAll('img')].find(x => x.src === {data});"
@@ -116,8 +120,7 @@ def open_entry(browser: Chromium, entry: Entry) -> str:
     browser.wait_for("!!document.querySelector('iframe')", f"the frame of {entry.path}")
     if entry.view == "pdf":
         return browser.evaluate("document.querySelector('iframe').outerHTML.slice(0, 200)")
-    frame = _wait_for_data_frame(browser, entry)
-    context = browser.frame_context(frame)
+    context = browser.frame_context(_wait_for_frame(browser, entry, browser.evaluate(data)))
     return browser.wait_for(
         "document.readyState === 'complete' && document.body && document.documentElement.outerHTML",
         f"{entry.path} to render in its frame",
@@ -125,12 +128,14 @@ def open_entry(browser: Chromium, entry: Entry) -> str:
     )
 
 
-def _wait_for_data_frame(browser: Chromium, entry: Entry) -> str:
-    def data_frames() -> list[dict[str, str]]:
-        return [f for f in browser.frames() if f["url"].startswith("data:text/html")]
+def _wait_for_frame(browser: Chromium, entry: Entry, data_uri: str) -> str:
+    """The id of the frame showing ``data_uri`` (not the previous entry's, which React may not have replaced
+    yet); the URI's head names the file, so its first few hundred characters tell entries apart."""
 
-    frames = browser.wait_for_value(data_frames, f"the frame of {entry.path} to load")
-    return frames[-1]["id"]
+    def showing() -> list[dict[str, str]]:
+        return [f for f in browser.frames() if f["url"][:300] == data_uri[:300]]
+
+    return browser.wait_for_value(showing, f"the frame of {entry.path} to load")[-1]["id"]
 
 
 def hide_navbar(browser: Chromium) -> None:
