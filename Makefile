@@ -7,7 +7,7 @@ CORES ?= 2
 VLMEVAL_ENV := .envs/vlmeval
 CONDA ?= $(shell command -v mamba || command -v conda)
 
-.PHONY: demo test lint format clean-results base-checkpoint vlmeval-env
+.PHONY: demo test lint format clean-results base-checkpoint vlmeval-env screenshots
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,8 +19,14 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/python -m compileall -q -j 0 $(VENV)/lib src > /dev/null 2>&1 || true
 	touch $(STAMP)
 
-demo: $(STAMP)  ## the embedded study end to end on this machine
+demo: $(STAMP)  ## the embedded study end to end on this machine, then its HTML report and where to look
 	$(BIN)/snakemake --workflow-profile profiles/local --cores $(CORES)
+	$(BIN)/snakemake --report results/report.html
+	@$(BIN)/sgt results
+
+screenshots: $(STAMP)  ## the README's two report pages (Table 3, Fig. 3a) from results/report.html, after make demo
+	$(BIN)/python -m sgt.report.screenshot results/report.html docs/report-table3.png --entry "Table 3" --hide-navbar --width 1500 --height 600
+	$(BIN)/python -m sgt.report.screenshot results/report.html docs/report-fig3a.png --entry fig3a
 
 test: $(STAMP)  ## lint, format check, unit tests, workflow tests
 	$(BIN)/ruff check src tests benchmarks workflow/scripts

@@ -1,4 +1,4 @@
-"""Shared fixtures: a small toy world written once per test session."""
+"""Shared fixtures: a small toy world written once per test session; headless Chromium for the report."""
 
 from __future__ import annotations
 
@@ -29,3 +29,15 @@ def toyworld_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_toyworld(
         ToyWorldSpec(n_train=16, n_val=6, seed=3), tmp_path_factory.mktemp("tw") / "toyworld"
     )
+
+
+@pytest.fixture(scope="session")
+def chromium() -> None:
+    """A headless Chromium on PATH, installed with apt-get when missing (SGT_CHROMIUM_INSTALL=0: don't).
+    Fails, never skips, when there is none: the report's browser checks are part of make test."""
+    from sgt.report.browser import INSTALL
+    from sgt.testing.chromium import ensure_chromium
+
+    reason = ensure_chromium(install=os.environ.get("SGT_CHROMIUM_INSTALL", "1") != "0")
+    if reason:
+        pytest.fail(f"the report's browser tests need headless Chromium ({reason}); install it: {INSTALL}")

@@ -59,7 +59,25 @@ def _add_ship_base(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_ship_base)
 
 
-SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_toyworld, _add_synth, _add_ship_base]
+def _results(args: argparse.Namespace) -> int:
+    from sgt.report.where import describe, result_paths
+
+    print(describe(result_paths(args.root)))
+    return 0
+
+
+def _add_results(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("results", help="print the paths of the report, the tables and the findings of a run")
+    p.add_argument("--root", default=".", help="the workflow's working directory")
+    p.set_defaults(func=_results)
+
+
+SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
+    _add_toyworld,
+    _add_synth,
+    _add_ship_base,
+    _add_results,
+]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

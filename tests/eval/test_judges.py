@@ -302,7 +302,9 @@ def report_tables(tmp_path, ep):
     ).to_csv(understanding, index=False)
     csvs.append(understanding)
     outputs = {
-        f"{t}_{e}": tmp_path / "tables" / f"{t}.{e}" for t in REFERENCE_TABLES for e in ("csv", "md", "tex")
+        f"{t}_{e}": tmp_path / "tables" / f"{t}.{e}"
+        for t in REFERENCE_TABLES
+        for e in ("csv", "md", "tex", "html")
     }
     write_paper_tables(csvs, STUDY, reference, reference / "benchmarks.yaml", {"bagel": "BAGEL"}, outputs)
     return {

@@ -8,6 +8,7 @@ from sgt.report.paper_tables import (
     build_table,
     load_results,
     seed_deltas,
+    to_html,
     to_latex,
     to_markdown,
     unfilled_columns,
@@ -77,6 +78,10 @@ def test_single_seed_has_no_interval_and_says_so(ctx):
     assert "52.00 (n=1); Δ +2.00 |" in md and "79.23 (Δ +6.02)" in md
     tex = to_latex(long, "base", "Table 3")
     assert "\\toprule" in tex and "toy\\_cvbench" in tex and "$\\Delta$" in tex
+    page = to_html(long, "base", "Table 3 <&>")  # the report's inline view: the Markdown view's cells
+    assert "<td>52.00 (n=1); Δ +2.00</td><td>79.23 (Δ +6.02)</td>" in page and "Table 3 &lt;&amp;&gt;" in page
+    assert page.count("<tr>") == 1 + long["variant"].nunique()
+    assert "No rows." in to_html(long.iloc[:0], "base", "Table 3")
 
 
 def test_table7_reads_geneval_tags_and_compares_with_the_paper(ctx, study):

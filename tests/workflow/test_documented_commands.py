@@ -21,6 +21,7 @@ import pandas as pd
 import pytest
 import yaml
 from repo_clone import clone_repo, shell
+from report_checks import assert_report_shows_the_run
 
 REPO = Path(__file__).resolve().parents[2]
 STARTS = (
@@ -300,6 +301,8 @@ COMMANDS: dict[str, Doc] = {
     "python -m sgt.report.screenshot results/report.html report.png": Doc(
         "elsewhere", elsewhere="test_make_demo_then_the_readme_commands_that_follow_it"
     ),
+    "sgt results": Doc("elsewhere", elsewhere="test_make_demo_then_the_readme_commands_that_follow_it"),
+    "make screenshots": Doc("elsewhere", elsewhere="test_make_demo_then_the_readme_commands_that_follow_it"),
     ".venv/bin/snakemake --unlock": Doc("run"),
     "make base-checkpoint": Doc("elsewhere", elsewhere="test_make_base_checkpoint_plans_only_the_base"),
     "make vlmeval-env": Doc("elsewhere", elsewhere="test_make_vlmeval_env_builds_from_the_env_file"),
@@ -485,7 +488,7 @@ def test_the_hand_run_slurm_cluster_block(clone: Path) -> None:
 
 
 @pytest.mark.slow
-def test_test_config_runs_end_to_end_then_has_nothing_to_do(tmp_path: Path) -> None:
+def test_test_config_runs_end_to_end_then_has_nothing_to_do(tmp_path: Path, chromium: None) -> None:
     clone = clone_repo(tmp_path / "sgt-pipeline")
     command = ".venv/bin/snakemake --configfile config/test.yaml --cores 2"
     first = shell(command, clone, timeout=1800)
@@ -506,10 +509,14 @@ def test_test_config_runs_end_to_end_then_has_nothing_to_do(tmp_path: Path) -> N
     second = shell(command, clone)
     assert second.returncode == 0
     assert "Nothing to be done" in second.stdout + second.stderr
+    # its HTML report, opened in headless Chromium: every category, table, figure, finding and the config
+    report = shell(".venv/bin/snakemake --configfile config/test.yaml --report results/report.html", clone)
+    assert report.returncode == 0, report.stderr[-3000:]
+    assert_report_shows_the_run(clone)
 
 
 @pytest.mark.slow
-def test_make_demo_then_the_readme_commands_that_follow_it(demo_clone: Path) -> None:
+def test_make_demo_then_the_readme_commands_that_follow_it(demo_clone: Path, chromium: None) -> None:
     """`make demo` for real, as README's first line (the session's demo_clone); then the report and what
     the README says follows."""
     clone = demo_clone
@@ -524,8 +531,14 @@ def test_make_demo_then_the_readme_commands_that_follow_it(demo_clone: Path) -> 
         made = shell(report, clone)
         assert made.returncode == 0, made.stderr[-3000:]
         assert (clone / "results" / "report.html").stat().st_size > 100_000
+    where = shell("sgt results", clone)
+    assert where.returncode == 0 and "results/report.html" in where.stdout, where.stderr[-2000:]
     shot = shell("python -m sgt.report.screenshot results/report.html report.png", clone)
-    if shot.returncode == 0:
-        assert (clone / "report.png").stat().st_size > 10_000
-    else:  # no browser here: the command must say how to get one
-        assert "apt-get install chromium" in shot.stdout + shot.stderr, shot.stderr[-2000:]
+    assert shot.returncode == 0, shot.stderr[-2000:]
+    assert (clone / "report.png").stat().st_size > 10_000
+    # the README's two pictures, remade from this run's report
+    before = {p: (clone / p).stat().st_mtime_ns for p in ("docs/report-table3.png", "docs/report-fig3a.png")}
+    shots = shell("make screenshots", clone, timeout=300)
+    assert shots.returncode == 0, shots.stdout[-2000:] + shots.stderr[-2000:]
+    for png, mtime in before.items():
+        assert (clone / png).stat().st_mtime_ns > mtime and (clone / png).stat().st_size > 20_000, png

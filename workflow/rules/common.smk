@@ -697,7 +697,9 @@ def figure_inputs(wildcards):
 
 def report_outputs():
     return [
-        *expand("results/tables/{t}.{ext}", t=PAPER_TABLES, ext=["csv", "md", "tex"]),
+        *expand(
+            "results/tables/{t}.{ext}", t=PAPER_TABLES, ext=["csv", "md", "tex", "html"]
+        ),
         *expand(
             "results/figures/{fig}.{ext}", fig=report_figures(), ext=["png", "pdf"]
         ),

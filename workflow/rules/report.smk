@@ -58,7 +58,7 @@ rule paper_tables:
                 labels={"table": t, "format": ext},
             )
             for t in PAPER_TABLES
-            for ext in ("csv", "md", "tex")
+            for ext in ("html", "csv", "md", "tex")
         },
     log:
         "results/logs/report/paper_tables.log",

@@ -20,6 +20,7 @@ from sgt.report.paper_tables import (
     build_table,
     load_results,
     seed_deltas,
+    to_html,
     to_latex,
     to_markdown,
     unfilled_columns,
@@ -51,7 +52,7 @@ def write_paper_tables(
     paper_model: Mapping[str, str],
     outputs: Mapping[str, str | Path],
 ) -> None:
-    """``outputs``: ``<table>_csv``, ``<table>_md``, ``<table>_tex`` for each of Tables 3, 6, 7, 9."""
+    """``outputs``: ``<table>_{csv,md,tex,html}`` for each of Tables 3, 6, 7, 9."""
     tidy = load_results(eval_csvs)
     variants = variants_from_config(study)
     base = base_variant(variants)
@@ -66,6 +67,7 @@ def write_paper_tables(
         atomic_write_text(outputs[f"{table}_csv"], long.to_csv(index=False, lineterminator="\n"))
         atomic_write_text(outputs[f"{table}_md"], to_markdown(long, base, spec.title, note))
         atomic_write_text(outputs[f"{table}_tex"], to_latex(long, base, spec.title, note))
+        atomic_write_text(outputs[f"{table}_html"], to_html(long, base, spec.title, note))
         logger.info(
             "%s: %d rows (%d variants)", table, len(long), long["variant"].nunique() if len(long) else 0
         )

@@ -6,6 +6,7 @@ The long table (one row per model x variant x column) is the data; Markdown and 
 
 from __future__ import annotations
 
+import html
 import logging
 import math
 import re
@@ -358,6 +359,31 @@ def to_markdown(long: pd.DataFrame, base: str | None, title: str, note: str = ""
     if note:
         lines += ["", note]
     return "\n".join(lines) + "\n"
+
+
+def _bold(text: str) -> str:
+    """The notes' Markdown ``**bold**`` as HTML."""
+    return re.sub(r"\*\*(.+?)\*\*", r"<b>\1</b>", text)
+
+
+def to_html(long: pd.DataFrame, base: str | None, title: str, note: str = "") -> str:
+    """A standalone page with the same cells as the Markdown view: the report shows HTML entries inline,
+    while CSV, Markdown and LaTeX entries are download-only there."""
+    e = html.escape
+    body = [f"<h2>{e(title)}</h2>"]
+    if long.empty:
+        body.append(f"<p>{_bold(e(note or 'No rows.'))}</p>")
+    else:
+        header, rows = wide_cells(long, base)
+        head = "".join(f"<th>{e(h)}</th>" for h in header)
+        cells = "".join("<tr>" + "".join(f"<td>{e(c)}</td>" for c in row) + "</tr>" for row in rows)
+        body.append(f"<table><thead><tr>{head}</tr></thead><tbody>{cells}</tbody></table>")
+        body += [f"<p>{e(LEGEND)}</p>", *([f"<p>{_bold(e(note))}</p>"] if note else [])]
+    style = ("body{font-family:sans-serif;margin:2.5em 1em 1em;font-size:14px}table{border-collapse:collapse}"
+             "th,td{border:1px solid #ccc;padding:3px 6px;vertical-align:top}th{background:#eee}"
+             "tbody tr:nth-child(even){background:#f7f7f7}")  # fmt: skip
+    head = f"<head><meta charset='utf-8'><title>{e(title)}</title><style>{style}</style></head>"
+    return f"<!DOCTYPE html><html>{head}<body>{''.join(body)}</body></html>\n"
 
 
 LATEX_ESCAPES = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
