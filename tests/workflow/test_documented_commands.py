@@ -448,7 +448,7 @@ def test_the_readme_new_task_example(tmp_path: Path) -> None:
 
 
 def test_make_base_checkpoint_plans_only_the_base(clone: Path) -> None:
-    """`make base-checkpoint` retrains for 17 minutes: make's own dry run, then its snakemake line dry."""
+    """`make base-checkpoint` retrains for about 30 minutes: make's own dry run, then its snakemake line dry."""
     recipe = shell("make -n base-checkpoint", clone)
     assert recipe.returncode == 0, recipe.stderr
     line = next(x for x in recipe.stdout.splitlines() if "snakemake" in x)
