@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import logging
+import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -194,6 +195,7 @@ def analyse_checkpoint(
     ``scene_size``: data.toyworld (width, height) of the held-out probe scenes (toy world only).
     """
     import torch
+    from threadpoolctl import threadpool_limits
 
     from sgt.analysis.features import CropSpec, crops_from, probe_crops
     from sgt.analysis.prompt_attention import geneval_prompts, prompt_attention, summarise
@@ -203,15 +205,21 @@ def analyse_checkpoint(
     from sgt.train.datasets import to_tensor
 
     torch.set_num_threads(max(1, threads))
+    # BLAS (PCA, the probe, t-SNE) to the job's cores too: OpenBLAS's default of every core spins against
+    # the other jobs and made a 512 x 512 eigh 20x slower under `--cores 2` (threadpoolctl: scikit-learn's)
+    threadpool_limits(max(1, threads))
     torch.manual_seed(torch_seed_for(seed, "analysis"))
     model = load_model(model_dir)
     ident = dict(ident)
 
     spec = CropSpec.from_config(dict(cfg))
+    start = time.perf_counter()
     crops = probe_crops(cfg, data_root=data_root, split=split, source=source, scene_size=scene_size)
+    logger.info("crops: %.1f s", time.perf_counter() - start)
     points, probe = separability_rows(model, crops, spec.classes, cfg, seed, crops_from(cfg, split, source))
     write_csv([{**ident, **p} for p in points], COLUMNS["tsne"], outputs["tsne"])
     write_csv([{**ident, **probe}], COLUMNS["probe"], outputs["probe"])
+    logger.info("crops, features, probe and t-SNE (Fig. 7): %.1f s", time.perf_counter() - start)
 
     qs = sample_questions(benchmarks, int(cfg["n_questions"]), seed)
     images = to_tensor([read_image(q["image_path"]) for q in qs], model.cfg.image_size)
@@ -226,4 +234,5 @@ def analyse_checkpoint(
         model, prompts, seed=seed, steps=sampling_steps, timesteps=int(cfg["timesteps"])
     )
     rows = [{**ident, **r} for r in summarise(per_prompt)]
+    logger.info("the whole analysis: %.1f s", time.perf_counter() - start)
     write_csv(rows, COLUMNS["prompt_attention"], outputs["prompt_attention"])

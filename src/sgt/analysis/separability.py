@@ -12,12 +12,15 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 MIN_POINTS = 5  # below this a 2-D embedding says nothing
-CS: tuple[float, ...] = (1e-4, 1e-3, 1e-2, 1e-1, 1.0, 10.0, 100.0)  # the inner fold's grid of C
+# the inner fold's grid of C: the shipped base picks 1e-3 (320 crops a class, 50 dims), random labels 1e-4;
+# above 1 the L2 term no longer matters with 50 dimensions and 500 samples
+CS: tuple[float, ...] = (1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1.0)
 INNER_FOLDS = 3
 
 
@@ -73,6 +76,13 @@ def probe_dim(pca_dim: int, n_train: int, n_features: int) -> int:
     return max(1, min(pca_dim, n_features, n_train // 2))
 
 
+def _logistic(c: float) -> Any:
+    """L2 logistic regression; Newton-Cholesky suits 50 dimensions and took a fifth of lbfgs's time."""
+    from sklearn.linear_model import LogisticRegression
+
+    return LogisticRegression(C=c, solver="newton-cholesky", max_iter=1000)
+
+
 def probe_accuracy(
     features: npt.NDArray[np.floating],
     labels: npt.ArrayLike,
@@ -90,7 +100,6 @@ def probe_accuracy(
     ``inner_folds``-fold cross-validation on that fold (GridSearchCV); the test fold is never seen.
     """
     from sklearn.decomposition import KernelPCA
-    from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import GridSearchCV, StratifiedKFold
     from sklearn.preprocessing import StandardScaler
 
@@ -115,9 +124,9 @@ def probe_accuracy(
         c = 1.0  # one sample of a class in this fold: no inner split possible, C stays 1
         if inner >= 2:
             cv = StratifiedKFold(n_splits=inner, shuffle=True, random_state=seed)
-            grid = GridSearchCV(LogisticRegression(max_iter=5000), {"C": list(cs)}, cv=cv, scoring="accuracy")
+            grid = GridSearchCV(_logistic(1.0), {"C": list(cs)}, cv=cv, scoring="accuracy")
             c = float(grid.fit(z_train, y[train]).best_params_["C"])
-        clf = LogisticRegression(C=c, max_iter=5000).fit(z_train, y[train])
+        clf = _logistic(c).fit(z_train, y[train])
         pred = clf.predict(pca.transform(scaler.transform(x[test])))
         scores.append(float((pred == y[test]).mean()))
         chosen.append(c)

@@ -56,6 +56,8 @@ def analyse_cluster_checkpoint(
     """
     import sys
 
+    from threadpoolctl import threadpool_limits
+
     from sgt.analysis.cluster.questions import annotation_questions
     from sgt.analysis.features import CropSpec, crops_from, probe_crops
     from sgt.analysis.prompt_attention import KEY_GROUPS, WORD_GROUPS, geneval_prompts, summarise, word_group
@@ -110,7 +112,8 @@ def analyse_cluster_checkpoint(
     logger.info("%s hooks: %s; stand-ins: %s", backend, got["hooked"], stand_ins or "none")
 
     where = crops_from(cfg, split, source)
-    points, probe = separability_from_features(features, crops, spec.classes, cfg, seed, where)
+    with threadpool_limits(max(1, threads)):  # as the tiny job: BLAS on the job's cores only
+        points, probe = separability_from_features(features, crops, spec.classes, cfg, seed, where)
     write_csv([{**ident, **p} for p in points], COLUMNS["tsne"], outputs["tsne"])
     write_csv([{**ident, **probe}], COLUMNS["probe"], outputs["probe"])
     write_csv(
