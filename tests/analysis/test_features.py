@@ -71,7 +71,10 @@ def test_probe_crops_render_on_the_toy_world_and_crop_the_eval_split_otherwise(t
     size = {"width": 160, "height": 120}
     rendered = probe_crops(cfg, data_root=toyworld_root, split="val2017", source="toyworld", scene_size=size)
     assert {c.image_id // 500_000 for c in rendered} == {3}  # the probe split's ids
-    assert crops_from(cfg, "val2017", "toyworld") == "200 held-out probe scenes (seed 2)"
+    last = max(c.image_id for c in rendered) - 1_500_000
+    assert last < 200 and crops_from(cfg, "val2017", "toyworld", rendered) == (
+        f"{last} of at most 200 held-out probe scenes (seed 2)"
+    )
     off = {**cfg, "probe_images": 0}
     split = probe_crops(off, data_root=toyworld_root, split="val2017", source="toyworld", scene_size=size)
     assert {c.image_id for c in split} <= set(range(500_001, 500_007))

@@ -201,11 +201,18 @@ def probe_crops(
     return confusable_crops(data_root, split, spec, source=source)
 
 
-def crops_from(cfg: Mapping[str, Any], split: str, source: str) -> str:
-    """Which images ``probe_crops`` crops, as probe.csv's ``crops_from`` says it."""
+def crops_from(cfg: Mapping[str, Any], split: str, source: str, crops: Sequence[Crop] = ()) -> str:
+    """Which images ``probe_crops`` cropped, as probe.csv's ``crops_from`` says it: for held-out scenes, how
+    many were rendered before both classes were full (the last crop's scene)."""
+    from sgt.data.toyworld import SPLIT_ID_OFFSET
+
     n_images = int(cfg.get("probe_images", 0))
     if source == "toyworld" and n_images > 0:
-        return f"{n_images} held-out {PROBE_SPLIT} scenes (seed {cfg['probe_seed']})"
+        used = (
+            max((c.image_id for c in crops), default=SPLIT_ID_OFFSET[PROBE_SPLIT])
+            - SPLIT_ID_OFFSET[PROBE_SPLIT]
+        )
+        return f"{used} of at most {n_images} held-out {PROBE_SPLIT} scenes (seed {cfg['probe_seed']})"
     return f"{source} {split}"
 
 

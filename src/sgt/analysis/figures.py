@@ -71,7 +71,7 @@ def fig7_tsne(
         ax.set_xticks([])
         ax.set_yticks([])
         ax.legend(fontsize=7, loc="best")
-    fig.suptitle("ViT tokens of confusable classes (PCA 50 -> t-SNE)")
+    fig.suptitle("ViT tokens of confusable classes (PCA 50 -> t-SNE)", y=1.08)
     _save(fig, png, pdf)
 
 
@@ -86,9 +86,9 @@ def _probe_text(rows: Any) -> str:
     chance = f"chance {rows['chance'].astype(float).mean():.2f}"
     if len(rows) == 1:
         std = float(rows["probe_accuracy_std"].iloc[0])
-        return f"linear probe {acc.iloc[0]:.2f} +- {std:.2f} (std over folds), {chance}, {n}"
+        return f"linear probe {acc.iloc[0]:.2f} +- {std:.2f} (std over folds)\n{chance}, {n}"
     mean, low, high, k = t_interval(acc.tolist())
-    return f"linear probe {mean:.2f} [{low:.2f}, {high:.2f}] (95%, {k} seeds), {chance}, {n}"
+    return f"linear probe {mean:.2f} [{low:.2f}, {high:.2f}] (95%, {k} seeds)\n{chance}, {n}"
 
 
 def seed_intervals(df: Any, keys: Sequence[str], value: str, low: str, high: str) -> Any:

@@ -216,7 +216,9 @@ def analyse_checkpoint(
     start = time.perf_counter()
     crops = probe_crops(cfg, data_root=data_root, split=split, source=source, scene_size=scene_size)
     logger.info("crops: %.1f s", time.perf_counter() - start)
-    points, probe = separability_rows(model, crops, spec.classes, cfg, seed, crops_from(cfg, split, source))
+    points, probe = separability_rows(
+        model, crops, spec.classes, cfg, seed, crops_from(cfg, split, source, crops)
+    )
     write_csv([{**ident, **p} for p in points], COLUMNS["tsne"], outputs["tsne"])
     write_csv([{**ident, **probe}], COLUMNS["probe"], outputs["probe"])
     logger.info("crops, features, probe and t-SNE (Fig. 7): %.1f s", time.perf_counter() - start)

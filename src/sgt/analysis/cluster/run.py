@@ -111,7 +111,7 @@ def analyse_cluster_checkpoint(
             features, visual = arrays["features"], arrays["visual"]
     logger.info("%s hooks: %s; stand-ins: %s", backend, got["hooked"], stand_ins or "none")
 
-    where = crops_from(cfg, split, source)
+    where = crops_from(cfg, split, source, crops)
     with threadpool_limits(max(1, threads)):  # as the tiny job: BLAS on the job's cores only
         points, probe = separability_from_features(features, crops, spec.classes, cfg, seed, where)
     write_csv([{**ident, **p} for p in points], COLUMNS["tsne"], outputs["tsne"])
