@@ -76,11 +76,15 @@ def test_analysis_and_figures_jobs(tmp_path: Path, toyworld_root: Path) -> None:
     visual = pd.read_csv(runs["base"]["visual_attention"])
     assert list(visual["layer"]) == list(range(SMALLEST.lm_layers))
     assert visual["visual_share"].between(0, 1).all() and (visual["n_questions"] == 3).all()
+    assert (visual["visual_share_low"] <= visual["visual_share"]).all()
+    assert (visual["visual_share"] <= visual["visual_share_high"]).all()
     prompt = pd.read_csv(runs["sft_semantic"]["prompt_attention"])
     per_step = prompt.groupby(["timestep", "layer"])["mass"].sum()
     assert per_step.to_numpy() == pytest.approx(1.0, abs=1e-4)  # all key groups: softmax rows
     words = prompt[prompt["group"].isin(["object", "position", "colour", "other"])]
     assert words.groupby(["timestep", "layer"])["share"].sum().to_numpy() == pytest.approx(1.0)
+    assert (words["share_low"] <= words["share"]).all() and (words["share"] <= words["share_high"]).all()
+    assert prompt.loc[~prompt.index.isin(words.index), "share_low"].isna().all()  # bos, noise: no share
 
     first = (runs["base"]["probe"].read_bytes(), runs["base"]["prompt_attention"].read_bytes())
     _run(tmp_path, toyworld_root, "base", dirs["base"], bench)

@@ -67,7 +67,8 @@ def test_observation1_sentence_follows_the_numbers(study, reference_dir):
     assert "= +2.05 [" in agree.sentence and "n=3" in agree.sentence
     assert agree.sentence != flip.sentence and "= -1.95 [" in flip.sentence
     one = findings(_evidence(study, reference_dir, seg_gain=5.0, seeds=(0,)))[0]
-    assert one.verdict == "leans towards" and "no interval" in one.sentence
+    assert one.verdict == "not testable" and "no interval" in one.sentence and "n=1" in one.sentence
+    assert "= +2.00 (n=1, no interval)" in one.sentence  # the number is still printed, with its n
 
 
 def test_untestable_claims_say_what_is_missing(study, reference_dir):
@@ -119,3 +120,47 @@ def test_analysis_deltas_of_a_three_seed_variant_to_a_one_seed_base(study, refer
     ev = Evidence(ev.deltas, pd.DataFrame(rows, columns=cols), ev.variants, ev.levels, ev.bench_map, ev.base)
     f1 = {f.key: f for f in findings(ev)}["Finding 1"]
     assert "+11.00 [" in f1.sentence and "n=3" in f1.sentence, f1.sentence  # deltas 10, 11, 12
+
+
+def _probe_evidence(study, reference_dir, accuracies):
+    """Evidence whose analysis rows are linear-probe accuracies {(variant, seed): value}."""
+    ev = _evidence(study, reference_dir, seg_gain=1.0)
+    rows = [("tiny", v, s, "linear_probe", "accuracy", acc) for (v, s), acc in accuracies.items()]
+    cols = ["model", "variant", "seed", "benchmark", "metric", "value"]
+    frame = pd.DataFrame(rows, columns=cols)
+    return Evidence(ev.deltas, frame, ev.variants, ev.levels, ev.bench_map, ev.base)
+
+
+def test_one_seed_is_not_testable_never_no_difference(study, reference_dir):
+    """Issue #23: one seed with both at 100 read "+0.00, no difference"; it has no interval to judge."""
+    ev = _probe_evidence(study, reference_dir, {("base", 0): 100.0, ("seg", 0): 100.0})
+    f1 = {f.key: f for f in findings(ev)}["Finding 1"]
+    assert f1.verdict == "not testable" and "no difference" not in f1.sentence
+    assert "n=1" in f1.sentence and "one seed gives no interval" in f1.sentence and "+0.00" in f1.sentence
+
+
+def test_both_at_ceiling_in_every_seed_is_not_testable(study, reference_dir):
+    ceiling = {(v, s): 100.0 for v in ("base", "seg") for s in (0, 1, 2)}
+    f1 = {f.key: f for f in findings(_probe_evidence(study, reference_dir, ceiling))}["Finding 1"]
+    assert f1.verdict == "not testable" and "zero variance" in f1.sentence and "n=3" in f1.sentence
+    assert "no difference" not in f1.sentence
+
+
+def test_a_real_interval_gives_a_verdict_with_n_and_interval(study, reference_dir):
+    acc = {("base", s): 90.0 + s for s in (0, 1, 2)} | {
+        ("seg", s): 90.0 + s + (0.5, -0.5, 1.0)[s] for s in (0, 1, 2)
+    }
+    f1 = {f.key: f for f in findings(_probe_evidence(study, reference_dir, acc))}["Finding 1"]
+    # deltas 0.5, -0.5, 1.0: mean 0.33, interval includes 0
+    assert f1.verdict == "leans towards" and "+0.33 [" in f1.sentence and "n=3" in f1.sentence
+    clear = {("base", s): 90.0 + s for s in (0, 1, 2)} | {("seg", s): 95.0 + s + 0.1 * s for s in (0, 1, 2)}
+    f1 = {f.key: f for f in findings(_probe_evidence(study, reference_dir, clear))}["Finding 1"]
+    assert f1.verdict == "agrees" and "+5.10 [" in f1.sentence and "n=3" in f1.sentence
+
+
+def test_every_sentence_prints_its_n(study, reference_dir):
+    for seeds in ((0,), (0, 1, 2)):
+        for item in findings(_evidence(study, reference_dir, seg_gain=2.0, seeds=seeds)):
+            if item.sentence.startswith("Not testable in this run:") and "=" not in item.sentence:
+                continue  # nothing to compare: the sentence names what is missing instead
+            assert "n=" in item.sentence, item

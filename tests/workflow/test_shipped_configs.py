@@ -68,7 +68,10 @@ def scaled(cfg: dict[str, Any]) -> dict[str, Any]:
         "seeds": [0],
         "sampling_steps": 2,
     }
-    cfg["analysis"] = {**cfg.get("analysis", {}), "timesteps": 2, "n_questions": 8, "n_prompts": 6}
+    cfg["analysis"] = {
+        **cfg.get("analysis", {}),
+        **{"timesteps": 2, "n_questions": 8, "n_prompts": 6, "max_per_class": 24},
+    }
     cfg["resources"] = {**cfg.get("resources", {}), "pretrain": {"threads": 1}, "train": {"threads": 1}}
     return cfg
 

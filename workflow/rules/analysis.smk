@@ -27,6 +27,7 @@ rule analyse:
         root=DATA_ROOT,
         split=EVAL_SPLIT,
         source=config["data"]["source"],
+        scene_size=setting("data/toyworld"),
         cfg=config["analysis"],
         sampling_steps=config["eval"]["sampling_steps"],
     script:

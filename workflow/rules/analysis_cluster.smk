@@ -29,6 +29,7 @@ rule analyse_cluster:
         root=DATA_ROOT,
         split=EVAL_SPLIT,
         source=config["data"]["source"],
+        scene_size=setting("data/toyworld"),
         cfg=config["analysis"],
         backend=lambda w: config["models"][w.model]["backend"],
         python=analysis_cluster_python,

@@ -8,6 +8,7 @@ analyse_checkpoint(
     data_root=p.root,
     split=p.split,
     source=p.source,
+    scene_size=p.scene_size,
     benchmarks=list(snakemake.input.benchmarks),
     outputs=dict(snakemake.output.items()),
     ident={"model": w.model, "variant": w.variant, "seed": int(w.seed)},

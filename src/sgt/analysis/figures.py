@@ -1,7 +1,9 @@
 """Figs. 7, 8a and 8b from the per-checkpoint analysis CSVs: combined tidy tables plus PNG and PDF plots.
 
 Variants are drawn in the order of ``analysis.compare``; the first is the reference (the base model in the
-paper). Seeds are averaged, with the spread over seeds as error bars when there is more than one.
+paper). Seeds are averaged. Error bars are 95% t-intervals: over seeds when there are two or more, else the
+one seed's interval over its questions (Fig. 8a) or prompts (Fig. 8b), so a single run still says how sure
+its means are.
 """
 
 from __future__ import annotations
@@ -57,37 +59,92 @@ def fig7_tsne(
     classes = [probe["class_a"].iloc[0], probe["class_b"].iloc[0]] if len(probe) else []
     for ax, variant in zip(axes, compare, strict=True):
         pts = tsne[tsne["variant"] == variant]
-        acc = probe[probe["variant"] == variant]["probe_accuracy"]
+        rows = probe[probe["variant"] == variant]
         if len(pts):
             pts = pts[pts["seed"] == pts["seed"].min()]
         for cls, marker in zip(classes, ("o", "s"), strict=False):
             sel = pts[pts["label"] == cls]
-            ax.scatter(sel["x"], sel["y"], s=14, marker=marker, alpha=0.8, label=f"{cls} ({len(sel)})")
+            ax.scatter(sel["x"], sel["y"], s=10, marker=marker, alpha=0.7, label=f"{cls} ({len(sel)} drawn)")
         if not len(pts):
             ax.text(0.5, 0.5, "too few crops for t-SNE", ha="center", transform=ax.transAxes)
-        ax.set_title(f"{labels.get(variant, variant)}\nlinear probe {acc.mean():.2f} (n seeds {len(acc)})")
+        ax.set_title(f"{labels.get(variant, variant)}\n{_probe_text(rows)}", fontsize=9)
         ax.set_xticks([])
         ax.set_yticks([])
-        ax.legend(fontsize=8, loc="best")
-    fig.suptitle("ViT tokens of confusable classes (PCA 50 -> t-SNE)")
+        ax.legend(fontsize=7, loc="best")
+    fig.suptitle("ViT tokens of confusable classes (PCA 50 -> t-SNE)", y=1.08)
     _save(fig, png, pdf)
+
+
+def _probe_text(rows: Any) -> str:
+    """'probe 0.81 +- 0.03 (folds), chance 0.50, n 320/320' for one seed; over seeds the t-interval."""
+    from sgt.intervals import t_interval
+
+    if not len(rows):
+        return "no probe"
+    acc = rows["probe_accuracy"].astype(float)
+    n = f"n {int(rows['n_a'].iloc[0])}/{int(rows['n_b'].iloc[0])}"
+    chance = f"chance {rows['chance'].astype(float).mean():.2f}"
+    if len(rows) == 1:
+        std = float(rows["probe_accuracy_std"].iloc[0])
+        return f"linear probe {acc.iloc[0]:.2f} +- {std:.2f} (std over folds)\n{chance}, {n}"
+    mean, low, high, k = t_interval(acc.tolist())
+    return f"linear probe {mean:.2f} [{low:.2f}, {high:.2f}] (95%, {k} seeds)\n{chance}, {n}"
+
+
+def seed_intervals(df: Any, keys: Sequence[str], value: str, low: str, high: str) -> Any:
+    """Per ``keys``: mean over seeds and a 95% interval, with ``over`` naming what it is over.
+
+    Two or more seeds: the t-interval of the seed means (over seeds). One seed: that seed's own interval
+    (``low``/``high`` columns: over questions or prompts); NaN when the CSV has none.
+    """
+    import pandas as pd
+
+    from sgt.intervals import t_interval
+
+    rows = []
+    for key, grp in df.groupby(list(keys), sort=True):
+        key = key if isinstance(key, tuple) else (key,)
+        per_seed = grp.groupby("seed")[[value, *(c for c in (low, high) if c in grp)]].mean()
+        if len(per_seed) >= 2:
+            mean, lo, hi, n = t_interval(per_seed[value].tolist())
+            over = "seeds"
+        else:
+            mean, n = float(per_seed[value].iloc[0]), 1
+            lo = float(per_seed[low].iloc[0]) if low in per_seed else float("nan")
+            hi = float(per_seed[high].iloc[0]) if high in per_seed else float("nan")
+            over = "within seed"
+        rows.append({**dict(zip(keys, key, strict=True)), "mean": mean, "low": lo, "high": hi,
+                     "n_seeds": n, "over": over})  # fmt: skip
+    return pd.DataFrame(rows, columns=[*keys, "mean", "low", "high", "n_seeds", "over"])
+
+
+def _yerr(sel: Any) -> Any:
+    """Asymmetric error bars from low/high (zero where there is no interval)."""
+    import numpy as np
+
+    lower = (sel["mean"] - sel["low"]).fillna(0).clip(lower=0)
+    upper = (sel["high"] - sel["mean"]).fillna(0).clip(lower=0)
+    return np.vstack([lower.to_numpy(), upper.to_numpy()])
 
 
 def fig8a_visual_attention(
     df: Any, compare: Sequence[str], labels: Mapping[str, str], png: str | Path, pdf: str | Path
 ) -> Any:
-    """Visual share per layer (left) and its change against the reference variant (right)."""
-    per = df.groupby(["variant", "layer"])["visual_share"].agg(["mean", "std", "count"]).reset_index()
+    """Visual share per layer with 95% intervals (left), its change against the reference variant (right)."""
+    per = seed_intervals(df, ["variant", "layer"], "visual_share", "visual_share_low", "visual_share_high")
     fig, (ax, dax) = _subplots(2)
     ref = per[per["variant"] == compare[0]].set_index("layer")["mean"]
     for variant in compare:
         sel = per[per["variant"] == variant]
-        err = sel["std"].fillna(0) if sel["count"].max() > 1 else None
-        ax.errorbar(sel["layer"], sel["mean"], yerr=err, marker="o", label=labels.get(variant, variant))
+        ax.errorbar(sel["layer"], sel["mean"], yerr=_yerr(sel), marker="o", capsize=3,
+                    label=labels.get(variant, variant))  # fmt: skip
         if variant != compare[0]:
             delta = sel.set_index("layer")["mean"] - ref
             dax.plot(delta.index, delta.values, marker="o", label=labels.get(variant, variant))
-    ax.set(xlabel="LM layer", ylabel="attention on visual tokens", title="Understanding path")
+    over = ", ".join(sorted(set(per["over"]))) or "none"
+    ax.set(
+        xlabel="LM layer", ylabel="attention on visual tokens", title=f"Understanding path (95% CI: {over})"
+    )
     dax.axhline(0.0, color="grey", lw=0.8)
     dax.set(xlabel="LM layer", ylabel=f"change vs {labels.get(compare[0], compare[0])}", title="Change")
     for a in (ax, dax):
@@ -100,23 +157,31 @@ def fig8a_visual_attention(
 def fig8b_prompt_attention(
     df: Any, compare: Sequence[str], labels: Mapping[str, str], png: str | Path, pdf: str | Path
 ) -> Any:
-    """Share of each word group, averaged over timesteps and layers, one bar group per word group."""
+    """Share of each word group, averaged over timesteps and layers, one bar group per word group.
+
+    Error bars: 95% interval over seeds (n >= 2), else the seed's per-(timestep, layer) intervals over
+    prompts averaged, which is at least as wide as the interval of the pooled share.
+    """
     import numpy as np
 
     from sgt.analysis.prompt_attention import WORD_GROUPS
 
-    words = df[df["group"].isin(WORD_GROUPS)].astype({"share": float})
-    per_seed = words.groupby(["variant", "seed", "group"])["share"].mean().reset_index()
-    per = per_seed.groupby(["variant", "group"])["share"].agg(["mean", "std", "count"]).reset_index()
+    words = df[df["group"].isin(WORD_GROUPS)]
+    words = words.astype({c: float for c in ("share", "share_low", "share_high") if c in words})
+    per = seed_intervals(words, ["variant", "group"], "share", "share_low", "share_high")
     fig, (ax,) = _subplots(1, width=6.0)
     width = 0.8 / max(len(compare), 1)
     x = np.arange(len(WORD_GROUPS))
     for i, variant in enumerate(compare):
         sel = per[per["variant"] == variant].set_index("group").reindex(list(WORD_GROUPS))
-        err = 100 * sel["std"].fillna(0) if sel["count"].max() > 1 else None
-        ax.bar(x + i * width, 100 * sel["mean"], width, yerr=err, label=labels.get(variant, variant))
+        ax.bar(x + i * width, 100 * sel["mean"], width, yerr=100 * _yerr(sel), capsize=3,
+               label=labels.get(variant, variant))  # fmt: skip
     ax.set_xticks(x + width * (len(compare) - 1) / 2, list(WORD_GROUPS))
-    ax.set(ylabel="% of attention on prompt words", title="Noise tokens -> prompt words, first steps")
+    over = ", ".join(sorted(set(per["over"]))) or "none"
+    ax.set(
+        ylabel="% of attention on prompt words",
+        title=f"Noise tokens -> prompt words, first steps (95% CI: {over})",
+    )
     ax.legend(fontsize=8)
     _save(fig, png, pdf)
     return per

@@ -126,22 +126,27 @@ def prompt_attention(
 
 
 def summarise(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """Average over prompts: one row per (timestep, layer, group)."""
+    """Average over prompts: one row per (timestep, layer, group); word groups' shares get share_low/high,
+    the 95% t-interval over the prompts (empty for bos and noise, which have no share)."""
+    from sgt.intervals import t_interval
+
     keys = sorted({(r["timestep"], r["layer"]) for r in rows})
     out = []
     for t, layer in keys:
         for name in KEY_GROUPS:
             sel = [r for r in rows if r["timestep"] == t and r["layer"] == layer and r["group"] == name]
+            words = name in WORD_GROUPS
+            share, low, high, _ = t_interval([r["share"] for r in sel]) if words else ("", "", "", 0)
             out.append(
                 {
                     "timestep": t,
                     "layer": layer,
                     "group": name,
                     "mass": round(float(np.mean([r["mass"] for r in sel])), 6),
-                    "share": round(float(np.mean([r["share"] for r in sel])), 6)
-                    if name in WORD_GROUPS
-                    else "",
+                    "share": round(share, 6) if words else "",
                     "n_prompts": len(sel),
+                    "share_low": round(low, 6) if words else "",
+                    "share_high": round(high, 6) if words else "",
                 }
             )
     return out

@@ -4,7 +4,8 @@ Definition. The understanding sequence is [image tokens][bos, question, answer, 
 answer teacher-forced (as in training). Queries are the question and answer tokens (not bos, not the final
 eos, which predicts nothing); keys are every position a query may attend to (causal). For each layer, the
 share is the attention mass on the image-token keys, averaged over heads and query positions of a question,
-then over questions. Rows of a softmax sum to 1, so 1 - share is the mass on text.
+then over questions. Rows of a softmax sum to 1, so 1 - share is the mass on text. Each layer's share
+carries a 95% t-interval over the questions, so one seed already says how sure its mean is.
 """
 
 from __future__ import annotations
@@ -43,13 +44,21 @@ def visual_shares(
 
 
 def visual_attention_rows(shares: npt.NDArray[np.float64]) -> list[dict[str, Any]]:
-    """Tidy rows (layer, visual_share, visual_share_std, n_questions) from ``visual_shares``."""
-    return [
-        {
-            "layer": layer,
-            "visual_share": round(float(shares[:, layer].mean()), 6),
-            "visual_share_std": round(float(shares[:, layer].std()), 6),
-            "n_questions": int(shares.shape[0]),
-        }
-        for layer in range(shares.shape[1])
-    ]
+    """Tidy rows per layer: visual_share (mean over questions), visual_share_std, n_questions and
+    visual_share_low/high, the 95% t-interval over the questions (their images) of this one checkpoint."""
+    from sgt.intervals import t_interval
+
+    rows = []
+    for layer in range(shares.shape[1]):
+        _, low, high, _ = t_interval(shares[:, layer].tolist())
+        rows.append(
+            {
+                "layer": layer,
+                "visual_share": round(float(shares[:, layer].mean()), 6),
+                "visual_share_std": round(float(shares[:, layer].std()), 6),
+                "n_questions": int(shares.shape[0]),
+                "visual_share_low": round(low, 6),
+                "visual_share_high": round(high, 6),
+            }
+        )
+    return rows

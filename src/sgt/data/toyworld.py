@@ -43,8 +43,9 @@ STUFF_COLORS: dict[int, tuple[int, int, int]] = {
     103: (70, 150, 60),
     104: (130, 95, 65),
 }
-# "pretrain": the tiny UMM's pretraining corpus (sgt.train.corpus), never written as a COCO split
-SPLIT_ID_OFFSET = {"train2017": 0, "val2017": 500_000, "pretrain": 1_000_000}
+# "pretrain": the tiny UMM's pretraining corpus (sgt.train.corpus); "probe": the held-out scenes of the Fig. 7
+# linear probe (sgt.analysis.features); neither is ever written as a COCO split
+SPLIT_ID_OFFSET = {"train2017": 0, "val2017": 500_000, "pretrain": 1_000_000, "probe": 1_500_000}
 CAMERA_HEIGHT = 1.5  # metres
 FAR_PLANE = 60.0  # depth of sky, metres
 WALL_DEPTH = 14.0

@@ -1,6 +1,9 @@
 """The paper's Observations 1-3 and Findings 1-3 checked against a run: every sentence is computed from the
 effect size, its 95% t-interval over seeds and n, never written in advance.
 
+A verdict needs an interval: with one seed (n < 2) or per-seed values with zero variance (e.g. both
+sides at ceiling) the claim is "not testable", with the reason, never "no difference".
+
 Inputs are per-seed deltas to the base variant (``seed_deltas``) and, for Findings 1-3, the analysis results
 in the tidy layout (model, variant, seed, benchmark, metric, value) with benchmarks ``linear_probe``
 (metric ``accuracy``), ``visual_attention`` (metrics ``layer_<i>``: share of attention on image tokens) and
@@ -30,7 +33,9 @@ CRITICAL_TOKENS = ("object", "position", "color")
 class Finding:
     key: str
     claim: str
-    verdict: str  # agrees | leans towards | leans against | disagrees | no difference | mixed | not testable
+    # agrees | leans towards | leans against | disagrees | no difference (n >= 2, mean 0, spread) | mixed |
+    # not testable (no data, n < 2, or zero variance on both sides)
+    verdict: str
     sentence: str
 
 
@@ -46,9 +51,25 @@ class Evidence:
     base: str | None
 
 
-def verdict(est: Estimate, expected: int = 1) -> str:
-    """agrees / disagrees when the interval excludes zero, 'leans ...' when it does not or n=1."""
+def untestable_reason(est: Estimate) -> str | None:
+    """Why ``est`` cannot carry a verdict, or None: no values, one value (no interval), or zero spread over
+    seeds (a degenerate interval: e.g. both sides at ceiling in every seed). Never read as 'no difference'."""
     if est.n == 0 or np.isnan(est.mean):
+        return "no values to compare (n=0)"
+    if est.n < 2:
+        return f"one seed gives no interval (n={est.n}); run at least 2 seeds"
+    if est.low == est.high:
+        return (
+            f"the {est.n} per-seed values are identical (zero variance, {est.mean:+.2f} in every seed; "
+            "e.g. both sides at ceiling), so the interval is degenerate"
+        )
+    return None
+
+
+def verdict(est: Estimate, expected: int = 1) -> str:
+    """agrees / disagrees when the interval excludes zero, 'leans ...' when it does not; 'not testable'
+    without an interval (n < 2) or with a degenerate one (zero variance)."""
+    if untestable_reason(est) is not None:
         return "not testable"
     if est.mean == 0:
         return "no difference"
@@ -59,6 +80,9 @@ def verdict(est: Estimate, expected: int = 1) -> str:
 
 
 def _sentence(v: str, what: str, est: Estimate, unit: str = "points") -> str:
+    """The verdict's sentence; it always prints the estimate with its n and interval."""
+    if v == "not testable":
+        return f"Not testable in this run ({untestable_reason(est)}): {what} = {est.text()} {unit}."
     lead = {
         "agrees": "This run agrees",
         "disagrees": "This run disagrees",
@@ -66,9 +90,7 @@ def _sentence(v: str, what: str, est: Estimate, unit: str = "points") -> str:
         "leans against": "This run points the other way, but not conclusively",
         "no difference": "This run shows no difference",
     }[v]
-    why = "" if est.has_interval else " (one seed: no interval, so no claim of significance)"
-    if est.has_interval and not est.excludes_zero():
-        why = " (the 95% interval includes 0)"
+    why = " (the 95% interval includes 0)" if not est.excludes_zero() else ""
     return f"{lead}{why}: {what} = {est.text()} {unit}."
 
 
@@ -152,7 +174,15 @@ def _all_of(
     verdicts = {n: verdict(e) for n, e in ests.items()}
     kinds = set(verdicts.values())
     overall = kinds.pop() if len(kinds) == 1 else "mixed"
-    parts = "; ".join(f"{ev.variants[n].label}: {e.text()} {unit} ({verdicts[n]})" for n, e in ests.items())
+
+    def part(n: str, e: Estimate) -> str:
+        why = untestable_reason(e)
+        detail = f"not testable: {why}" if why else verdicts[n]
+        return f"{ev.variants[n].label}: {e.text()} {unit} ({detail})"
+
+    parts = "; ".join(part(n, e) for n, e in ests.items())
+    if overall == "not testable":
+        return Finding(key, claim, overall, f"Not testable in this run: {what}: {parts}.")
     pos = sum(e.mean > 0 for e in ests.values())
     return Finding(key, claim, overall, f"{pos} of {len(ests)} variants raise {what}: {parts}.")
 

@@ -6,9 +6,7 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-import numpy as np
-
-CONFIDENCE = 0.95
+from sgt.intervals import CONFIDENCE, t_interval
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,14 +37,4 @@ class Estimate:
 
 def estimate(values: Iterable[float], confidence: float = CONFIDENCE) -> Estimate:
     """Mean and Student-t interval of the finite ``values`` (NaNs dropped)."""
-    from scipy import stats
-
-    x = np.asarray([v for v in values if v is not None and not math.isnan(v)], dtype=float)
-    n = int(x.size)
-    if n == 0:
-        return Estimate(math.nan, math.nan, math.nan, 0)
-    mean = float(x.mean())
-    if n < 2:
-        return Estimate(mean, math.nan, math.nan, n)
-    half = float(stats.t.ppf(0.5 + confidence / 2, df=n - 1) * x.std(ddof=1) / math.sqrt(n))
-    return Estimate(mean, mean - half, mean + half, n)
+    return Estimate(*t_interval(values, confidence))

@@ -48,12 +48,18 @@ def analyse_cluster_checkpoint(
     threads: int = 1,
     log: str | Path | None = None,
     python: str | None = None,
+    scene_size: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Write the four analysis CSVs and ``outputs['notes']`` for one tuned cluster checkpoint."""
+    """Write the four analysis CSVs and ``outputs['notes']`` for one tuned cluster checkpoint.
+
+    ``scene_size``: data.toyworld (width, height) of the held-out probe scenes (toy world only).
+    """
     import sys
 
+    from threadpoolctl import threadpool_limits
+
     from sgt.analysis.cluster.questions import annotation_questions
-    from sgt.analysis.features import CropSpec, confusable_crops
+    from sgt.analysis.features import CropSpec, crops_from, probe_crops
     from sgt.analysis.prompt_attention import KEY_GROUPS, WORD_GROUPS, geneval_prompts, summarise, word_group
     from sgt.analysis.run import COLUMNS, sample_questions, separability_from_features, write_csv
     from sgt.analysis.visual_attention import visual_attention_rows
@@ -63,7 +69,7 @@ def analyse_cluster_checkpoint(
     extractor = extractor_for(backend)
     cluster, ident = cfg["cluster"], dict(ident)
     spec = CropSpec.from_config(dict(cfg))
-    crops = confusable_crops(data_root, split, spec, source=source)
+    crops = probe_crops(cfg, data_root=data_root, split=split, source=source, scene_size=scene_size)
     qs = (  # the tiny analysis's questions where the split has embedded benchmarks, else annotation counts
         sample_questions(benchmarks, int(cfg["n_questions"]), seed)
         if benchmarks
@@ -105,7 +111,9 @@ def analyse_cluster_checkpoint(
             features, visual = arrays["features"], arrays["visual"]
     logger.info("%s hooks: %s; stand-ins: %s", backend, got["hooked"], stand_ins or "none")
 
-    points, probe = separability_from_features(features, crops, spec.classes, cfg, seed)
+    where = crops_from(cfg, split, source, crops)
+    with threadpool_limits(max(1, threads)):  # as the tiny job: BLAS on the job's cores only
+        points, probe = separability_from_features(features, crops, spec.classes, cfg, seed, where)
     write_csv([{**ident, **p} for p in points], COLUMNS["tsne"], outputs["tsne"])
     write_csv([{**ident, **probe}], COLUMNS["probe"], outputs["probe"])
     write_csv(
