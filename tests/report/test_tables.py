@@ -71,3 +71,22 @@ def test_build_tables_writes_the_condition_table(tmp_path: Path) -> None:
     md = (tmp_path / "condition_use.md").read_text()
     assert md.startswith("# Condition use (with baselines)")
     assert "| base | Base | 2.2 | 1.2 |" in md
+
+
+def test_overall_carries_its_interval_and_the_paired_difference_to_sft() -> None:
+    """Three SFT seeds against three SFT+Semantic seeds: paired differences with a t-interval; a one-seed
+    variant gets a difference and no interval; without a reference there is no difference column."""
+    rows = []
+    for variant, seeds in {"sft": {0: 50.0, 1: 52.0, 2: 54.0}, "sem": {0: 47.0, 1: 50.0, 2: 50.0}}.items():
+        for seed, value in seeds.items():
+            rows += [("tiny", variant, seed, bench, "accuracy", value) for bench in ("a", "b")]
+    rows += [("tiny", "edge", 0, bench, "accuracy", 40.0) for bench in ("a", "b")]
+    tidy = pd.DataFrame(rows, columns=["model", "variant", "seed", "benchmark", "metric", "value"])
+    table = understanding_table(tidy, ["sft", "sem", "edge"], reference="sft")
+    assert table.loc["sft", "Overall"] == 52.0
+    assert table.loc["sft", "Overall_low"] < 52.0 < table.loc["sft", "Overall_high"]
+    assert table.loc["sem", "delta_Overall_vs_sft"] == -3.0  # differences -3, -2, -4
+    assert table.loc["sem", "delta_Overall_vs_sft_high"] < 0  # 95% interval [-5.48, -0.52]
+    assert table.loc["edge", "delta_Overall_vs_sft"] == -10.0  # paired with SFT's seed 0
+    assert pd.isna(table.loc["edge", "delta_Overall_vs_sft_low"]) and pd.isna(table.loc["edge", "Overall_low"])
+    assert not any(c.startswith("delta") for c in understanding_table(tidy, ["sft"]).columns)

@@ -171,6 +171,15 @@ VARIANTS = list(config["study"]["variants"])
 TRAINED_VARIANTS = [
     v for v, spec in config["study"]["variants"].items() if spec.get("mix")
 ]
+# the SFT-only variant (Table 3's "SFT" row): the understanding table's differences are to it
+SFT_VARIANT = next(
+    (
+        v
+        for v, spec in config["study"]["variants"].items()
+        if (spec.get("tables") or {}).get("table3") == "SFT"
+    ),
+    None,
+)
 # variants evaluated with random weights (never trained): the floor of the separation table
 UNTRAINED_VARIANTS = [
     v for v, spec in config["study"]["variants"].items() if spec.get("untrained")

@@ -38,6 +38,7 @@ rule tables:
         variants=["majority_answer", *VARIANTS],
         labels=lambda w: {"majority_answer": "Majority answer (no image)"}
         | {v: s.get("label", v) for v, s in config["study"]["variants"].items()},
+        reference=SFT_VARIANT,
         run_name=config["run_name"],
     script:
         "../scripts/tables.py"

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from sgt.intervals import t_interval
 from sgt.io import atomic_write_text
 
 UNDERSTANDING_METRIC = "accuracy"
@@ -23,15 +24,35 @@ def read_tidy(paths: Sequence[str | Path]) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
-def understanding_table(tidy: pd.DataFrame, variant_order: Sequence[str]) -> pd.DataFrame:
-    """Variants x understanding benchmarks (accuracy, %), plus Overall (unweighted mean) and seed count."""
+def understanding_table(
+    tidy: pd.DataFrame, variant_order: Sequence[str], reference: str | None = None
+) -> pd.DataFrame:
+    """Variants x understanding benchmarks (accuracy, %), plus Overall (unweighted mean) with its 95%
+    t-interval over seeds, the seed count and, with ``reference`` (the SFT variant), each variant's paired
+    difference in Overall to it: what a proxy task adds to SFT, with its interval (issue #23)."""
     acc = tidy[(tidy["metric"] == UNDERSTANDING_METRIC) & ~tidy["benchmark"].str.startswith("gen_")]
     per_seed = acc.pivot_table(index=["variant", "seed"], columns="benchmark", values="value", aggfunc="mean")
     per_seed["Overall"] = per_seed.mean(axis=1)
     table = per_seed.groupby(level="variant").mean()
+    overall = per_seed["Overall"]
+    spans = {v: t_interval(overall.loc[v].tolist()) for v in table.index}
+    table["Overall_low"] = [spans[v][1] for v in table.index]
+    table["Overall_high"] = [spans[v][2] for v in table.index]
     table["n_seeds"] = per_seed.groupby(level="variant").size()
+    if reference is not None and reference in table.index:
+        deltas = {v: t_interval(paired_differences(overall, v, reference)) for v in table.index}
+        table[f"delta_Overall_vs_{reference}"] = [deltas[v][0] for v in table.index]
+        table[f"delta_Overall_vs_{reference}_low"] = [deltas[v][1] for v in table.index]
+        table[f"delta_Overall_vs_{reference}_high"] = [deltas[v][2] for v in table.index]
     order = [v for v in variant_order if v in table.index] + sorted(set(table.index) - set(variant_order))
     return table.loc[order].round(2)
+
+
+def paired_differences(per_seed: pd.Series, variant: str, reference: str) -> list[float]:
+    """``variant`` minus ``reference`` seed by seed (a Series indexed by variant and seed); a seed the
+    reference lacks is paired with the reference's mean, the rule the paper tables' deltas follow."""
+    ref = per_seed.loc[reference]
+    return [float(v - ref.get(seed, ref.mean())) for seed, v in per_seed.loc[variant].items()]
 
 
 def generation_table(tidy: pd.DataFrame, variant_order: Sequence[str]) -> pd.DataFrame:
@@ -92,10 +113,12 @@ def build_tables(
     outputs: Mapping[str, str | Path],
     variant_order: Sequence[str],
     labels: Mapping[str, str],
+    reference: str | None = None,
 ) -> None:
-    """Write the understanding and generation tables (CSV + Markdown) from every tidy eval CSV."""
+    """Write the understanding and generation tables (CSV + Markdown) from every tidy eval CSV;
+    ``reference`` is the SFT variant the understanding table's differences are to (None: no such column)."""
     tidy = read_tidy(eval_csvs)
-    und = understanding_table(tidy, variant_order)
+    und = understanding_table(tidy, variant_order, reference)
     gen = generation_table(tidy, variant_order)
     cond = condition_table(und, gen)
     for table in (und, gen, cond):
