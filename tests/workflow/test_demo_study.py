@@ -1,0 +1,34 @@
+"""What the demo's miniature study must show for its numbers to mean something (issue #23), on the run of
+`make demo` the session already made: SFT teaches the base something (intervals over three seeds apart), each
+SFT + task variant's difference to SFT carries an interval, the probe is off its ceiling, GenEval fills
+Table 3, and the training budget is stated per variant."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+
+@pytest.mark.slow
+def test_sft_beats_the_base_with_intervals_apart(demo_clone: Path) -> None:
+    table = pd.read_csv(demo_clone / "results/tables/understanding.csv", index_col=0)
+    base, sft = table.loc["base"], table.loc["sft"]
+    assert base["n_seeds"] == sft["n_seeds"] == 3
+    assert sft["Overall_low"] > base["Overall_high"], table[["Overall", "Overall_low", "Overall_high"]]
+    semantic = table.loc["sft_semantic"]
+    assert semantic["delta_Overall_vs_sft_low"] < semantic["delta_Overall_vs_sft_high"]  # n=3: an interval
+    assert pd.isna(table.loc["sft_edge", "delta_Overall_vs_sft_low"])  # one seed: a difference, no interval
+
+
+@pytest.mark.slow
+def test_the_probe_is_below_its_ceiling_and_geneval_fills_table3(demo_clone: Path) -> None:
+    probe = pd.read_csv(demo_clone / "results/analysis/tiny/probe.csv")
+    assert set(probe["variant"]) == {"base", "sft_semantic"} and (probe["probe_accuracy"] < 1.0).all()
+    assert (probe[["n_a", "n_b"]].min(axis=1) > probe["probe_pca_dim"]).all()  # more samples than dims
+    table3 = pd.read_csv(demo_clone / "results/tables/table3.csv")
+    geneval = table3[table3["column"] == "GenEval"]
+    assert set(geneval["variant"]) >= {"base", "sft", "sft_semantic"}, sorted(table3["column"].unique())
+    budget = (demo_clone / "results/tables/training/tiny.md").read_text()
+    assert "| sft " in budget and "vqa 1200" in budget and "warmup 15" in budget
