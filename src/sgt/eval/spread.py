@@ -12,13 +12,13 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from sgt.intervals import t_interval
+
 KEYS = ["model", "variant", "benchmark", "metric"]
 
 
 def seed_spread(tidy: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame:
     """One row per metric: n_seeds, mean, std (ddof=1; 0 for one seed), ci_low, ci_high."""
-    from scipy import stats
-
     missing = sorted(set(KEYS + ["seed", "value"]) - set(tidy.columns))
     if missing:
         raise ValueError(f"tidy results lack columns {missing}; need {KEYS + ['seed', 'value']}")
@@ -27,12 +27,11 @@ def seed_spread(tidy: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame:
     rows = []
     for key, group in per_seed.groupby(KEYS, sort=True):
         v = group["value"].to_numpy(dtype=np.float64)
-        n, mean = len(v), float(v.mean())
+        mean, low, high, n = t_interval(v.tolist(), confidence)
         std = float(v.std(ddof=1)) if n > 1 else 0.0
-        half = float(stats.t.ppf(0.5 + confidence / 2, n - 1) * std / np.sqrt(n)) if n > 1 else float("nan")
         rows.append(
             dict(zip(KEYS, key, strict=True))
-            | {"n_seeds": n, "mean": mean, "std": std, "ci_low": mean - half, "ci_high": mean + half}
+            | {"n_seeds": n, "mean": mean, "std": std, "ci_low": low, "ci_high": high}
         )
     return pd.DataFrame(rows, columns=[*KEYS, "n_seeds", "mean", "std", "ci_low", "ci_high"])
 
