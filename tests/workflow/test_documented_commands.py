@@ -524,6 +524,10 @@ def test_make_demo_then_the_readme_commands_that_follow_it(demo_clone: Path, chr
         assert (clone / "results" / "tables" / f"{table}.csv").is_file(), table
     again = shell(".venv/bin/snakemake -n", clone)
     assert again.returncode == 0 and "Nothing to be done" in again.stdout + again.stderr
+    # an overlay that only spells out a default (as config/study.yaml does finetune.engine) retrains nothing
+    (clone / "spelt.yaml").write_text("models: {tiny: {finetune: {engine: torch}}}\n")
+    spelt = shell(".venv/bin/snakemake -n --configfile config/config.yaml spelt.yaml", clone)
+    assert spelt.returncode == 0 and "Nothing to be done" in spelt.stdout + spelt.stderr, spelt.stdout[-3000:]
     for report in (
         ".venv/bin/snakemake --report results/report.html",
         "snakemake --report results/report.html",

@@ -67,6 +67,19 @@ SHARED_SUBSET = "shared"  # the subset group of every task without an image filt
 MODELS = config["study"]["models"]
 
 
+def keys_sorted(node):
+    """``node`` with every mapping's keys in sorted order, recursively."""
+    if isinstance(node, dict):
+        return {k: keys_sorted(node[k]) for k in sorted(node)}
+    return node
+
+
+# A model's settings reach its jobs as params, and Snakemake reruns a job whose params changed, key order
+# included: an overlay that only spells out a default (study.yaml's finetune.engine) reordered them and
+# retrained every variant `make demo` had trained. Sorted, equal settings are equal params.
+config["models"] = {m: keys_sorted(spec) for m, spec in config["models"].items()}
+
+
 def backend_of(model):
     """The registered backend class of ``models.<model>`` (what its training and evaluation need)."""
     from sgt.models.backends import backend_class
