@@ -6,7 +6,7 @@ global labels on toy-world scenes and, with SigLIP's one 8x8 patchify convolutio
 1500). Stride-2 3x3 convolutions before the transformer ("Early convolutions help transformers see better",
 Xiao et al. 2021) reach 0.79 in the same 3000 steps. The transformer, its position embeddings and its 64
 tokens stay SigLIP's. Off by default (``vit_stem: patch``): a base built on it read its condition less well
-(edit and segmentation samples worse) and answered no better; docs/tiny-umm.md has the numbers.
+(edit and segmentation samples worse) and answered no better; docs/tiny-umm-log.md has the numbers.
 """
 
 from __future__ import annotations

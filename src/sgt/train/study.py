@@ -292,7 +292,7 @@ def _train_understanding(
     Why: at the UMM stage's learning rate (1e-3) a mix of question forms settles on each form's answer
     prior, and the LM never learns to read its question (a depth question's answer named neither of the
     question's two objects; 500 more VQA-only steps at 1e-3 did not undo it). Alone at 1e-4 the path
-    learns to; the UMM stage's ``understanding_lr_scale`` then keeps it (docs/tiny-umm.md, session 19)."""
+    learns to; the UMM stage's ``understanding_lr_scale`` then keeps it (docs/tiny-umm-log.md, session 19)."""
     settings = {k: v for k, v in und_cfg.items() if k != "questions_per_image"}
     train_cfg = TrainConfig.from_dict(settings, seed=seed, threads=threads)
     logger.info("understanding stage: %d steps on %d questions", train_cfg.steps, len(questions))
