@@ -72,11 +72,34 @@ def _add_results(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_results)
 
 
+def _budget(args: argparse.Namespace) -> int:
+    from sgt.budget import plan_budget
+
+    try:
+        print(plan_budget(args.configfile, Path(args.root), args.time_limit_h))
+    except RuntimeError as err:
+        raise ValueError(str(err)) from err
+    return 0
+
+
+def _add_budget(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "budget", help="GPU-hours and job-hours per rule and model of the planned study, before it runs"
+    )
+    p.add_argument(
+        "--configfile", nargs="*", default=[], help="the config files the run names (default: none)"
+    )
+    p.add_argument("--root", default=".", help="the repository root the run starts from")
+    p.add_argument("--time-limit-h", type=float, default=None, help="the partition's time limit, in hours")
+    p.set_defaults(func=_budget)
+
+
 SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     _add_toyworld,
     _add_synth,
     _add_ship_base,
     _add_results,
+    _add_budget,
 ]
 
 

@@ -264,6 +264,37 @@ def study_plan(result: subprocess.CompletedProcess[str], clone: Path) -> None:
     assert job_counts(result.stdout)["make_targets"] >= len(study["targets"]["tasks"])
 
 
+def _train_gpu_hours(printed: str) -> dict[str, float]:
+    """The train rows of `sgt budget`'s table: model -> GPU-hours."""
+    rows = [line.split("|")[1:-1] for line in printed.splitlines() if line.startswith("| train |")]
+    return {cells[1].strip(): float(cells[7].replace(",", "")) for cells in rows}
+
+
+def paper_budget(result: subprocess.CompletedProcess[str], clone: Path) -> None:
+    """Train GPU-hours = jobs x GPUs x the paper's hours (Sec. 7.3: BAGEL 10,000 steps in 18 h, OmniGen2 2,500
+    in 4 h) at config/paper.yaml's steps; twice the seeds, twice the hours."""
+    assert result.returncode == 0, result.stderr[-3000:]
+    paper = yaml.safe_load((clone / "config" / "paper.yaml").read_text())
+    hours = {"bagel": 18 / 10000, "omnigen2": 4 / 2500}  # per step, from the paper
+    tuned = [v for v, spec in paper["study"]["variants"].items() if spec.get("mix")]
+    expected = {}
+    for model in paper["study"]["models"]:
+        spec = paper["models"][model]
+        jobs = sum(model in paper["study"]["variants"][v].get("models", [model]) for v in tuned)
+        expected[model] = (
+            jobs * len(paper["study"]["seeds"]) * spec["recipe"]["steps"] * hours[model] * spec["gpus"]
+        )
+    assert expected == {
+        "bagel": 16 * 8 * 18,
+        "omnigen2": 10 * 4 * 4,
+    }  # the hand computation, docs/backends.md
+    assert _train_gpu_hours(result.stdout) == pytest.approx(expected), result.stdout
+    (clone / "two_seeds.yaml").write_text("study: {seeds: [0, 1]}\n")
+    doubled = shell("sgt budget --configfile config/paper.yaml two_seeds.yaml", clone)
+    assert doubled.returncode == 0, doubled.stderr[-3000:]
+    assert _train_gpu_hours(doubled.stdout) == pytest.approx({m: 2 * h for m, h in expected.items()})
+
+
 def tiny_config_plan(result: subprocess.CompletedProcess[str], clone: Path) -> None:
     counts = job_counts(result.stdout)
     assert counts.get("train", 0) == 1 and "results/models/tiny/sft_semantic/seed0" in result.stdout, counts
@@ -304,6 +335,7 @@ COMMANDS: dict[str, Doc] = {
     "sgt results": Doc("elsewhere", elsewhere="test_make_demo_then_the_readme_commands_that_follow_it"),
     "make screenshots": Doc("elsewhere", elsewhere="test_make_demo_then_the_readme_commands_that_follow_it"),
     ".venv/bin/snakemake --unlock": Doc("run"),
+    "sgt budget --configfile config/paper.yaml": Doc("run", check=paper_budget),
     "make base-checkpoint": Doc("elsewhere", elsewhere="test_make_base_checkpoint_plans_only_the_base"),
     "make vlmeval-env": Doc("elsewhere", elsewhere="test_make_vlmeval_env_builds_from_the_env_file"),
     "sgt toyworld --out DIR --n-train N --n-val M --seed S": Doc(
@@ -448,7 +480,7 @@ def test_the_readme_new_task_example(tmp_path: Path) -> None:
 
 
 def test_make_base_checkpoint_plans_only_the_base(clone: Path) -> None:
-    """`make base-checkpoint` retrains for about 30 minutes: make's own dry run, then its snakemake line dry."""
+    """`make base-checkpoint` retrains for about 30 min: make's own dry run, then its snakemake line dry."""
     recipe = shell("make -n base-checkpoint", clone)
     assert recipe.returncode == 0, recipe.stderr
     line = next(x for x in recipe.stdout.splitlines() if "snakemake" in x)
