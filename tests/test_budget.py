@@ -58,9 +58,10 @@ def test_table_counts_done_jobs_and_measured_hours(tmp_path: Path) -> None:
     planned = parse_dry_run(DRY_RUN)
     bench = tmp_path / "results/benchmarks/train/bagel/sft/seed0.tsv"
     bench.parent.mkdir(parents=True)
-    bench.write_text("s\th:m:s\tmax_rss\n7200.0\t2:00:00\t1\n")
+    bench.write_text("s\th:m:s\tmax_rss\tcpu_time\n7200.0\t2:00:00\t1\t3600.0\n")
     rows = {r["rule"]: r for r in budget_table(planned, planned[1:], CONFIG, tmp_path)}
     assert rows["train"]["done"] == 1 and rows["tables"]["done"] == 0
     assert rows["train"]["gpu_hours"] == 144 and rows["train"]["measured_job_hours"] == pytest.approx(2.0)
+    assert rows["train"]["measured_cpu_hours"] == pytest.approx(1.0) and rows["tables"]["cpu_hours"] == 1.0
     text = to_markdown(list(rows.values()), largest_job(planned, CONFIG), limit_h=12)
     assert "**144.0**" in text and "EXCEEDS the partition's 12 h limit" in text

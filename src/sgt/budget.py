@@ -100,13 +100,16 @@ def job_estimate(job: PlannedJob, config: Mapping[str, Any]) -> Estimate:
     return Estimate(job.limit_hours, "limit")
 
 
-def measured_hours(job: PlannedJob, root: Path) -> float | None:
-    """Wall-clock hours the job took, from its Snakemake benchmark file (None where it has not run)."""
+def measured_hours(job: PlannedJob, root: Path) -> tuple[float, float] | None:
+    """(wall-clock, CPU) hours the job took, from its Snakemake benchmark file (None where it has not run)."""
     if not job.benchmark or not (root / job.benchmark).is_file():
         return None
     with open(root / job.benchmark, newline="", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh, delimiter="\t"))
-    return float(rows[-1]["s"]) / 3600 if rows and rows[-1].get("s") else None
+    if not rows or not rows[-1].get("s"):
+        return None
+    cpu = rows[-1].get("cpu_time") or "nan"
+    return float(rows[-1]["s"]) / 3600, float(cpu) / 3600
 
 
 COLUMNS = [
@@ -119,7 +122,9 @@ COLUMNS = [
     "hours_from",
     "gpu_hours",
     "job_hours",
+    "cpu_hours",
     "measured_job_hours",
+    "measured_cpu_hours",
 ]
 
 
@@ -149,7 +154,9 @@ def budget_table(
                 "hours_from": "/".join(sorted({e.source for e in estimates})),
                 "gpu_hours": sum(j.gpus * e.hours for j, e in zip(jobs, estimates, strict=True)),
                 "job_hours": sum(e.hours for e in estimates),
-                "measured_job_hours": sum(measured) if measured else None,
+                "cpu_hours": sum(j.threads * e.hours for j, e in zip(jobs, estimates, strict=True)),
+                "measured_job_hours": sum(m[0] for m in measured) if measured else None,
+                "measured_cpu_hours": sum(m[1] for m in measured) if measured else None,
             }
         )
     return rows
@@ -167,19 +174,27 @@ def to_markdown(
     rows: Sequence[Mapping[str, Any]], largest: tuple[PlannedJob, Estimate], limit_h: float | None
 ) -> str:
     """The budget as a Markdown table with totals, the largest job and, with a limit, whether it fits."""
-    head = "| rule | model | jobs | done | GPUs/job | hours/job | from | GPU-hours | job-hours | measured |"
-    lines = [head, "|---|---|---|---|---|---|---|---|---|---|"]
+    head = (
+        "| rule | model | jobs | done | GPUs/job | hours/job | from | GPU-hours | job-hours | CPU-hours "
+        "| measured job-hours | measured CPU-hours |"
+    )
+    lines = [head, "|---" * 12 + "|"]
     for r in rows:
         lines.append(
             f"| {r['rule']} | {r['model'] or '-'} | {r['jobs']} | {r['done']} | {r['gpus_per_job']} | "
             f"{_number(r['hours_per_job'], 2)} | {r['hours_from']} | {_number(r['gpu_hours'])} | "
-            f"{_number(r['job_hours'])} | {_number(r['measured_job_hours'], 2)} |"
+            f"{_number(r['job_hours'])} | {_number(r['cpu_hours'])} | "
+            f"{_number(r['measured_job_hours'], 2)} | {_number(r['measured_cpu_hours'], 2)} |"
         )
-    total = {k: sum(r[k] for r in rows) for k in ("jobs", "done", "gpu_hours", "job_hours")}
-    measured = [r["measured_job_hours"] for r in rows if r["measured_job_hours"] is not None]
+    total = {k: sum(r[k] for r in rows) for k in ("jobs", "done", "gpu_hours", "job_hours", "cpu_hours")}
+    measured = {
+        k: sum(r[k] for r in rows if r[k] is not None) if any(r[k] is not None for r in rows) else None
+        for k in ("measured_job_hours", "measured_cpu_hours")
+    }
     lines.append(
         f"| **total** | | {total['jobs']} | {total['done']} | | | | **{_number(total['gpu_hours'])}** | "
-        f"{_number(total['job_hours'])} | {_number(sum(measured), 2) if measured else ''} |"
+        f"{_number(total['job_hours'])} | {_number(total['cpu_hours'])} | "
+        f"{_number(measured['measured_job_hours'], 2)} | {_number(measured['measured_cpu_hours'], 2)} |"
     )
     job, est = largest
     where = ", ".join(f"{k}={v}" for k, v in sorted(job.wildcards.items()))
@@ -190,7 +205,7 @@ def to_markdown(
     legend = (
         "hours/job: the training pace (budget.pace, from the paper) scaled to the recipe's steps and GPUs, "
         "or the requested time limit (an upper bound); done: planned jobs whose outputs are up to date; "
-        "measured: job-hours of the jobs that ran, from their Snakemake benchmark files."
+        "CPU-hours: threads x hours; measured: hours of the jobs that ran (their Snakemake benchmark files)."
     )
     return "\n".join(lines) + f"\n\n{note}.\n\n{legend}\n"
 
@@ -224,8 +239,30 @@ def study_config(configfiles: Sequence[str], root: Path) -> dict[str, Any]:
     return config
 
 
-def plan_budget(configfiles: Sequence[str], root: Path, limit_h: float | None = None) -> str:
-    """The Markdown budget of the study ``configfiles`` plan from ``root``."""
+@dataclass(frozen=True)
+class Budget:
+    rows: list[dict[str, Any]]
+    largest: tuple[PlannedJob, Estimate]
+    limit_h: float | None
+
+    def markdown(self) -> str:
+        return to_markdown(self.rows, self.largest, self.limit_h)
+
+    def html(self, title: str = "Budget of the planned study") -> str:
+        """The same table as an HTML page (the report shows HTML entries inline)."""
+        import html
+
+        import pandas as pd
+
+        frame = pd.DataFrame(self.rows, columns=COLUMNS)
+        notes = self.markdown().split("\n\n", 1)[1]
+        paragraphs = "".join(f"<p>{html.escape(p)}</p>" for p in notes.strip().split("\n\n"))
+        table = frame.to_html(index=False, na_rep="", float_format=lambda v: f"{v:,.2f}")
+        return f"<html><body><h2>{html.escape(title)}</h2>{table}{paragraphs}</body></html>\n"
+
+
+def plan_budget(configfiles: Sequence[str], root: Path, limit_h: float | None = None) -> Budget:
+    """The budget of the study ``configfiles`` plan from ``root``."""
     config = study_config(configfiles, root)
     planned = parse_dry_run(dry_run(configfiles, forceall=True, cwd=root))
     todo = parse_dry_run(dry_run(configfiles, forceall=False, cwd=root))
@@ -233,4 +270,4 @@ def plan_budget(configfiles: Sequence[str], root: Path, limit_h: float | None = 
         raise RuntimeError("the dry run planned no jobs; is this the repository root?")
     limit = limit_h if limit_h is not None else config.get("budget", {}).get("time_limit_h")
     rows = budget_table(planned, todo, config, root)
-    return to_markdown(rows, largest_job(planned, config), limit)
+    return Budget(rows, largest_job(planned, config), limit)

@@ -76,7 +76,7 @@ def _budget(args: argparse.Namespace) -> int:
     from sgt.budget import plan_budget
 
     try:
-        print(plan_budget(args.configfile, Path(args.root), args.time_limit_h))
+        print(plan_budget(args.configfile, Path(args.root), args.time_limit_h).markdown())
     except RuntimeError as err:
         raise ValueError(str(err)) from err
     return 0

@@ -32,3 +32,14 @@ def test_the_probe_is_below_its_ceiling_and_geneval_fills_table3(demo_clone: Pat
     assert set(geneval["variant"]) >= {"base", "sft", "sft_semantic"}, sorted(table3["column"].unique())
     budget = (demo_clone / "results/tables/training/tiny.md").read_text()
     assert "| sft " in budget and "vqa 1200" in budget and "warmup 15" in budget
+
+
+@pytest.mark.slow
+def test_the_report_states_estimated_and_measured_cpu_hours(demo_clone: Path) -> None:
+    """#25 on the demo: the budget page beside the config, with the hours the finished jobs took."""
+    budget = (demo_clone / "results/report/budget.md").read_text()
+    train = next(line for line in budget.splitlines() if line.startswith("| train | tiny |"))
+    cells = [c.strip() for c in train.split("|")[1:-1]]
+    assert int(cells[2]) == 10 and int(cells[3]) == 10, train  # ten fine-tunes, all done when it was made
+    assert float(cells[10]) > 0 and float(cells[11]) > 0, train  # measured job- and CPU-hours
+    assert "budget.html" in (demo_clone / "results/report.html").read_text()

@@ -236,3 +236,31 @@ rule training_table:
         recipe=lambda w: config["models"][w.model]["finetune"],
     script:
         "../scripts/training_table.py"
+
+
+rule budget:
+    input:
+        eval_results(),
+        analysis_outputs(),
+    output:
+        md="results/report/budget.md",
+        html=report(
+            "results/report/budget.html",
+            caption="../report/budget.rst",
+            category="Config",
+        ),
+    log:
+        "results/logs/report/budget.log",
+    benchmark:
+        "results/benchmarks/report/budget.tsv"
+    conda:
+        "../../envs/sgt.yaml"
+    threads: setting("resources/report/threads")
+    resources:
+        mem_mb=grow("report", "mem_mb"),
+        runtime=grow("report", "runtime"),
+        gpu=setting("resources/report/gpu"),
+    params:
+        configfiles=[os.path.relpath(f) for f in workflow.overwrite_configfiles or []],
+    script:
+        "../scripts/budget.py"
