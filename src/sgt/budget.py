@@ -213,7 +213,8 @@ def to_markdown(
 def dry_run(configfiles: Sequence[str], *, forceall: bool, cwd: Path, snakemake: str | None = None) -> str:
     """Snakemake's dry run from ``cwd`` (the repository root), as the user's command plans it."""
     exe = snakemake or str(Path(sys.executable).with_name("snakemake"))
-    cmd = [exe, "-n"]
+    # --rerun-incomplete: inside a run (rule budget) the jobs running beside it are incomplete; plan them
+    cmd = [exe, "-n", "--rerun-incomplete"]
     if configfiles:
         cmd += ["--configfile", *configfiles]
     if forceall:
