@@ -77,8 +77,8 @@ def test_the_demo_plans_three_seeds_for_base_sft_and_sft_semantic_one_for_the_re
     for variant in ("sft", "sft_semantic"):
         assert all(f"results/models/tiny/{variant}/seed{s}" in fig6 for s in three), fig6
     # the one-seed demo had 80 jobs: 4 more fine-tunes, 6 more evaluations and GenEval runs, 4 more analyses,
-    # and the training-budget table
-    assert total(out) == 101
+    # the training-budget table and the run's budget (sgt.budget)
+    assert total(out) == 102
 
 
 def test_the_paper_plan_follows_a_variant_s_seeds_in_every_cluster_rule(tmp_path: Path) -> None:
