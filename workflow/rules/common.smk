@@ -727,7 +727,6 @@ def report_outputs():
         ),
         "results/report/findings.html",
         "results/report/config.yaml",
-        "results/report/budget.md",
         *expand("results/tables/training/{model}.md", model=TINY_MODELS),
         *(["results/tables/separation.md"] if UNTRAINED_VARIANTS else []),
     ]

@@ -212,7 +212,6 @@ rule training_table:
             "results/tables/training/{model}.csv",
             caption="../report/training.rst",
             category="Tables",
-            labels={"table": "training budget", "model": "{model}"},
         ),
         md="results/tables/training/{model}.md",
     log:
@@ -237,30 +236,3 @@ rule training_table:
     script:
         "../scripts/training_table.py"
 
-
-rule budget:
-    input:
-        eval_results(),
-        analysis_outputs(),
-    output:
-        md="results/report/budget.md",
-        html=report(
-            "results/report/budget.html",
-            caption="../report/budget.rst",
-            category="Config",
-        ),
-    log:
-        "results/logs/report/budget.log",
-    benchmark:
-        "results/benchmarks/report/budget.tsv"
-    conda:
-        "../../envs/sgt.yaml"
-    threads: setting("resources/report/threads")
-    resources:
-        mem_mb=grow("report", "mem_mb"),
-        runtime=grow("report", "runtime"),
-        gpu=setting("resources/report/gpu"),
-    params:
-        configfiles=[os.path.relpath(f) for f in workflow.overwrite_configfiles or []],
-    script:
-        "../scripts/budget.py"
