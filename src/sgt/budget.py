@@ -213,7 +213,7 @@ def to_markdown(
 def dry_run(configfiles: Sequence[str], *, forceall: bool, cwd: Path, snakemake: str | None = None) -> str:
     """Snakemake's dry run from ``cwd`` (the repository root), as the user's command plans it."""
     exe = snakemake or str(Path(sys.executable).with_name("snakemake"))
-    # --rerun-incomplete: inside a run (rule budget) the jobs running beside it are incomplete; plan them
+    # --rerun-incomplete: jobs a crashed or running run left incomplete are planned, not an error
     cmd = [exe, "-n", "--rerun-incomplete"]
     if configfiles:
         cmd += ["--configfile", *configfiles]
@@ -248,18 +248,6 @@ class Budget:
 
     def markdown(self) -> str:
         return to_markdown(self.rows, self.largest, self.limit_h)
-
-    def html(self, title: str = "Budget of the planned study") -> str:
-        """The same table as an HTML page (the report shows HTML entries inline)."""
-        import html
-
-        import pandas as pd
-
-        frame = pd.DataFrame(self.rows, columns=COLUMNS)
-        notes = self.markdown().split("\n\n", 1)[1]
-        paragraphs = "".join(f"<p>{html.escape(p)}</p>" for p in notes.strip().split("\n\n"))
-        table = frame.to_html(index=False, na_rep="", float_format=lambda v: f"{v:,.2f}")
-        return f"<html><body><h2>{html.escape(title)}</h2>{table}{paragraphs}</body></html>\n"
 
 
 def plan_budget(configfiles: Sequence[str], root: Path, limit_h: float | None = None) -> Budget:

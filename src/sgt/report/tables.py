@@ -9,6 +9,7 @@ import pandas as pd
 
 from sgt.intervals import t_interval
 from sgt.io import atomic_write_text
+from sgt.report.paper_tables import paired_deltas
 
 UNDERSTANDING_METRIC = "accuracy"
 
@@ -40,19 +41,14 @@ def understanding_table(
     table["Overall_high"] = [spans[v][2] for v in table.index]
     table["n_seeds"] = per_seed.groupby(level="variant").size()
     if reference is not None and reference in table.index:
-        deltas = {v: t_interval(paired_differences(overall, v, reference)) for v in table.index}
+        # the paper tables' pairing: seed s against the reference's seed s, else against its mean
+        ref = overall.loc[reference]
+        deltas = {v: t_interval(paired_deltas(overall.loc[v], ref)) for v in table.index}
         table[f"delta_Overall_vs_{reference}"] = [deltas[v][0] for v in table.index]
         table[f"delta_Overall_vs_{reference}_low"] = [deltas[v][1] for v in table.index]
         table[f"delta_Overall_vs_{reference}_high"] = [deltas[v][2] for v in table.index]
     order = [v for v in variant_order if v in table.index] + sorted(set(table.index) - set(variant_order))
     return table.loc[order].round(2)
-
-
-def paired_differences(per_seed: pd.Series, variant: str, reference: str) -> list[float]:
-    """``variant`` minus ``reference`` seed by seed (a Series indexed by variant and seed); a seed the
-    reference lacks is paired with the reference's mean, the rule the paper tables' deltas follow."""
-    ref = per_seed.loc[reference]
-    return [float(v - ref.get(seed, ref.mean())) for seed, v in per_seed.loc[variant].items()]
 
 
 def generation_table(tidy: pd.DataFrame, variant_order: Sequence[str]) -> pd.DataFrame:
