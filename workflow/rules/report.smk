@@ -235,4 +235,3 @@ rule training_table:
         recipe=lambda w: config["models"][w.model]["finetune"],
     script:
         "../scripts/training_table.py"
-
