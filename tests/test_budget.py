@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from sgt.budget import PlannedJob, budget_table, job_estimate, largest_job, parse_dry_run, to_markdown
+from sgt.budget import Budget, PlannedJob, budget_table, job_estimate, largest_job, parse_dry_run, to_markdown
 
 DRY_RUN = """Building DAG of jobs...
 [Mon Dec  7 10:28:58 2026]
@@ -65,3 +65,13 @@ def test_table_counts_done_jobs_and_measured_hours(tmp_path: Path) -> None:
     assert rows["train"]["measured_cpu_hours"] == pytest.approx(1.0) and rows["tables"]["cpu_hours"] == 1.0
     text = to_markdown(list(rows.values()), largest_job(planned, CONFIG), limit_h=12)
     assert "**144.0**" in text and "EXCEEDS the partition's 12 h limit" in text
+
+
+def test_html_page_holds_the_table_and_its_notes(tmp_path: Path) -> None:
+    planned = parse_dry_run(DRY_RUN)
+    rows = budget_table(planned, planned, CONFIG, tmp_path)
+    page = Budget(rows, largest_job(planned, CONFIG), None).html("Budget of this run")
+    assert "<h2>Budget of this run</h2>" in page and "<th>measured_cpu_hours</th>" in page
+    assert page.count("<tr>") == 3 and "Largest job: train" in page  # a row per rule, the total
+    assert "<td>total</td>" in page and "<td>18.5</td>" in page  # job-hours: train 18 + tables 0.5
+    assert "None" not in page and "<td></td>" in page  # nothing ran: the measured cells are empty

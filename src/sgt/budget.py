@@ -184,7 +184,7 @@ def to_markdown(
             f"| {r['rule']} | {r['model'] or '-'} | {r['jobs']} | {r['done']} | {r['gpus_per_job']} | "
             f"{_number(r['hours_per_job'], 2)} | {r['hours_from']} | {_number(r['gpu_hours'])} | "
             f"{_number(r['job_hours'])} | {_number(r['cpu_hours'])} | "
-            f"{_number(r['measured_job_hours'], 2)} | {_number(r['measured_cpu_hours'], 2)} |"
+            f"{_number(r['measured_job_hours'], 3)} | {_number(r['measured_cpu_hours'], 3)} |"
         )
     total = {k: sum(r[k] for r in rows) for k in ("jobs", "done", "gpu_hours", "job_hours", "cpu_hours")}
     measured = {
@@ -194,7 +194,7 @@ def to_markdown(
     lines.append(
         f"| **total** | | {total['jobs']} | {total['done']} | | | | **{_number(total['gpu_hours'])}** | "
         f"{_number(total['job_hours'])} | {_number(total['cpu_hours'])} | "
-        f"{_number(measured['measured_job_hours'], 2)} | {_number(measured['measured_cpu_hours'], 2)} |"
+        f"{_number(measured['measured_job_hours'], 3)} | {_number(measured['measured_cpu_hours'], 3)} |"
     )
     job, est = largest
     where = ", ".join(f"{k}={v}" for k, v in sorted(job.wildcards.items()))
@@ -210,11 +210,22 @@ def to_markdown(
     return "\n".join(lines) + f"\n\n{note}.\n\n{legend}\n"
 
 
-def dry_run(configfiles: Sequence[str], *, forceall: bool, cwd: Path, snakemake: str | None = None) -> str:
-    """Snakemake's dry run from ``cwd`` (the repository root), as the user's command plans it."""
+def dry_run(
+    configfiles: Sequence[str],
+    *,
+    forceall: bool,
+    cwd: Path,
+    snakefile: Path | None = None,
+    snakemake: str | None = None,
+) -> str:
+    """Snakemake's dry run from ``cwd`` (the repository root, or a run's working directory with the
+    repository's ``snakefile``), as the user's command plans it."""
     exe = snakemake or str(Path(sys.executable).with_name("snakemake"))
-    # --rerun-incomplete: jobs a crashed or running run left incomplete are planned, not an error
+    # --rerun-incomplete: jobs a crashed or running run left incomplete (inside a run: rule budget itself)
+    # are planned, not an error
     cmd = [exe, "-n", "--rerun-incomplete"]
+    if snakefile is not None:
+        cmd += ["--snakefile", str(snakefile), "--directory", str(cwd)]
     if configfiles:
         cmd += ["--configfile", *configfiles]
     if forceall:
@@ -225,18 +236,19 @@ def dry_run(configfiles: Sequence[str], *, forceall: bool, cwd: Path, snakemake:
     return done.stdout + done.stderr
 
 
-def study_config(configfiles: Sequence[str], root: Path) -> dict[str, Any]:
-    """The config the workflow sees: the named files merged in order (config/config.yaml when none is named,
-    as the Snakefile does), the schema's defaults filled in."""
+def study_config(configfiles: Sequence[str], root: Path, repo: Path | None = None) -> dict[str, Any]:
+    """The config the workflow sees: the named files (relative to ``root``) merged in order, the repository's
+    config/config.yaml when none is named (as the Snakefile does), the schema's defaults filled in."""
     from snakemake.utils import update_config
 
     from sgt.config import validate_config
     from sgt.io import read_yaml
 
+    repo = repo or root
     config: dict[str, Any] = {}
-    for name in configfiles or ["config/config.yaml"]:
-        update_config(config, read_yaml(root / name))
-    validate_config(config, root / "workflow" / "schemas" / "config.schema.yaml")
+    for path in [root / name for name in configfiles] or [repo / "config" / "config.yaml"]:
+        update_config(config, read_yaml(path))
+    validate_config(config, repo / "workflow" / "schemas" / "config.schema.yaml")
     return config
 
 
@@ -249,12 +261,32 @@ class Budget:
     def markdown(self) -> str:
         return to_markdown(self.rows, self.largest, self.limit_h)
 
+    def html(self, title: str) -> str:
+        """The same table as an HTML page: the report shows HTML entries inline, Markdown only as a file."""
+        import html
 
-def plan_budget(configfiles: Sequence[str], root: Path, limit_h: float | None = None) -> Budget:
-    """The budget of the study ``configfiles`` plan from ``root``."""
-    config = study_config(configfiles, root)
-    planned = parse_dry_run(dry_run(configfiles, forceall=True, cwd=root))
-    todo = parse_dry_run(dry_run(configfiles, forceall=False, cwd=root))
+        import pandas as pd
+
+        frame = pd.DataFrame(self.rows, columns=COLUMNS)
+        for column in ("measured_job_hours", "measured_cpu_hours"):  # None (not run) -> NaN -> empty cell
+            frame[column] = pd.to_numeric(frame[column], errors="coerce")
+        summed = [c for c in COLUMNS if c in ("jobs", "done") or c.endswith("_hours")]
+        frame.loc[len(frame)] = {"rule": "total", **frame[summed].sum(min_count=1).to_dict()}
+        notes = self.markdown().split("\n\n", 1)[1]
+        paragraphs = "".join(f"<p>{html.escape(p)}</p>" for p in notes.strip().split("\n\n"))
+        table = frame.to_html(index=False, na_rep="", float_format=lambda v: f"{v:,.4g}")
+        return f"<html><body><h2>{html.escape(title)}</h2>{table}{paragraphs}</body></html>\n"
+
+
+def plan_budget(
+    configfiles: Sequence[str], root: Path, limit_h: float | None = None, *, repo: Path | None = None
+) -> Budget:
+    """The budget of the study ``configfiles`` plan from ``root``: the repository root, or (rule budget) a
+    run's working directory with the ``repo`` its Snakefile is in."""
+    config = study_config(configfiles, root, repo)
+    snakefile = repo / "Snakefile" if repo else None
+    planned = parse_dry_run(dry_run(configfiles, forceall=True, cwd=root, snakefile=snakefile))
+    todo = parse_dry_run(dry_run(configfiles, forceall=False, cwd=root, snakefile=snakefile))
     if not planned:
         raise RuntimeError("the dry run planned no jobs; is this the repository root?")
     limit = limit_h if limit_h is not None else config.get("budget", {}).get("time_limit_h")

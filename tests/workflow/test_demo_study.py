@@ -29,3 +29,16 @@ def test_the_probe_is_below_its_ceiling_and_the_budget_is_stated(demo_clone: Pat
     assert (probe[["n_a", "n_b"]].min(axis=1) > probe["probe_pca_dim"]).all()  # more samples than dims
     budget = (demo_clone / "results/tables/training/tiny.md").read_text()
     assert "| sft " in budget and "vqa 1200" in budget and "warmup 15" in budget
+
+
+@pytest.mark.slow
+def test_the_report_states_estimated_and_measured_cpu_hours(demo_clone: Path) -> None:
+    """#25 on the demo: the budget page beside the config, made after every other job, with their hours."""
+    budget = (demo_clone / "results/report/budget.md").read_text()
+    train = next(line for line in budget.splitlines() if line.startswith("| train | tiny |"))
+    cells = [c.strip() for c in train.split("|")[1:-1]]
+    assert int(cells[2]) == 10 and int(cells[3]) == 10, train  # ten fine-tunes, all done when it was made
+    assert float(cells[9]) > 0, train  # estimated CPU-hours (threads x requested limit)
+    assert float(cells[10]) > 0 and float(cells[11]) > 0, train  # measured job- and CPU-hours
+    report = (demo_clone / "results/report.html").read_text()
+    assert "budget.html" in report and "measured_cpu_hours" in report

@@ -468,7 +468,8 @@ def cluster_geneval_folders(wildcards):
     }
 
 
-def all_outputs(wildcards):
+def budgeted_outputs(wildcards):
+    """Every output of the run but the budget page, which is made after them (rule budget)."""
     return [
         *cluster_geneval_scores(),
         "results/tables/understanding.csv",
@@ -478,6 +479,11 @@ def all_outputs(wildcards):
         *analysis_outputs(),
         *report_outputs(),
     ]
+
+
+def all_outputs(wildcards):
+    budget = ["results/report/budget.html"] if config["report"]["budget"] else []
+    return [*budgeted_outputs(wildcards), *budget]
 
 
 def grown(base, attempt, factor=1.5):
