@@ -20,12 +20,11 @@ Several GPUs: torchrun ranks take every ``world``-th prompt.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
-from sgt.io import atomic_write_text
 from sgt.models.backend import Launch
 from sgt.models.backends.drawing import (
     Job,
@@ -33,11 +32,39 @@ from sgt.models.backends.drawing import (
     settings_from,
     settings_record,
     single_node_torchrun,
+    write_entry,
 )
 from sgt.models.backends.layouts import publish_geneval
 
 ENTRY_SCRIPT = "sgt_omnigen2_geneval_entry.py"
-ENTRY_TEMPLATE = '''\
+# Entry-script text both OmniGen2 drawers share (GEdit: omnigen2_gedit): import the checkout's inference.py,
+# check it has the functions named in place of @FUNCTIONS@, parse the upstream flags with its parse_args.
+LOAD_INFERENCE = """\
+    mine, upstream_argv = ours.parse_known_args()
+    checkout = os.getcwd()
+    sys.path.insert(0, checkout)
+    path = os.path.join(checkout, mine.sgt_script)
+    spec = importlib.util.spec_from_file_location("sgt_omnigen2_inference", path)
+    inference = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(inference)
+    for name in @FUNCTIONS@:
+        if not callable(getattr(inference, name, None)):
+            sys.exit(f"{path}: no {name}(); not OmniGen2's inference.py")
+    sys.argv = [path, *upstream_argv]
+    args = inference.parse_args()  # upstream's argparse: a flag it lacks stops here
+"""
+# ... and build its Accelerator and weight dtype as its main() does.
+ACCELERATOR = """\
+
+    import torch
+    from accelerate import Accelerator
+
+    accelerator = Accelerator(mixed_precision=args.dtype if args.dtype != "fp32" else "no")
+    weight_dtype = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}[args.dtype]
+    rank, world = accelerator.process_index, accelerator.num_processes
+"""
+ENTRY_TEMPLATE = (
+    '''\
 """Written by sgt (docs/backends.md): GenEval prompts through OmniGen2's inference.py (load_pipeline, run)."""
 import argparse
 import importlib.util
@@ -54,28 +81,15 @@ def main():
         ours.add_argument(flag, required=True)
     ours.add_argument("--sgt_num_images", type=int, required=True)
     ours.add_argument("--sgt_seed", type=int, required=True)
-    mine, upstream_argv = ours.parse_known_args()
-    checkout = os.getcwd()
-    sys.path.insert(0, checkout)
-    path = os.path.join(checkout, mine.sgt_script)
-    spec = importlib.util.spec_from_file_location("sgt_omnigen2_inference", path)
-    inference = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(inference)
-    for name in ("parse_args", "load_pipeline", "run"):
-        if not callable(getattr(inference, name, None)):
-            sys.exit(f"{path}: no {name}(); not OmniGen2's inference.py")
-    sys.argv = [path, *upstream_argv]
-    args = inference.parse_args()  # upstream's argparse: a flag it lacks stops here
+'''
+    + LOAD_INFERENCE.replace("@FUNCTIONS@", '("parse_args", "load_pipeline", "run")')
+    + """\
     per_call = args.num_images_per_prompt
     if mine.sgt_num_images % per_call:
         sys.exit(f"--num_images_per_prompt {per_call} does not divide {mine.sgt_num_images} images")
-
-    import torch
-    from accelerate import Accelerator
-
-    accelerator = Accelerator(mixed_precision=args.dtype if args.dtype != "fp32" else "no")
-    weight_dtype = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}[args.dtype]
-    rank, world = accelerator.process_index, accelerator.num_processes
+"""
+    + ACCELERATOR
+    + """\
     with open(mine.sgt_metadata_file, encoding="utf-8") as fh:
         metadatas = [json.loads(line) for line in fh if line.strip()]
 
@@ -115,7 +129,8 @@ def main():
 
 if __name__ == "__main__":
     main()
-'''
+"""
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,9 +161,7 @@ class OmniGen2GenEvalSettings:
 
 def geneval_launch(checkout: Path, job: Job, settings: OmniGen2GenEvalSettings, prompts: Path) -> Launch:
     """torchrun of the entry script in the checkout over the job's GPUs (ranks split the prompts)."""
-    images = Path(job.images).absolute()
-    entry = images.parent / ENTRY_SCRIPT
-    atomic_write_text(entry, ENTRY_TEMPLATE)
+    images, entry = write_entry(job.images, ENTRY_SCRIPT, ENTRY_TEMPLATE)
     s = settings
     argv = [
         *single_node_torchrun(job.gpus),
@@ -159,17 +172,21 @@ def geneval_launch(checkout: Path, job: Job, settings: OmniGen2GenEvalSettings, 
         "--sgt_num_images", str(s.num_images),
         "--sgt_seed", str(job.seed),
         "--model_path", str(Path(job.model).absolute()),
-        "--num_inference_step", str(s.num_inference_step),
-        "--height", str(s.height),
-        "--width", str(s.width),
-        "--text_guidance_scale", str(s.text_guidance_scale),
-        "--image_guidance_scale", str(s.image_guidance_scale),
-        "--cfg_range_start", str(s.cfg_range_start),
-        "--cfg_range_end", str(s.cfg_range_end),
-        "--scheduler", s.scheduler,
-        "--dtype", s.dtype,
+        *flags(s, "num_inference_step", "height", "width", "text_guidance_scale", "image_guidance_scale"),
+        *flags(s, "cfg_range_start", "cfg_range_end", "scheduler", "dtype"),
         "--num_images_per_prompt", str(s.images_per_call),
     ]  # fmt: skip
+    return inference_launch(checkout, argv)
+
+
+def flags(settings: Any, *names: str) -> list[str]:
+    """``--<name> <value>`` for each settings field named, in that order: the fields carry inference.py's
+    own flag names (both OmniGen2 drawers)."""
+    return [part for name in names for part in (f"--{name}", str(getattr(settings, name)))]
+
+
+def inference_launch(checkout: Path, argv: Sequence[str]) -> Launch:
+    """``argv`` run in the checkout, offline, its modules importable (both OmniGen2 drawers)."""
     env = {
         "PYTHONPATH": str(Path(checkout).absolute()),
         "PYTHONUNBUFFERED": "1",  # progress lines reach the job log as they happen
