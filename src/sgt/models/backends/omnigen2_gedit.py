@@ -29,7 +29,13 @@ from sgt.models.backends.drawing import (
     write_entry,
 )
 from sgt.models.backends.layouts import publish_gedit
-from sgt.models.backends.omnigen2_geneval import ACCELERATOR, LOAD_INFERENCE, flags, inference_launch
+from sgt.models.backends.omnigen2_geneval import (
+    ACCELERATOR,
+    HELPERS,
+    LOAD_INFERENCE,
+    flags,
+    inference_launch,
+)
 
 ENTRY_SCRIPT = "sgt_omnigen2_gedit_entry.py"
 ENTRY_TEMPLATE = (
@@ -42,12 +48,15 @@ import os
 import sys
 
 
+'''
+    + HELPERS
+    + """\
 def main():
     ours = argparse.ArgumentParser()
     for flag in ("--sgt_script", "--sgt_index", "--sgt_output_dir"):
         ours.add_argument(flag, required=True)
     ours.add_argument("--sgt_languages", nargs="+", required=True)
-'''
+"""
     + LOAD_INFERENCE.replace("@FUNCTIONS@", '("parse_args", "load_pipeline", "preprocess", "run")')
     + ACCELERATOR
     + """\
@@ -60,14 +69,13 @@ def main():
         folder = os.path.join(mine.sgt_output_dir, "fullset", row["task_type"], row["instruction_language"])
         return os.path.join(folder, row["key"] + ".png"), os.path.join(folder, row["key"] + "_SRCIMG.png")
 
-    todo = []
-    for i, row in enumerate(rows):
-        if i % world != rank:
-            continue
-        if all(os.path.exists(p) for p in paths(row)):
-            print(f"sample {row['key']} already generated, skipping...")
-        else:
-            todo.append(row)
+    todo = rank_share(
+        rows,
+        rank,
+        world,
+        lambda row: all(os.path.exists(p) for p in paths(row)),
+        lambda row: f"sample {row['key']} already generated, skipping...",
+    )
     if not todo:
         return
     pipeline = inference.load_pipeline(args, accelerator, weight_dtype)
@@ -79,9 +87,7 @@ def main():
         instruction = row["instruction"]
         results = inference.run(args, accelerator, pipeline, instruction, args.negative_prompt, input_images)
         for image, final in ((input_images[0], source), (results.images[0], edited)):
-            tmp = final + ".tmp.png"
-            image.save(tmp)
-            os.replace(tmp, final)
+            save_png(image, final)
 
 
 if __name__ == "__main__":

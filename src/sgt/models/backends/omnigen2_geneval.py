@@ -63,6 +63,30 @@ ACCELERATOR = """\
     weight_dtype = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}[args.dtype]
     rank, world = accelerator.process_index, accelerator.num_processes
 """
+# ... and the module-level helpers both entry scripts call: this rank's share of the work, less what a cut
+# job already finished, and a PNG written whole or not at all.
+HELPERS = '''\
+def rank_share(items, rank, world, finished, skip_note):
+    """Every world-th item from rank, less those finished(item) says are done (said by skip_note)."""
+    todo = []
+    for i, item in enumerate(items):
+        if i % world != rank:
+            continue
+        if finished(item):
+            print(skip_note(item), flush=True)
+        else:
+            todo.append(item)
+    return todo
+
+
+def save_png(image, final):
+    """Save under a temporary name, then rename: a PNG that exists is whole, so a resumed job keeps it."""
+    tmp = final + ".tmp.png"
+    image.save(tmp)
+    os.replace(tmp, final)
+
+
+'''
 ENTRY_TEMPLATE = (
     '''\
 """Written by sgt (docs/backends.md): GenEval prompts through OmniGen2's inference.py (load_pipeline, run)."""
@@ -75,13 +99,16 @@ import sys
 import numpy as np
 
 
+'''
+    + HELPERS
+    + """\
 def main():
     ours = argparse.ArgumentParser()
     for flag in ("--sgt_script", "--sgt_metadata_file", "--sgt_output_dir"):
         ours.add_argument(flag, required=True)
     ours.add_argument("--sgt_num_images", type=int, required=True)
     ours.add_argument("--sgt_seed", type=int, required=True)
-'''
+"""
     + LOAD_INFERENCE.replace("@FUNCTIONS@", '("parse_args", "load_pipeline", "run")')
     + """\
     per_call = args.num_images_per_prompt
@@ -96,14 +123,13 @@ def main():
     def sample(idx, k):
         return os.path.join(mine.sgt_output_dir, f"{idx:05}", "samples", f"{k:05}.png")
 
-    todo = []
-    for idx, metadata in enumerate(metadatas):
-        if idx % world != rank:
-            continue
-        if all(os.path.exists(sample(idx, k)) for k in range(mine.sgt_num_images)):
-            print(f"skipping generation for prompt: {metadata['prompt']}", flush=True)
-        else:
-            todo.append(idx)
+    todo = rank_share(
+        range(len(metadatas)),
+        rank,
+        world,
+        lambda idx: all(os.path.exists(sample(idx, k)) for k in range(mine.sgt_num_images)),
+        lambda idx: f"skipping generation for prompt: {metadatas[idx]['prompt']}",
+    )
     if not todo:
         return
     pipeline = inference.load_pipeline(args, accelerator, weight_dtype)
@@ -121,10 +147,7 @@ def main():
             if len(results.images) != per_call:
                 sys.exit(f"run() gave {len(results.images)} images, asked for {per_call}")
             for j, image in enumerate(results.images):
-                final = sample(idx, first + j)
-                tmp = final + ".tmp.png"
-                image.save(tmp)
-                os.replace(tmp, final)
+                save_png(image, sample(idx, first + j))
 
 
 if __name__ == "__main__":
