@@ -29,37 +29,18 @@ from sgt.models.backends.drawing import (
     write_entry,
 )
 from sgt.models.backends.layouts import publish_gedit
-from sgt.models.backends.omnigen2_geneval import (
-    ACCELERATOR,
-    HELPERS,
-    LOAD_INFERENCE,
-    flags,
-    inference_launch,
-)
+from sgt.models.backends.omnigen2_geneval import entry_template, flags, inference_launch
 
 ENTRY_SCRIPT = "sgt_omnigen2_gedit_entry.py"
-ENTRY_TEMPLATE = (
-    '''\
-"""Written by sgt (docs/backends.md): GEdit-Bench edits through OmniGen2's inference.py (preprocess, run)."""
-import argparse
-import importlib.util
-import json
-import os
-import sys
-
-
-'''
-    + HELPERS
-    + """\
-def main():
-    ours = argparse.ArgumentParser()
+ENTRY_TEMPLATE = entry_template(
+    "GEdit-Bench edits through OmniGen2's inference.py (preprocess, run).",
+    own_flags="""\
     for flag in ("--sgt_script", "--sgt_index", "--sgt_output_dir"):
         ours.add_argument(flag, required=True)
     ours.add_argument("--sgt_languages", nargs="+", required=True)
-"""
-    + LOAD_INFERENCE.replace("@FUNCTIONS@", '("parse_args", "load_pipeline", "preprocess", "run")')
-    + ACCELERATOR
-    + """\
+""",
+    functions=("parse_args", "load_pipeline", "preprocess", "run"),
+    body="""\
     root = os.path.dirname(mine.sgt_index)
     with open(mine.sgt_index, encoding="utf-8") as fh:
         rows = [json.loads(line) for line in fh if line.strip()]
@@ -92,7 +73,7 @@ def main():
 
 if __name__ == "__main__":
     main()
-"""
+""",
 )
 
 

@@ -39,7 +39,7 @@ from sgt.models.backends.layouts import publish_geneval
 ENTRY_SCRIPT = "sgt_omnigen2_geneval_entry.py"
 # Entry-script text both OmniGen2 drawers share (GEdit: omnigen2_gedit): import the checkout's inference.py,
 # check it has the functions named in place of @FUNCTIONS@, parse the upstream flags with its parse_args.
-LOAD_INFERENCE = """\
+_LOAD_INFERENCE = """\
     mine, upstream_argv = ours.parse_known_args()
     checkout = os.getcwd()
     sys.path.insert(0, checkout)
@@ -54,7 +54,7 @@ LOAD_INFERENCE = """\
     args = inference.parse_args()  # upstream's argparse: a flag it lacks stops here
 """
 # ... and build its Accelerator and weight dtype as its main() does.
-ACCELERATOR = """\
+_ACCELERATOR = """\
 
     import torch
     from accelerate import Accelerator
@@ -65,7 +65,7 @@ ACCELERATOR = """\
 """
 # ... and the module-level helpers both entry scripts call: this rank's share of the work, less what a cut
 # job already finished, and a PNG written whole or not at all.
-HELPERS = '''\
+_HELPERS = '''\
 def rank_share(items, rank, world, finished, skip_note):
     """Every world-th item from rank, less those finished(item) says are done (said by skip_note)."""
     todo = []
@@ -87,36 +87,45 @@ def save_png(image, final):
 
 
 '''
-ENTRY_TEMPLATE = (
-    '''\
-"""Written by sgt (docs/backends.md): GenEval prompts through OmniGen2's inference.py (load_pipeline, run)."""
-import argparse
-import importlib.util
-import json
-import os
-import sys
-
-import numpy as np
 
 
-'''
-    + HELPERS
-    + """\
-def main():
-    ours = argparse.ArgumentParser()
+def entry_template(
+    doc: str, *, own_flags: str, functions: tuple[str, ...], body: str, imports: str = "", checks: str = ""
+) -> str:
+    """An OmniGen2 entry script (both drawers): ``doc``; the shared imports, ``imports`` and helpers; a
+    ``main`` that parses ``own_flags`` (ours: ``--sgt_*``), loads the checkout's inference.py and checks it
+    has ``functions``, parses upstream's flags, runs ``checks``, builds the Accelerator, runs ``body``."""
+    return (
+        f'"""Written by sgt (docs/backends.md): {doc}"""\n'
+        "import argparse\nimport importlib.util\nimport json\nimport os\nimport sys\n"
+        + (f"\n{imports}" if imports else "")
+        + "\n\n"
+        + _HELPERS
+        + "def main():\n    ours = argparse.ArgumentParser()\n"
+        + own_flags
+        + _LOAD_INFERENCE.replace("@FUNCTIONS@", "(" + ", ".join(f'"{f}"' for f in functions) + ")")
+        + checks
+        + _ACCELERATOR
+        + body
+    )
+
+
+ENTRY_TEMPLATE = entry_template(
+    "GenEval prompts through OmniGen2's inference.py (load_pipeline, run).",
+    imports="import numpy as np\n",
+    own_flags="""\
     for flag in ("--sgt_script", "--sgt_metadata_file", "--sgt_output_dir"):
         ours.add_argument(flag, required=True)
     ours.add_argument("--sgt_num_images", type=int, required=True)
     ours.add_argument("--sgt_seed", type=int, required=True)
-"""
-    + LOAD_INFERENCE.replace("@FUNCTIONS@", '("parse_args", "load_pipeline", "run")')
-    + """\
+""",
+    functions=("parse_args", "load_pipeline", "run"),
+    checks="""\
     per_call = args.num_images_per_prompt
     if mine.sgt_num_images % per_call:
         sys.exit(f"--num_images_per_prompt {per_call} does not divide {mine.sgt_num_images} images")
-"""
-    + ACCELERATOR
-    + """\
+""",
+    body="""\
     with open(mine.sgt_metadata_file, encoding="utf-8") as fh:
         metadatas = [json.loads(line) for line in fh if line.strip()]
 
@@ -152,7 +161,7 @@ def main():
 
 if __name__ == "__main__":
     main()
-"""
+""",
 )
 
 
