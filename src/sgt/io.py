@@ -34,7 +34,8 @@ UMASK = _read_umask()
 HOST = socket.gethostname().replace("-", "_").replace(".", "_") or "host"
 
 
-def _alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` exists (one of another user's counts)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -53,7 +54,7 @@ def remove_stale_temps(final: Path) -> list[Path]:
         pid = rest.split("-", 1)[0]
         stale = False
         if host == HOST and pid.isdigit():
-            stale = not _alive(int(pid))
+            stale = not pid_alive(int(pid))
         else:
             with contextlib.suppress(OSError):
                 stale = time.time() - tmp.lstat().st_mtime > STALE_ELSEWHERE_S

@@ -72,22 +72,6 @@ def write_csv(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], out: st
         writer.writerows(rows)
 
 
-def separability_rows(
-    model: Any,
-    crops: Sequence[Any],
-    classes: Sequence[str],
-    cfg: Mapping[str, Any],
-    seed: int,
-    crops_from: str = "",
-) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """t-SNE coordinates (one row per drawn crop) and the probe summary row for one model."""
-    from sgt.analysis.features import vit_features
-
-    return separability_from_features(
-        vit_features(model, [c.image for c in crops]), crops, classes, cfg, seed, crops_from
-    )
-
-
 def tsne_subsample(labels: Any, max_points: int, seed: int) -> Any:
     """Indices (sorted) of at most ``max_points`` crops, the same share of each class; all when 0."""
     n = len(labels)
@@ -110,7 +94,8 @@ def separability_from_features(
     seed: int,
     crops_from: str = "",
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """:func:`separability_rows` on features already extracted (one row per crop, same order).
+    """t-SNE coordinates (one row per drawn crop) and the probe summary row, from one model's features
+    (one row per crop, same order).
 
     The probe sees every crop; the t-SNE picture at most ``analysis.tsne_max_points`` of them.
     """
@@ -197,7 +182,7 @@ def analyse_checkpoint(
     import torch
     from threadpoolctl import threadpool_limits
 
-    from sgt.analysis.features import CropSpec, crops_from, probe_crops
+    from sgt.analysis.features import CropSpec, crops_from, probe_crops, vit_features
     from sgt.analysis.prompt_attention import geneval_prompts, prompt_attention, summarise
     from sgt.analysis.visual_attention import visual_attention_rows, visual_shares
     from sgt.data.coco import read_image
@@ -216,8 +201,9 @@ def analyse_checkpoint(
     start = time.perf_counter()
     crops = probe_crops(cfg, data_root=data_root, split=split, source=source, scene_size=scene_size)
     logger.info("crops: %.1f s", time.perf_counter() - start)
-    points, probe = separability_rows(
-        model, crops, spec.classes, cfg, seed, crops_from(cfg, split, source, crops)
+    feats = vit_features(model, [c.image for c in crops])
+    points, probe = separability_from_features(
+        feats, crops, spec.classes, cfg, seed, crops_from(cfg, split, source, crops)
     )
     write_csv([{**ident, **p} for p in points], COLUMNS["tsne"], outputs["tsne"])
     write_csv([{**ident, **probe}], COLUMNS["probe"], outputs["probe"])

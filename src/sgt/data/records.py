@@ -46,6 +46,17 @@ def as_mask(source: Mask | LazyMask) -> Mask:
     return source() if isinstance(source, LazyMask) else source
 
 
+class _HasMask:
+    """``mask`` for a record whose ``mask_source`` field holds a mask or a :class:`LazyMask`."""
+
+    __slots__ = ()
+    mask_source: Mask | LazyMask
+
+    @property
+    def mask(self) -> Mask:
+        return as_mask(self.mask_source)
+
+
 @dataclass(frozen=True, slots=True)
 class Category:
     id: int
@@ -55,7 +66,7 @@ class Category:
 
 
 @dataclass(frozen=True, slots=True)
-class Instance:
+class Instance(_HasMask):
     """One instance annotation, decoded: ``bbox`` is COCO's (x, y, w, h)."""
 
     ann_id: int
@@ -65,13 +76,9 @@ class Instance:
     iscrowd: bool
     mask_source: Mask | LazyMask = field(repr=False)
 
-    @property
-    def mask(self) -> Mask:
-        return as_mask(self.mask_source)
-
 
 @dataclass(frozen=True, slots=True)
-class Segment:
+class Segment(_HasMask):
     """One panoptic segment (thing instance or stuff region), decoded from the panoptic PNG."""
 
     id: int
@@ -79,10 +86,6 @@ class Segment:
     isthing: bool
     iscrowd: bool
     mask_source: Mask | LazyMask = field(repr=False)
-
-    @property
-    def mask(self) -> Mask:
-        return as_mask(self.mask_source)
 
 
 @dataclass(frozen=True, slots=True)

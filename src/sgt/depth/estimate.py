@@ -9,10 +9,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tqdm import tqdm
-
-from sgt.data.coco import CocoDataset, CorruptImageError
+from sgt.data.coco import CocoDataset
 from sgt.data.records import Sample
+from sgt.data.samples import readable_samples
 from sgt.depth.registry import make_estimator
 from sgt.depth.store import StoreWriter
 
@@ -50,13 +49,7 @@ def estimate_shard(
                 writer.add(sample.image_id, values)
             batch.clear()
 
-        for image_id in tqdm(image_ids, desc=f"{estimator_name} depth", disable=None):
-            try:
-                sample = dataset.load(int(image_id))
-            except CorruptImageError as err:
-                logger.warning("%s", err)
-                skipped["corrupt image"] += 1
-                continue
+        for _, sample in readable_samples(dataset, image_ids, skipped, f"{estimator_name} depth"):
             batch.append(sample)
             if len(batch) >= estimator.batch_size:
                 flush()

@@ -124,7 +124,12 @@ def fig5a(long: pd.DataFrame, plan: FigurePlan, variants: Mapping[str, Variant])
             ax.errorbar(ratios, rows["delta"], yerr=_yerr(rows.reset_index()), marker="o", capsize=3,
                         label=f"{model}: {task}")  # fmt: skip
     ax.axhline(0, color="k", lw=0.8)
-    ax.set_xlabel("task pairs per SFT sample in a batch (task:SFT)")
+    return _overall_delta_axes(fig, ax, overall, "task pairs per SFT sample in a batch (task:SFT)")
+
+
+def _overall_delta_axes(fig: Figure, ax: Any, overall: pd.DataFrame, xlabel: str) -> Figure:
+    """Labels, n and legend of a Δ Overall understanding panel (Figs. 5a and 5b)."""
+    ax.set_xlabel(xlabel)
     ax.set_ylabel("Δ Overall understanding vs base")
     ax.set_title(_n_text(overall), fontsize=9)
     ax.legend(fontsize=7)
@@ -144,12 +149,7 @@ def fig5b(long: pd.DataFrame, plan: FigurePlan, variants: Mapping[str, Variant])
         ax.errorbar([sizes[v] for v in order], rows["delta"], yerr=_yerr(rows.reset_index()), marker="o",
                     capsize=3, label=model)  # fmt: skip
     ax.set_xscale("log")
-    ax.set_xlabel("proxy-task pairs")
-    ax.set_ylabel("Δ Overall understanding vs base")
-    ax.set_title(_n_text(overall), fontsize=9)
-    ax.legend(fontsize=7)
-    fig.tight_layout()
-    return fig
+    return _overall_delta_axes(fig, ax, overall, "proxy-task pairs")
 
 
 def read_metrics(paths: Mapping[str, Sequence[str | Path]]) -> pd.DataFrame:

@@ -22,11 +22,10 @@ import cv2
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
-from tqdm import tqdm
 
-from sgt.data.coco import CorruptImageError
 from sgt.data.datasets import open_dataset
 from sgt.data.records import Image, SkippedAnnotation
+from sgt.data.samples import readable_samples
 from sgt.io import atomic_path, sha256_bytes
 from sgt.seeding import rng_for
 from sgt.targets.instructions import instructions_for
@@ -110,13 +109,7 @@ def build_shard(
     rows: dict[str, list[Any]] = {f.name: [] for f in SHARD_SCHEMA}
     skipped: Counter[str] = Counter()
     store = DepthStore(depth_estimates) if depth_estimates else None
-    for image_id in tqdm(image_ids, desc=f"{task_name} pairs", disable=None):
-        try:
-            sample = dataset.load(int(image_id))
-        except CorruptImageError as err:
-            logger.warning("%s", err)
-            skipped["corrupt image"] += 1
-            continue
+    for image_id, sample in readable_samples(dataset, image_ids, skipped, f"{task_name} pairs"):
         if store is not None:
             sample = attach_depth(sample, store)
         pair = task.pair(sample, rng_for(seed, task_name, int(image_id)), **params)

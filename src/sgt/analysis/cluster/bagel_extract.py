@@ -18,8 +18,6 @@ them into the analysis CSVs. Nothing in the checkout is edited; the model is bui
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
 import sys
 from pathlib import Path
@@ -28,6 +26,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from sgt.analysis.cluster.extract_io import question_items, read_request, torch_device, write_result
 from sgt.analysis.cluster.qk_attention import KeyProfileRecorder
 
 # app.py at 056b5fd: how the released checkpoint is assembled (configs are the folder's json files)
@@ -269,23 +268,14 @@ class BagelProbe:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--request", required=True, help="JSON written by sgt.analysis.cluster.run")
-    parser.add_argument("--out", required=True, help="JSON of what was measured")
-    args = parser.parse_args(argv)
-    req = json.loads(Path(args.request).read_text(encoding="utf-8"))
-    device = "cuda" if torch.cuda.is_available() else "cpu"
-    torch.set_num_threads(max(1, int(req.get("threads", 1))))
+    args, req = read_request(argv, __doc__.splitlines()[0])
+    device = torch_device(req)
     probe = BagelProbe(Path(req["model"]), device)
     arrays = np.load(req["inputs"])
     # as upstream's scripts run it (gen_images_mp.py: autocast); the weights are bf16
     with torch.no_grad(), torch.autocast(device_type=device, dtype=torch.bfloat16):
         features = probe.vit_features(arrays["crops"])
-        items = [
-            {"image": arrays[f"question_image_{i}"], "question": q["question"], "answer": q["answer"]}
-            for i, q in enumerate(req["questions"])
-        ]
-        visual = probe.visual_shares(items)
+        visual = probe.visual_shares(question_items(arrays, req["questions"]))
         rows, groups = probe.prompt_masses(
             req["prompts"], req["groups"], seed=int(req["seed"]), generation=req["generation"]
         )
@@ -298,10 +288,8 @@ def main(argv: list[str] | None = None) -> None:
         "load": probe.facts,
         "flash_attn": getattr(sys.modules.get("flash_attn"), "__version__", "absent"),
         "pid": os.getpid(),
-        # what of ours ran in the checkout's environment (it lacks our data stack: cv2, pycocotools)
-        "sgt_modules": sorted(m for m in sys.modules if m.startswith("sgt")),
     }
-    Path(args.out).write_text(json.dumps(out), encoding="utf-8")
+    write_result(args.out, out)
 
 
 if __name__ == "__main__":

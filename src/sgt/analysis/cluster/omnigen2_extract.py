@@ -17,14 +17,13 @@ Fig. 8b is not measured: see :data:`sgt.analysis.cluster.EXTRACTORS`.
 
 from __future__ import annotations
 
-import argparse
-import json
-import sys
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+
+from sgt.analysis.cluster.extract_io import question_items, read_request, torch_device, write_result
 
 
 def _pil(array: np.ndarray) -> Any:
@@ -100,22 +99,13 @@ class QwenProbe:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--request", required=True, help="JSON written by sgt.analysis.cluster.run")
-    parser.add_argument("--out", required=True, help="JSON of what was measured")
-    args = parser.parse_args(argv)
-    req = json.loads(Path(args.request).read_text(encoding="utf-8"))
-    device = "cuda" if torch.cuda.is_available() else "cpu"
-    torch.set_num_threads(max(1, int(req.get("threads", 1))))
+    args, req = read_request(argv, __doc__.splitlines()[0])
+    device = torch_device(req)
     probe = QwenProbe(Path(req["model"]), device)
     arrays = np.load(req["inputs"])
     with torch.no_grad():
         features = probe.vit_features(arrays["crops"])
-        items = [
-            {"image": arrays[f"question_image_{i}"], "question": q["question"], "answer": q["answer"]}
-            for i, q in enumerate(req["questions"])
-        ]
-        visual = probe.visual_shares(items)
+        visual = probe.visual_shares(question_items(arrays, req["questions"]))
     np.savez(req["arrays"], features=features, visual=visual)
     layers = probe.model.config.get_text_config().num_hidden_layers
     out = {
@@ -125,9 +115,8 @@ def main(argv: list[str] | None = None) -> None:
             "attention": [f"language model layer {i} (eager weights)" for i in range(layers)],
         },
         "load": {"dtype": "bfloat16", "device": device, "attention": "eager"},
-        "sgt_modules": sorted(m for m in sys.modules if m.startswith("sgt")),
     }
-    Path(args.out).write_text(json.dumps(out), encoding="utf-8")
+    write_result(args.out, out)
 
 
 if __name__ == "__main__":

@@ -22,9 +22,8 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from sgt.data.gedit_cache import offline_env, parquet_files, read_gedit_index
-from sgt.io import atomic_write_text
 from sgt.models.backend import Launch
-from sgt.models.backends.drawing import Job, register, settings_from, settings_record
+from sgt.models.backends.drawing import Job, register, settings_from, settings_record, write_entry
 from sgt.models.backends.layouts import publish_gedit
 
 ENTRY_SCRIPT = "sgt_bagel_gedit_entry.py"
@@ -99,9 +98,7 @@ class BagelGEdit:
         return settings_from(BagelGEditSettings, cfg, "eval.cluster_gedit.bagel")
 
     def launch(self, backend: Any, job: Job, settings: BagelGEditSettings) -> Launch:
-        images = Path(job.images).absolute()
-        entry = images.parent / ENTRY_SCRIPT
-        atomic_write_text(entry, ENTRY_TEMPLATE)
+        images, entry = write_entry(job.images, ENTRY_SCRIPT, ENTRY_TEMPLATE)
         argv = (
             "python", str(entry),
             "--model_path", str(Path(job.model).absolute()),

@@ -25,7 +25,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
-from sgt.io import atomic_write_text
 from sgt.models.backend import Launch
 from sgt.models.backends.drawing import (
     Job,
@@ -33,6 +32,7 @@ from sgt.models.backends.drawing import (
     settings_from,
     settings_record,
     single_node_torchrun,
+    write_entry,
 )
 from sgt.models.backends.layouts import missing_samples, publish_geneval
 
@@ -95,9 +95,7 @@ def geneval_launch(
     gpus: int,
 ) -> Launch:
     """torchrun of the entry script in the checkout, as run_geneval.sh runs the upstream script."""
-    images = Path(images).absolute()
-    entry = images.parent / ENTRY_SCRIPT
-    atomic_write_text(entry, ENTRY_TEMPLATE)
+    images, entry = write_entry(images, ENTRY_SCRIPT, ENTRY_TEMPLATE)
     argv = [
         *single_node_torchrun(gpus),
         str(entry),

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Protocol, TypeVar
 
+from sgt.io import atomic_write_text
 from sgt.models.backend import Launch
 
 logger = logging.getLogger(__name__)
@@ -109,3 +110,14 @@ def single_node_torchrun(gpus: int) -> list[str]:
 def settings_record(settings: Any) -> dict[str, Any]:
     """A settings dataclass as a JSON-ready dict (``sgt_generation.json``)."""
     return {f.name: getattr(settings, f.name) for f in dataclasses.fields(settings)}
+
+
+def write_entry(images: Path, name: str, template: str) -> tuple[Path, Path]:
+    """Write a drawer's generated entry script beside its work folder, where a requeued job finds it again.
+
+    Returns (the work folder, absolute; the script's path).
+    """
+    images = Path(images).absolute()
+    entry = images.parent / name
+    atomic_write_text(entry, template)
+    return images, entry

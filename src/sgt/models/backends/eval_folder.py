@@ -73,6 +73,18 @@ def _require(folder: Path, names: Iterable[str], what: str, fix: str) -> None:
         raise FileNotFoundError(f"{what}: {', '.join(missing)} missing in {folder}; {fix}")
 
 
+def _qwen_base(text_encoder: Path, relation: str) -> Path:
+    """``text_encoder`` once it holds the Qwen2.5-VL files we read besides the weights."""
+    text_encoder = Path(text_encoder)
+    _require(
+        text_encoder,
+        [n for n in QWEN_OPENS if n != "model.safetensors"],
+        "Qwen2.5-VL base",
+        f"models.omnigen2.text_encoder_path must be the Qwen2.5-VL-3B-Instruct folder OmniGen2 {relation}",
+    )
+    return text_encoder
+
+
 def bagel_eval_folder(base: Path, checkpoint: Path, out: Path) -> dict[str, str]:
     """``out``: the base BAGEL folder's files, linked, with the run's EMA weights as ``ema.safetensors``."""
     base, checkpoint = Path(base), Path(checkpoint)
@@ -159,13 +171,7 @@ def _unshared(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
 
 def qwen25vl_eval_folder(text_encoder: Path, checkpoint: Path, out: Path) -> dict[str, str]:
     """``out``: the base Qwen2.5-VL folder's config and processor files with the fine-tuned weights."""
-    text_encoder = Path(text_encoder)
-    _require(
-        text_encoder,
-        [n for n in QWEN_OPENS if n != "model.safetensors"],
-        "Qwen2.5-VL base",
-        "models.omnigen2.text_encoder_path must be the Qwen2.5-VL-3B-Instruct folder OmniGen2 trained from",
-    )
+    text_encoder = _qwen_base(text_encoder, "trained from")
     architectures = json.loads((text_encoder / "config.json").read_text(encoding="utf-8")).get(
         "architectures"
     )
@@ -203,13 +209,7 @@ def qwen25vl_eval_folder(text_encoder: Path, checkpoint: Path, out: Path) -> dic
 
 def released_qwen25vl_folder(text_encoder: Path, out: Path) -> dict[str, str]:
     """``out``: the released Qwen2.5-VL folder linked whole, for the study's variant without a run."""
-    text_encoder = Path(text_encoder)
-    _require(
-        text_encoder,
-        [n for n in QWEN_OPENS if n != "model.safetensors"],
-        "Qwen2.5-VL base",
-        "models.omnigen2.text_encoder_path must be the Qwen2.5-VL-3B-Instruct folder OmniGen2 was built on",
-    )
+    text_encoder = _qwen_base(text_encoder, "was built on")
     weights = [p.name for p in text_encoder.iterdir() if QWEN_WEIGHT_FILE.match(p.name)]
     if not weights:
         raise FileNotFoundError(f"{text_encoder}: no model*.safetensors; not a released Qwen2.5-VL folder")

@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from sgt.data.gedit_cache import INDEX, read_gedit_index
-from sgt.io import atomic_write_text
 from sgt.models.backend import Launch
 from sgt.models.backends.drawing import (
     Job,
@@ -27,43 +26,21 @@ from sgt.models.backends.drawing import (
     settings_from,
     settings_record,
     single_node_torchrun,
+    write_entry,
 )
 from sgt.models.backends.layouts import publish_gedit
+from sgt.models.backends.omnigen2_geneval import entry_template, flags, inference_launch
 
 ENTRY_SCRIPT = "sgt_omnigen2_gedit_entry.py"
-ENTRY_TEMPLATE = '''\
-"""Written by sgt (docs/backends.md): GEdit-Bench edits through OmniGen2's inference.py (preprocess, run)."""
-import argparse
-import importlib.util
-import json
-import os
-import sys
-
-
-def main():
-    ours = argparse.ArgumentParser()
+ENTRY_TEMPLATE = entry_template(
+    "GEdit-Bench edits through OmniGen2's inference.py (preprocess, run).",
+    own_flags="""\
     for flag in ("--sgt_script", "--sgt_index", "--sgt_output_dir"):
         ours.add_argument(flag, required=True)
     ours.add_argument("--sgt_languages", nargs="+", required=True)
-    mine, upstream_argv = ours.parse_known_args()
-    checkout = os.getcwd()
-    sys.path.insert(0, checkout)
-    path = os.path.join(checkout, mine.sgt_script)
-    spec = importlib.util.spec_from_file_location("sgt_omnigen2_inference", path)
-    inference = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(inference)
-    for name in ("parse_args", "load_pipeline", "preprocess", "run"):
-        if not callable(getattr(inference, name, None)):
-            sys.exit(f"{path}: no {name}(); not OmniGen2's inference.py")
-    sys.argv = [path, *upstream_argv]
-    args = inference.parse_args()  # upstream's argparse: a flag it lacks stops here
-
-    import torch
-    from accelerate import Accelerator
-
-    accelerator = Accelerator(mixed_precision=args.dtype if args.dtype != "fp32" else "no")
-    weight_dtype = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}[args.dtype]
-    rank, world = accelerator.process_index, accelerator.num_processes
+""",
+    functions=("parse_args", "load_pipeline", "preprocess", "run"),
+    body="""\
     root = os.path.dirname(mine.sgt_index)
     with open(mine.sgt_index, encoding="utf-8") as fh:
         rows = [json.loads(line) for line in fh if line.strip()]
@@ -73,14 +50,13 @@ def main():
         folder = os.path.join(mine.sgt_output_dir, "fullset", row["task_type"], row["instruction_language"])
         return os.path.join(folder, row["key"] + ".png"), os.path.join(folder, row["key"] + "_SRCIMG.png")
 
-    todo = []
-    for i, row in enumerate(rows):
-        if i % world != rank:
-            continue
-        if all(os.path.exists(p) for p in paths(row)):
-            print(f"sample {row['key']} already generated, skipping...")
-        else:
-            todo.append(row)
+    todo = rank_share(
+        rows,
+        rank,
+        world,
+        lambda row: all(os.path.exists(p) for p in paths(row)),
+        lambda row: f"sample {row['key']} already generated, skipping...",
+    )
     if not todo:
         return
     pipeline = inference.load_pipeline(args, accelerator, weight_dtype)
@@ -92,14 +68,13 @@ def main():
         instruction = row["instruction"]
         results = inference.run(args, accelerator, pipeline, instruction, args.negative_prompt, input_images)
         for image, final in ((input_images[0], source), (results.images[0], edited)):
-            tmp = final + ".tmp.png"
-            image.save(tmp)
-            os.replace(tmp, final)
+            save_png(image, final)
 
 
 if __name__ == "__main__":
     main()
-'''
+""",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,9 +101,7 @@ class OmniGen2GEditSettings:
 
 def gedit_launch(checkout: Path, job: Job, settings: OmniGen2GEditSettings) -> Launch:
     """torchrun of the entry script in the checkout over the job's GPUs (ranks split the rows)."""
-    images = Path(job.images).absolute()
-    entry = images.parent / ENTRY_SCRIPT
-    atomic_write_text(entry, ENTRY_TEMPLATE)
+    images, entry = write_entry(job.images, ENTRY_SCRIPT, ENTRY_TEMPLATE)
     s = settings
     argv = [
         *single_node_torchrun(job.gpus),
@@ -138,27 +111,11 @@ def gedit_launch(checkout: Path, job: Job, settings: OmniGen2GEditSettings) -> L
         "--sgt_output_dir", str(images),
         "--sgt_languages", *s.languages,
         "--model_path", str(Path(job.model).absolute()),
-        "--num_inference_step", str(s.num_inference_step),
-        "--text_guidance_scale", str(s.text_guidance_scale),
-        "--image_guidance_scale", str(s.image_guidance_scale),
-        "--height", str(s.height),
-        "--width", str(s.width),
-        "--max_input_image_pixels", str(s.max_input_image_pixels),
-        "--cfg_range_start", str(s.cfg_range_start),
-        "--cfg_range_end", str(s.cfg_range_end),
-        "--scheduler", s.scheduler,
-        "--dtype", s.dtype,
-        "--seed", str(s.seed),
+        *flags(s, "num_inference_step", "text_guidance_scale", "image_guidance_scale", "height", "width"),
+        *flags(s, "max_input_image_pixels", "cfg_range_start", "cfg_range_end", "scheduler", "dtype", "seed"),
         "--num_images_per_prompt", "1",
     ]  # fmt: skip
-    env = {
-        "PYTHONPATH": str(Path(checkout).absolute()),
-        "PYTHONUNBUFFERED": "1",
-        "HF_HUB_OFFLINE": "1",
-        "TRANSFORMERS_OFFLINE": "1",
-        "TOKENIZERS_PARALLELISM": "false",
-    }
-    return Launch(tuple(argv), env, cwd=Path(checkout).absolute())
+    return inference_launch(checkout, argv)
 
 
 @register("omnigen2", "gedit")

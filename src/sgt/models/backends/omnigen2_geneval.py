@@ -20,12 +20,11 @@ Several GPUs: torchrun ranks take every ``world``-th prompt.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
-from sgt.io import atomic_write_text
 from sgt.models.backend import Launch
 from sgt.models.backends.drawing import (
     Job,
@@ -33,27 +32,14 @@ from sgt.models.backends.drawing import (
     settings_from,
     settings_record,
     single_node_torchrun,
+    write_entry,
 )
 from sgt.models.backends.layouts import publish_geneval
 
 ENTRY_SCRIPT = "sgt_omnigen2_geneval_entry.py"
-ENTRY_TEMPLATE = '''\
-"""Written by sgt (docs/backends.md): GenEval prompts through OmniGen2's inference.py (load_pipeline, run)."""
-import argparse
-import importlib.util
-import json
-import os
-import sys
-
-import numpy as np
-
-
-def main():
-    ours = argparse.ArgumentParser()
-    for flag in ("--sgt_script", "--sgt_metadata_file", "--sgt_output_dir"):
-        ours.add_argument(flag, required=True)
-    ours.add_argument("--sgt_num_images", type=int, required=True)
-    ours.add_argument("--sgt_seed", type=int, required=True)
+# Entry-script text both OmniGen2 drawers share (GEdit: omnigen2_gedit): import the checkout's inference.py,
+# check it has the functions named in place of @FUNCTIONS@, parse the upstream flags with its parse_args.
+_LOAD_INFERENCE = """\
     mine, upstream_argv = ours.parse_known_args()
     checkout = os.getcwd()
     sys.path.insert(0, checkout)
@@ -61,14 +47,14 @@ def main():
     spec = importlib.util.spec_from_file_location("sgt_omnigen2_inference", path)
     inference = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(inference)
-    for name in ("parse_args", "load_pipeline", "run"):
+    for name in @FUNCTIONS@:
         if not callable(getattr(inference, name, None)):
             sys.exit(f"{path}: no {name}(); not OmniGen2's inference.py")
     sys.argv = [path, *upstream_argv]
     args = inference.parse_args()  # upstream's argparse: a flag it lacks stops here
-    per_call = args.num_images_per_prompt
-    if mine.sgt_num_images % per_call:
-        sys.exit(f"--num_images_per_prompt {per_call} does not divide {mine.sgt_num_images} images")
+"""
+# ... and build its Accelerator and weight dtype as its main() does.
+_ACCELERATOR = """\
 
     import torch
     from accelerate import Accelerator
@@ -76,20 +62,83 @@ def main():
     accelerator = Accelerator(mixed_precision=args.dtype if args.dtype != "fp32" else "no")
     weight_dtype = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}[args.dtype]
     rank, world = accelerator.process_index, accelerator.num_processes
+"""
+# ... and the module-level helpers both entry scripts call: this rank's share of the work, less what a cut
+# job already finished, and a PNG written whole or not at all.
+_HELPERS = '''\
+def rank_share(items, rank, world, finished, skip_note):
+    """Every world-th item from rank, less those finished(item) says are done (said by skip_note)."""
+    todo = []
+    for i, item in enumerate(items):
+        if i % world != rank:
+            continue
+        if finished(item):
+            print(skip_note(item), flush=True)
+        else:
+            todo.append(item)
+    return todo
+
+
+def save_png(image, final):
+    """Save under a temporary name, then rename: a PNG that exists is whole, so a resumed job keeps it."""
+    tmp = final + ".tmp.png"
+    image.save(tmp)
+    os.replace(tmp, final)
+
+
+'''
+
+
+def entry_template(
+    doc: str, *, own_flags: str, functions: tuple[str, ...], body: str, imports: str = "", checks: str = ""
+) -> str:
+    """An OmniGen2 entry script (both drawers): ``doc``; the shared imports, ``imports`` and helpers; a
+    ``main`` that parses ``own_flags`` (ours: ``--sgt_*``), loads the checkout's inference.py and checks it
+    has ``functions``, parses upstream's flags, runs ``checks``, builds the Accelerator, runs ``body``."""
+    return (
+        f'"""Written by sgt (docs/backends.md): {doc}"""\n'
+        "import argparse\nimport importlib.util\nimport json\nimport os\nimport sys\n"
+        + (f"\n{imports}" if imports else "")
+        + "\n\n"
+        + _HELPERS
+        + "def main():\n    ours = argparse.ArgumentParser()\n"
+        + own_flags
+        + _LOAD_INFERENCE.replace("@FUNCTIONS@", "(" + ", ".join(f'"{f}"' for f in functions) + ")")
+        + checks
+        + _ACCELERATOR
+        + body
+    )
+
+
+ENTRY_TEMPLATE = entry_template(
+    "GenEval prompts through OmniGen2's inference.py (load_pipeline, run).",
+    imports="import numpy as np\n",
+    own_flags="""\
+    for flag in ("--sgt_script", "--sgt_metadata_file", "--sgt_output_dir"):
+        ours.add_argument(flag, required=True)
+    ours.add_argument("--sgt_num_images", type=int, required=True)
+    ours.add_argument("--sgt_seed", type=int, required=True)
+""",
+    functions=("parse_args", "load_pipeline", "run"),
+    checks="""\
+    per_call = args.num_images_per_prompt
+    if mine.sgt_num_images % per_call:
+        sys.exit(f"--num_images_per_prompt {per_call} does not divide {mine.sgt_num_images} images")
+""",
+    body="""\
     with open(mine.sgt_metadata_file, encoding="utf-8") as fh:
         metadatas = [json.loads(line) for line in fh if line.strip()]
 
     def sample(idx, k):
         return os.path.join(mine.sgt_output_dir, f"{idx:05}", "samples", f"{k:05}.png")
 
-    todo = []
-    for idx, metadata in enumerate(metadatas):
-        if idx % world != rank:
-            continue
-        if all(os.path.exists(sample(idx, k)) for k in range(mine.sgt_num_images)):
-            print(f"skipping generation for prompt: {metadata['prompt']}", flush=True)
-        else:
-            todo.append(idx)
+    todo = rank_share(
+        range(len(metadatas)),
+        rank,
+        world,
+        lambda idx: all(os.path.exists(sample(idx, k)) for k in range(mine.sgt_num_images)),
+        lambda idx: f"skipping generation for prompt: {metadatas[idx]['prompt']}",
+    )
     if not todo:
         return
     pipeline = inference.load_pipeline(args, accelerator, weight_dtype)
@@ -107,15 +156,13 @@ def main():
             if len(results.images) != per_call:
                 sys.exit(f"run() gave {len(results.images)} images, asked for {per_call}")
             for j, image in enumerate(results.images):
-                final = sample(idx, first + j)
-                tmp = final + ".tmp.png"
-                image.save(tmp)
-                os.replace(tmp, final)
+                save_png(image, sample(idx, first + j))
 
 
 if __name__ == "__main__":
     main()
-'''
+""",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,9 +193,7 @@ class OmniGen2GenEvalSettings:
 
 def geneval_launch(checkout: Path, job: Job, settings: OmniGen2GenEvalSettings, prompts: Path) -> Launch:
     """torchrun of the entry script in the checkout over the job's GPUs (ranks split the prompts)."""
-    images = Path(job.images).absolute()
-    entry = images.parent / ENTRY_SCRIPT
-    atomic_write_text(entry, ENTRY_TEMPLATE)
+    images, entry = write_entry(job.images, ENTRY_SCRIPT, ENTRY_TEMPLATE)
     s = settings
     argv = [
         *single_node_torchrun(job.gpus),
@@ -159,17 +204,21 @@ def geneval_launch(checkout: Path, job: Job, settings: OmniGen2GenEvalSettings, 
         "--sgt_num_images", str(s.num_images),
         "--sgt_seed", str(job.seed),
         "--model_path", str(Path(job.model).absolute()),
-        "--num_inference_step", str(s.num_inference_step),
-        "--height", str(s.height),
-        "--width", str(s.width),
-        "--text_guidance_scale", str(s.text_guidance_scale),
-        "--image_guidance_scale", str(s.image_guidance_scale),
-        "--cfg_range_start", str(s.cfg_range_start),
-        "--cfg_range_end", str(s.cfg_range_end),
-        "--scheduler", s.scheduler,
-        "--dtype", s.dtype,
+        *flags(s, "num_inference_step", "height", "width", "text_guidance_scale", "image_guidance_scale"),
+        *flags(s, "cfg_range_start", "cfg_range_end", "scheduler", "dtype"),
         "--num_images_per_prompt", str(s.images_per_call),
     ]  # fmt: skip
+    return inference_launch(checkout, argv)
+
+
+def flags(settings: Any, *names: str) -> list[str]:
+    """``--<name> <value>`` for each settings field named, in that order: the fields carry inference.py's
+    own flag names (both OmniGen2 drawers)."""
+    return [part for name in names for part in (f"--{name}", str(getattr(settings, name)))]
+
+
+def inference_launch(checkout: Path, argv: Sequence[str]) -> Launch:
+    """``argv`` run in the checkout, offline, its modules importable (both OmniGen2 drawers)."""
     env = {
         "PYTHONPATH": str(Path(checkout).absolute()),
         "PYTHONUNBUFFERED": "1",  # progress lines reach the job log as they happen
