@@ -45,7 +45,7 @@ localrules:
 rule all:
     default_target: True
     input:
-        all_outputs,
+        PLAN.all_outputs,
 
 
 cache_function_signatures(workflow.rules)

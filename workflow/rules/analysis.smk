@@ -4,7 +4,7 @@
 
 rule analyse:
     input:
-        unpack(analysis_inputs),
+        unpack(PLAN.analysis_inputs),
     output:
         tsne="results/analysis/{model}/{variant}/seed{seed}/tsne.csv",
         probe="results/analysis/{model}/{variant}/seed{seed}/probe.csv",
@@ -15,17 +15,15 @@ rule analyse:
     benchmark:
         "results/benchmarks/analysis/{model}/{variant}/seed{seed}.tsv"
     wildcard_constraints:
-        model=one_of(TINY_MODELS),
+        model=one_of(PLAN.embedded_eval_models),
     conda:
         "../../envs/sgt.yaml"
-    threads: setting("resources/analysis/threads")
+    threads: threads_for("analysis")
     resources:
-        mem_mb=grow("analysis", "mem_mb"),
-        runtime=grow("analysis", "runtime"),
-        gpu=setting("resources/analysis/gpu"),
+        **resources_for("analysis"),
     params:
-        root=DATA_ROOT,
-        split=EVAL_SPLIT,
+        root=PLAN.data_root,
+        split=PLAN.eval_split,
         source=config["data"]["source"],
         scene_size=setting("data/toyworld"),
         cfg=config["analysis"],
@@ -36,7 +34,7 @@ rule analyse:
 
 rule analysis_figures:
     input:
-        unpack(analysis_figure_inputs),
+        unpack(PLAN.analysis_figure_inputs),
     output:
         probe=report(
             "results/analysis/{model}/probe.csv",
@@ -83,14 +81,12 @@ rule analysis_figures:
     benchmark:
         "results/benchmarks/analysis/{model}/figures.tsv"
     wildcard_constraints:
-        model=one_of(ANALYSED_MODELS),
+        model=one_of(PLAN.analysed_models),
     conda:
         "../../envs/sgt.yaml"
-    threads: setting("resources/report/threads")
+    threads: threads_for("report")
     resources:
-        mem_mb=grow("report", "mem_mb"),
-        runtime=grow("report", "runtime"),
-        gpu=setting("resources/report/gpu"),
+        **resources_for("report"),
     params:
         compare=config["analysis"]["compare"],
         labels={v: s.get("label", v) for v, s in config["study"]["variants"].items()},

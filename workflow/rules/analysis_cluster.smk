@@ -5,7 +5,7 @@
 
 rule analyse_cluster:
     input:
-        unpack(analysis_cluster_inputs),
+        unpack(PLAN.analysis_cluster_inputs),
     output:
         tsne="results/analysis/{model}/{variant}/seed{seed}/tsne.csv",
         probe="results/analysis/{model}/{variant}/seed{seed}/probe.csv",
@@ -17,21 +17,19 @@ rule analyse_cluster:
     benchmark:
         "results/benchmarks/analysis/{model}/{variant}/seed{seed}.tsv"
     wildcard_constraints:
-        model=one_of(ANALYSED_CLUSTER_MODELS),
+        model=one_of(PLAN.analysed_cluster_models),
     conda:
         "../../envs/sgt.yaml"
-    threads: setting("resources/eval/threads")
+    threads: threads_for("eval")
     resources:
-        mem_mb=grow("eval", "mem_mb"),
-        runtime=grow("eval", "runtime"),
-        gpu=setting("resources/eval/gpu"),
+        **resources_for("eval"),
     params:
-        root=DATA_ROOT,
-        split=EVAL_SPLIT,
+        root=PLAN.data_root,
+        split=PLAN.eval_split,
         source=config["data"]["source"],
         scene_size=setting("data/toyworld"),
         cfg=config["analysis"],
         backend=lambda w: config["models"][w.model]["backend"],
-        python=analysis_cluster_python,
+        python=PLAN.analysis_cluster_python,
     script:
         "../scripts/analyse_cluster.py"

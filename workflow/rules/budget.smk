@@ -10,7 +10,7 @@ localrules:
 rule budget:
     input:
         config=rules.config_used.output[0],
-        finished=budgeted_outputs,
+        finished=PLAN.budgeted_outputs,
     output:
         md="results/report/budget.md",
         html=report(
@@ -24,11 +24,9 @@ rule budget:
         "results/benchmarks/report/budget.tsv"
     conda:
         "../../envs/sgt.yaml"
-    threads: setting("resources/report/threads")
+    threads: threads_for("report")
     resources:
-        mem_mb=grow("report", "mem_mb"),
-        runtime=grow("report", "runtime"),
-        gpu=setting("resources/report/gpu"),
+        **resources_for("report"),
     params:
         repo=REPO,
     script:

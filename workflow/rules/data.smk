@@ -5,18 +5,16 @@ if config["data"]["source"] == "toyworld":
 
     rule toyworld:
         output:
-            directory(DATA_ROOT),
+            directory(PLAN.data_root),
         log:
             "results/logs/data/toyworld.log",
         benchmark:
             "results/benchmarks/data/toyworld.tsv"
         conda:
             "../../envs/sgt.yaml"
-        threads: setting("resources/data/threads")
+        threads: threads_for("data")
         resources:
-            mem_mb=grow("data", "mem_mb"),
-            runtime=grow("data", "runtime"),
-            gpu=setting("resources/data/gpu"),
+            **resources_for("data"),
         params:
             spec=setting("data/toyworld"),
             seed=config["seed"],
@@ -28,20 +26,18 @@ if config["data"]["source"] == "coco" and config["data"]["coco"]["download"]:
 
     rule download_coco:
         output:
-            f"{DOWNLOAD_DIR}/coco/{{archive}}.zip",
+            f"{PLAN.download_dir}/coco/{{archive}}.zip",
         log:
             "results/logs/data/download_coco/{archive}.log",
         benchmark:
             "results/benchmarks/data/download_coco/{archive}.tsv"
         conda:
             "../../envs/sgt.yaml"
-        threads: setting("resources/download/threads")
+        threads: threads_for("download")
         resources:
-            mem_mb=grow("download", "mem_mb"),
-            runtime=grow("download", "runtime"),
-            gpu=setting("resources/download/gpu"),
+            **resources_for("download"),
         params:
-            source=coco_source,
+            source=PLAN.coco_source,
             manifest=f"{config['data']['checksums_dir']}/coco2017.sha256.json",
             retry=setting("data/retry"),
         script:
@@ -49,22 +45,20 @@ if config["data"]["source"] == "coco" and config["data"]["coco"]["download"]:
 
     rule extract_coco:
         input:
-            ancient(f"{DOWNLOAD_DIR}/coco/{{archive}}.zip"),
+            ancient(rules.download_coco.output[0]),
         output:
-            f"{DATA_ROOT}/.extracted/{{archive}}.zip.json",
+            f"{PLAN.data_root}/.extracted/{{archive}}.zip.json",
         log:
             "results/logs/data/extract_coco/{archive}.log",
         benchmark:
             "results/benchmarks/data/extract_coco/{archive}.tsv"
         conda:
             "../../envs/sgt.yaml"
-        threads: setting("resources/download/threads")
+        threads: threads_for("download")
         resources:
-            mem_mb=grow("download", "mem_mb"),
-            runtime=grow("download", "runtime"),
-            gpu=setting("resources/download/gpu"),
+            **resources_for("download"),
         params:
-            root=DATA_ROOT,
+            root=PLAN.data_root,
             limits=setting("data/extract"),
         script:
             "../scripts/extract.py"
@@ -74,22 +68,20 @@ if config["data"]["source"] == "sa1b" and config["data"]["sa1b"]["download"]:
 
     rule download_sa1b:
         output:
-            f"{DOWNLOAD_DIR}/sa1b/{{tar}}.tar",
+            f"{PLAN.download_dir}/sa1b/{{tar}}.tar",
         log:
             "results/logs/data/download_sa1b/{tar}.log",
         benchmark:
             "results/benchmarks/data/download_sa1b/{tar}.tsv"
         wildcard_constraints:
-            tar=one_of(SA1B),
+            tar=one_of(PLAN.sa1b),
         conda:
             "../../envs/sgt.yaml"
-        threads: setting("resources/download/threads")
+        threads: threads_for("download")
         resources:
-            mem_mb=grow("download", "mem_mb"),
-            runtime=grow("download", "runtime"),
-            gpu=setting("resources/download/gpu"),
+            **resources_for("download"),
         params:
-            source=lambda w: SA1B[w.tar],
+            source=lambda w: PLAN.sa1b[w.tar],
             manifest=f"{config['data']['checksums_dir']}/sa1b.sha256.json",
             retry=setting("data/retry"),
             hint="data.sa1b.links_file",
@@ -98,22 +90,20 @@ if config["data"]["source"] == "sa1b" and config["data"]["sa1b"]["download"]:
 
     rule extract_sa1b:
         input:
-            ancient(f"{DOWNLOAD_DIR}/sa1b/{{tar}}.tar"),
+            ancient(rules.download_sa1b.output[0]),
         output:
-            f"{DATA_ROOT}/{{tar}}/.extracted/{{tar}}.tar.json",
+            f"{PLAN.data_root}/{{tar}}/.extracted/{{tar}}.tar.json",
         log:
             "results/logs/data/extract_sa1b/{tar}.log",
         benchmark:
             "results/benchmarks/data/extract_sa1b/{tar}.tsv"
         wildcard_constraints:
-            tar=one_of(SA1B),
+            tar=one_of(PLAN.sa1b),
         conda:
             "../../envs/sgt.yaml"
-        threads: setting("resources/download/threads")
+        threads: threads_for("download")
         resources:
-            mem_mb=grow("download", "mem_mb"),
-            runtime=grow("download", "runtime"),
-            gpu=setting("resources/download/gpu"),
+            **resources_for("download"),
         params:
             root=lambda w, output: output[0].rsplit("/.extracted/", 1)[0],
             limits=setting("data/extract"),
@@ -123,7 +113,7 @@ if config["data"]["source"] == "sa1b" and config["data"]["sa1b"]["download"]:
 
 rule validate_data:
     input:
-        unpack(data_root_inputs),
+        unpack(PLAN.data_root_inputs),
     output:
         "results/data/validated.json",
     log:
@@ -132,16 +122,14 @@ rule validate_data:
         "results/benchmarks/data/validate_data.tsv"
     conda:
         "../../envs/sgt.yaml"
-    threads: setting("resources/data/threads")
+    threads: threads_for("data")
     resources:
-        mem_mb=grow("data", "mem_mb"),
-        runtime=grow("data", "runtime"),
-        gpu=setting("resources/data/gpu"),
+        **resources_for("data"),
     params:
-        root=DATA_ROOT,
+        root=PLAN.data_root,
         source=config["data"]["source"],
-        options=DATA_OPTIONS,
-        splits=[TRAIN_SPLIT, EVAL_SPLIT],
+        options=PLAN.data_options,
+        splits=[PLAN.train_split, PLAN.eval_split],
         limits=setting("data/extract"),
     script:
         "../scripts/validate_data.py"
@@ -149,7 +137,7 @@ rule validate_data:
 
 rule subset:
     input:
-        ready=data_ready(),
+        ready=rules.validate_data.output[0],
     output:
         "results/subsets/{split}.json",
     log:
@@ -158,21 +146,19 @@ rule subset:
         "results/benchmarks/data/subset_{split}.tsv"
     conda:
         "../../envs/sgt.yaml"
-    threads: setting("resources/data/threads")
+    threads: threads_for("data")
     resources:
-        mem_mb=grow("data", "mem_mb"),
-        runtime=grow("data", "runtime"),
-        gpu=setting("resources/data/gpu"),
+        **resources_for("data"),
     params:
-        root=DATA_ROOT,
+        root=PLAN.data_root,
         n=lambda w: config["targets"][
-            "n_per_task" if w.split == TRAIN_SPLIT else "eval_n"
+            "n_per_task" if w.split == PLAN.train_split else "eval_n"
         ],
         shard_size=setting("targets/shard_size"),
-        group=SHARED_SUBSET,
+        group=PLAN.shared_subset,
         seed=config["seed"],
         source=config["data"]["source"],
-        options=DATA_OPTIONS,
+        options=PLAN.data_options,
     script:
         "../scripts/subset.py"
 
@@ -181,7 +167,7 @@ if config["vqa"]["source"] == "generated":
 
     rule vqa_train:
         input:
-            ready=data_ready(),
+            ready=rules.validate_data.output[0],
         output:
             "results/vqa/train.jsonl",
         log:
@@ -190,15 +176,13 @@ if config["vqa"]["source"] == "generated":
             "results/benchmarks/data/vqa_train.tsv"
         conda:
             "../../envs/sgt.yaml"
-        threads: setting("resources/data/threads")
+        threads: threads_for("data")
         resources:
-            mem_mb=grow("data", "mem_mb"),
-            runtime=grow("data", "runtime"),
-            gpu=setting("resources/data/gpu"),
+            **resources_for("data"),
         params:
-            root=DATA_ROOT,
-            split=TRAIN_SPLIT,
-            benchmarks=BENCHMARKS,
+            root=PLAN.data_root,
+            split=PLAN.train_split,
+            benchmarks=PLAN.benchmarks,
             per_image=setting("vqa/train_per_image"),
             seed=config["seed"],
         script:
@@ -208,23 +192,21 @@ else:
 
     rule download_llava:
         output:
-            f"{DOWNLOAD_DIR}/llava/{{subset}}.json",
+            f"{PLAN.download_dir}/llava/{{subset}}.json",
         log:
             "results/logs/data/download_llava/{subset}.log",
         benchmark:
             "results/benchmarks/data/download_llava/{subset}.tsv"
         wildcard_constraints:
-            subset=one_of(LLAVA_SUBSETS),
+            subset=one_of(PLAN.llava_subsets),
         conda:
             "../../envs/sgt.yaml"
-        threads: setting("resources/download/threads")
+        threads: threads_for("download")
         resources:
-            mem_mb=grow("download", "mem_mb"),
-            runtime=grow("download", "runtime"),
-            gpu=setting("resources/download/gpu"),
+            **resources_for("download"),
         params:
-            repo=LLAVA.repo,
-            revision=LLAVA.revision,
+            repo=PLAN.llava.repo,
+            revision=PLAN.llava.revision,
             record=f"{config['data']['checksums_dir']}/llava_onevision.json",
             retry=setting("data/retry"),
         script:
@@ -232,7 +214,7 @@ else:
 
     rule vqa_train:
         input:
-            ancient(llava_manifests()),
+            ancient(expand(rules.download_llava.output[0], subset=PLAN.llava_subsets)),
         output:
             "results/vqa/train.jsonl",
         log:
@@ -241,14 +223,12 @@ else:
             "results/benchmarks/data/vqa_train.tsv"
         conda:
             "../../envs/sgt.yaml"
-        threads: setting("resources/data/threads")
+        threads: threads_for("llava_vqa")
         resources:
-            mem_mb=grow("download", "mem_mb"),
-            runtime=grow("download", "runtime"),
-            gpu=setting("resources/download/gpu"),
+            **resources_for("llava_vqa"),
         params:
-            counts=LLAVA.subsets,
-            seed=LLAVA.seed,
+            counts=PLAN.llava.subsets,
+            seed=PLAN.llava.seed,
             image_dir="results/vqa/images",
         script:
             "../scripts/llava_vqa.py"

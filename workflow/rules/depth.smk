@@ -11,16 +11,14 @@ rule depth_models:
     benchmark:
         "results/benchmarks/depth/models/{estimator}.tsv"
     wildcard_constraints:
-        estimator=one_of(TINY_ESTIMATORS),
+        estimator=one_of(PLAN.tiny_estimators),
     conda:
         "../../envs/sgt.yaml"
-    threads: setting("resources/depth/threads")
+    threads: threads_for("depth_models")
     resources:
-        mem_mb=grow("depth", "mem_mb"),
-        runtime=grow("depth", "runtime"),
-        gpu=0,
+        **resources_for("depth_models"),
     params:
-        kind=lambda w: DEPTH["estimators"][w.estimator]["kind"],
+        kind=lambda w: config["depth"]["estimators"][w.estimator]["kind"],
         seed=config["seed"],
     script:
         "../scripts/depth_models.py"
@@ -28,8 +26,8 @@ rule depth_models:
 
 rule depth_pool:
     input:
-        ready=data_ready(),
-        subset="results/subsets/{split}.json",
+        ready=rules.validate_data.output[0],
+        subset=rules.subset.output[0],
     output:
         "results/depth/{split}/pool.json",
     log:
@@ -38,16 +36,14 @@ rule depth_pool:
         "results/benchmarks/depth/{split}/pool.tsv"
     conda:
         "../../envs/sgt.yaml"
-    threads: setting("resources/targets/threads")
+    threads: threads_for("targets")
     resources:
-        mem_mb=grow("targets", "mem_mb"),
-        runtime=grow("targets", "runtime"),
-        gpu=setting("resources/targets/gpu"),
+        **resources_for("targets"),
     params:
-        root=DATA_ROOT,
-        group=SHARED_SUBSET,
-        n_reserve=lambda w: depth_reserve(w.split),
-        n_shards=lambda w: len(depth_pool_shards(w.split)),
+        root=PLAN.data_root,
+        group=PLAN.shared_subset,
+        n_reserve=lambda w: PLAN.depth_reserve(w.split),
+        n_shards=lambda w: len(PLAN.depth_pool_shards(w.split)),
         shard_size=setting("depth/shard_size"),
         seed=config["seed"],
     script:
@@ -56,7 +52,7 @@ rule depth_pool:
 
 rule depth_estimate:
     input:
-        unpack(depth_estimate_inputs),
+        unpack(PLAN.depth_estimate_inputs),
     output:
         "results/depth/{split}/estimates/{estimator}/shard-{shard}.npz",
     log:
@@ -65,14 +61,12 @@ rule depth_estimate:
         "results/benchmarks/depth/{split}/estimates/{estimator}/shard-{shard}.tsv"
     conda:
         "../../envs/sgt.yaml"
-    threads: setting("resources/depth/threads")
+    threads: threads_for("depth")
     resources:
-        mem_mb=grow("depth", "mem_mb"),
-        runtime=grow("depth", "runtime"),
-        gpu=setting("resources/depth/gpu"),
+        **resources_for("depth"),
     params:
-        root=DATA_ROOT,
-        estimator=depth_estimator,
+        root=PLAN.data_root,
+        estimator=PLAN.depth_estimator,
         seed=config["seed"],
         version=setting("depth/version"),
     script:
@@ -81,7 +75,7 @@ rule depth_estimate:
 
 rule depth_index:
     input:
-        lambda w: depth_estimates(w.estimator, w.split),
+        lambda w: PLAN.depth_estimates(w.estimator, w.split),
     output:
         "results/depth/{split}/estimates/{estimator}/index.json",
     log:
@@ -95,9 +89,9 @@ rule depth_index:
 
 rule depth_filter:
     input:
-        pool="results/depth/{split}/pool.json",
-        target=lambda w: depth_estimates(DEPTH["target"], w.split),
-        reference=lambda w: depth_estimates(DEPTH["reference"], w.split),
+        pool=rules.depth_pool.output[0],
+        target=lambda w: PLAN.depth_estimates(setting("depth/target"), w.split),
+        reference=lambda w: PLAN.depth_estimates(setting("depth/reference"), w.split),
     output:
         "results/depth/{split}/filter.parquet",
     log:
@@ -106,11 +100,9 @@ rule depth_filter:
         "results/benchmarks/depth/{split}/filter.tsv"
     conda:
         "../../envs/sgt.yaml"
-    threads: setting("resources/targets/threads")
+    threads: threads_for("targets")
     resources:
-        mem_mb=grow("targets", "mem_mb"),
-        runtime=grow("targets", "runtime"),
-        gpu=setting("resources/targets/gpu"),
+        **resources_for("targets"),
     params:
         threshold=setting("depth/threshold"),
         max_depth=setting("depth/max_depth"),
@@ -123,7 +115,7 @@ rule depth_filter:
 
 rule depth_histogram:
     input:
-        "results/depth/{split}/filter.parquet",
+        rules.depth_filter.output[0],
     output:
         report(
             "results/depth/{split}/discrepancy.png",
@@ -138,14 +130,12 @@ rule depth_histogram:
     localrule: True
     conda:
         "../../envs/sgt.yaml"
-    threads: setting("resources/report/threads")
+    threads: threads_for("report")
     resources:
-        mem_mb=grow("report", "mem_mb"),
-        runtime=grow("report", "runtime"),
-        gpu=setting("resources/report/gpu"),
+        **resources_for("report"),
     params:
         threshold=setting("depth/threshold"),
-        target=DEPTH["target"],
-        reference=DEPTH["reference"],
+        target=setting("depth/target"),
+        reference=setting("depth/reference"),
     script:
         "../scripts/depth_histogram.py"

@@ -3,7 +3,7 @@
 
 rule embedded_benchmark:
     input:
-        ready=data_ready(),
+        ready=rules.validate_data.output[0],
     output:
         "results/eval/benchmarks/{bench}.tsv",
     log:
@@ -12,14 +12,12 @@ rule embedded_benchmark:
         "results/benchmarks/eval/benchmarks/{bench}.tsv"
     conda:
         "../../envs/sgt.yaml"
-    threads: setting("resources/data/threads")
+    threads: threads_for("data")
     resources:
-        mem_mb=grow("data", "mem_mb"),
-        runtime=grow("data", "runtime"),
-        gpu=setting("resources/data/gpu"),
+        **resources_for("data"),
     params:
-        root=DATA_ROOT,
-        split=EVAL_SPLIT,
+        root=PLAN.data_root,
+        split=PLAN.eval_split,
         per_image=setting("vqa/eval_per_image"),
         seed=config["seed"],
     script:
@@ -28,7 +26,7 @@ rule embedded_benchmark:
 
 rule majority_baseline:
     input:
-        expand("results/eval/benchmarks/{bench}.tsv", bench=BENCHMARKS),
+        expand(rules.embedded_benchmark.output[0], bench=PLAN.benchmarks),
     output:
         "results/eval/baselines/majority_answer.csv",
     log:
@@ -37,20 +35,18 @@ rule majority_baseline:
         "results/benchmarks/eval/majority_baseline.tsv"
     conda:
         "../../envs/sgt.yaml"
-    threads: setting("resources/report/threads")
+    threads: threads_for("report")
     resources:
-        mem_mb=grow("report", "mem_mb"),
-        runtime=grow("report", "runtime"),
-        gpu=setting("resources/report/gpu"),
+        **resources_for("report"),
     params:
-        names=BENCHMARKS,
+        names=PLAN.benchmarks,
     script:
         "../scripts/baseline.py"
 
 
 rule evaluate:
     input:
-        unpack(eval_inputs),
+        unpack(PLAN.eval_inputs),
     output:
         "results/eval/{model}/{variant}/seed{seed}.csv",
     log:
@@ -58,17 +54,15 @@ rule evaluate:
     benchmark:
         "results/benchmarks/eval/{model}/{variant}/seed{seed}.tsv"
     wildcard_constraints:
-        model=one_of(EMBEDDED_EVAL_MODELS),
+        model=one_of(PLAN.embedded_eval_models),
     conda:
         "../../envs/sgt.yaml"
-    threads: setting("resources/eval/threads")
+    threads: threads_for("eval")
     resources:
-        mem_mb=grow("eval", "mem_mb"),
-        runtime=grow("eval", "runtime"),
-        gpu=setting("resources/eval/gpu"),
+        **resources_for("eval"),
     params:
-        benchmarks=lambda w, input: bench_map(input),
-        gen_shards=lambda w, input: gen_shard_map(input),
+        benchmarks=lambda w, input: PLAN.bench_map(input.benchmarks),
+        gen_shards=lambda w, input: PLAN.gen_shard_map(input),
         eval_cfg=setting("eval"),
     script:
         "../scripts/evaluate.py"
@@ -83,11 +77,9 @@ rule checkout_vlmevalkit:
         "results/benchmarks/eval/checkout_vlmevalkit.tsv"
     conda:
         "../../envs/sgt.yaml"
-    threads: setting("resources/download/threads")
+    threads: threads_for("checkout")
     resources:
-        mem_mb=grow("data", "mem_mb"),
-        runtime=grow("data", "runtime"),
-        gpu=setting("resources/download/gpu"),
+        **resources_for("checkout"),
     params:
         url=setting("eval/vlmeval/upstream/url"),
         commit=setting("eval/vlmeval/upstream/commit"),
@@ -99,7 +91,7 @@ rule vlmeval_data:
     """VLMEvalKit's dataset TSVs, fetched on a CPU node into a shared LMUData with VLMEvalKit's own md5s, so
     the GPU jobs never download."""
     input:
-        checkout="results/upstream/vlmevalkit",
+        checkout=rules.checkout_vlmevalkit.output[0],
     output:
         "results/data/LMUData/manifest.json",
     log:
@@ -108,11 +100,9 @@ rule vlmeval_data:
         "results/benchmarks/eval/vlmeval_data.tsv"
     conda:
         "../../envs/sgt.yaml"
-    threads: setting("resources/download/threads")
+    threads: threads_for("download")
     resources:
-        mem_mb=grow("download", "mem_mb"),
-        runtime=grow("download", "runtime"),
-        gpu=setting("resources/download/gpu"),
+        **resources_for("download"),
     params:
         datasets=setting("eval/vlmeval/datasets"),
         lmudata=lambda w, output: os.path.dirname(output[0]),
@@ -128,8 +118,8 @@ rule vlmeval_model:
     mix is the released model itself (no run): its files, linked.
     """
     input:
-        unpack(run_handoff),
-        checkout="results/upstream/{model}",
+        unpack(PLAN.run_handoff),
+        checkout=rules.checkout_upstream.output[0],
     output:
         directory("results/eval_models/{model}/{variant}/seed{seed}"),
     log:
@@ -137,14 +127,12 @@ rule vlmeval_model:
     benchmark:
         "results/benchmarks/eval_models/{model}/{variant}/seed{seed}.tsv"
     wildcard_constraints:
-        model=one_of(VLMEVAL_MODELS),
+        model=one_of(PLAN.vlmeval_models),
     conda:
         "../../envs/sgt.yaml"
-    threads: setting("resources/eval_export/threads")
+    threads: threads_for("eval_export")
     resources:
-        mem_mb=grow("eval_export", "mem_mb"),
-        runtime=grow("eval_export", "runtime"),
-        gpu=setting("resources/eval_export/gpu"),
+        **resources_for("eval_export"),
     params:
         model_cfg=lambda w: config["models"][w.model],
     script:
@@ -153,9 +141,9 @@ rule vlmeval_model:
 
 rule vlmeval:
     input:
-        eval_model="results/eval_models/{model}/{variant}/seed{seed}",
-        checkout="results/upstream/vlmevalkit",
-        lmudata="results/data/LMUData/manifest.json",
+        eval_model=rules.vlmeval_model.output[0],
+        checkout=rules.checkout_vlmevalkit.output[0],
+        lmudata=rules.vlmeval_data.output[0],
     output:
         "results/eval/{model}/{variant}/seed{seed}.csv",
     log:
@@ -163,18 +151,16 @@ rule vlmeval:
     benchmark:
         "results/benchmarks/eval/{model}/{variant}/seed{seed}.tsv"
     wildcard_constraints:
-        model=one_of(VLMEVAL_MODELS),
+        model=one_of(PLAN.vlmeval_models),
     conda:
         "../../envs/sgt.yaml"
-    threads: setting("resources/eval/threads")
+    threads: threads_for("eval")
     resources:
-        mem_mb=grow("eval", "mem_mb"),
-        runtime=grow("eval", "runtime"),
-        gpu=setting("resources/eval/gpu"),
+        **resources_for("eval"),
     params:
         cfg=setting("eval/vlmeval"),
         workdir=lambda w: f"results/work/vlmeval/{w.model}/{w.variant}/seed{w.seed}",
-        vlm_class=vlmeval_class,
+        vlm_class=PLAN.vlmeval_class,
     script:
         "../scripts/vlmeval.py"
 
@@ -188,11 +174,9 @@ rule geneval_prompts:
         "results/benchmarks/eval/geneval_prompts.tsv"
     conda:
         "../../envs/sgt.yaml"
-    threads: setting("resources/report/threads")
+    threads: threads_for("report")
     resources:
-        mem_mb=grow("report", "mem_mb"),
-        runtime=grow("report", "runtime"),
-        gpu=setting("resources/report/gpu"),
+        **resources_for("report"),
     params:
         n_per_tag=setting("eval/geneval/n_per_tag"),
         seed=config["seed"],
@@ -202,8 +186,8 @@ rule geneval_prompts:
 
 rule geneval:
     input:
-        model=model_dir,
-        metadata="results/eval/geneval/evaluation_metadata.jsonl",
+        model=PLAN.model_dir,
+        metadata=rules.geneval_prompts.output[0],
     output:
         csv="results/eval/{model}/{variant}/geneval/seed{seed}.csv",
         results="results/eval/{model}/{variant}/geneval/seed{seed}/results.jsonl",
@@ -213,17 +197,15 @@ rule geneval:
     benchmark:
         "results/benchmarks/eval/geneval/{model}/{variant}/seed{seed}.tsv"
     wildcard_constraints:
-        model=one_of(TINY_MODELS),
+        model=one_of(PLAN.embedded_eval_models),
     conda:
         "../../envs/sgt.yaml"
-    threads: setting("resources/eval/threads")
+    threads: threads_for("eval")
     resources:
-        mem_mb=grow("eval", "mem_mb"),
-        runtime=grow("eval", "runtime"),
-        gpu=setting("resources/eval/gpu"),
+        **resources_for("eval"),
     params:
         cfg=setting("eval/geneval"),
-        scene_aspect=SCENE_ASPECT,
+        scene_aspect=PLAN.scene_aspect,
     script:
         "../scripts/geneval.py"
 
@@ -238,11 +220,9 @@ rule checkout_dpg_bench:
         "results/benchmarks/eval/checkout_dpg_bench.tsv"
     conda:
         "../../envs/sgt.yaml"
-    threads: setting("resources/download/threads")
+    threads: threads_for("checkout")
     resources:
-        mem_mb=grow("data", "mem_mb"),
-        runtime=grow("data", "runtime"),
-        gpu=setting("resources/download/gpu"),
+        **resources_for("checkout"),
     params:
         url=setting("eval/dpg/upstream/url"),
         commit=setting("eval/dpg/upstream/commit"),

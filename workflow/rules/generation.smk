@@ -13,11 +13,9 @@ rule checkout_geneval:
         "results/benchmarks/generation/checkout_geneval.tsv"
     conda:
         "../../envs/sgt.yaml"
-    threads: setting("resources/download/threads")
+    threads: threads_for("checkout")
     resources:
-        mem_mb=grow("data", "mem_mb"),
-        runtime=grow("data", "runtime"),
-        gpu=setting("resources/download/gpu"),
+        **resources_for("checkout"),
     params:
         url=setting("eval/cluster_geneval/upstream/url"),
         commit=setting("eval/cluster_geneval/upstream/commit"),
@@ -31,9 +29,9 @@ rule generation_model:
     released pipeline linked, with the run's transformer and fine-tuned MLLM); links, no weight copies.
     """
     input:
-        unpack(run_handoff),
-        eval_model="results/eval_models/{model}/{variant}/seed{seed}",
-        checkout="results/upstream/{model}",
+        unpack(PLAN.run_handoff),
+        eval_model=rules.vlmeval_model.output[0],
+        checkout=rules.checkout_upstream.output[0],
     output:
         directory("results/generation_models/{model}/{variant}/seed{seed}"),
     log:
@@ -41,14 +39,12 @@ rule generation_model:
     benchmark:
         "results/benchmarks/generation_models/{model}/{variant}/seed{seed}.tsv"
     wildcard_constraints:
-        model=one_of(OWN_FOLDER_DRAWING_MODELS),
+        model=one_of(PLAN.own_folder_drawing_models),
     conda:
         "../../envs/sgt.yaml"
-    threads: setting("resources/eval_export/threads")
+    threads: threads_for("eval_export")
     resources:
-        mem_mb=grow("eval_export", "mem_mb"),
-        runtime=grow("eval_export", "runtime"),
-        gpu=setting("resources/eval_export/gpu"),
+        **resources_for("eval_export"),
     params:
         model_cfg=lambda w: config["models"][w.model],
     script:
@@ -60,9 +56,9 @@ rule generate_geneval:
     resumable (finished prompts stay in the work folder), published once every prompt has its images.
     """
     input:
-        unpack(draw_inputs("geneval")),
-        model=drawing_model,
-        checkout="results/upstream/{model}",
+        unpack(PLAN.draw_inputs("geneval")),
+        model=PLAN.drawing_model,
+        checkout=rules.checkout_upstream.output[0],
     output:
         directory(
             "results/generation/{model}/{variant}/seed{seed}/geneval/gseed{gseed}"
@@ -72,19 +68,17 @@ rule generate_geneval:
     benchmark:
         "results/benchmarks/generation/{model}/{variant}/seed{seed}/geneval/gseed{gseed}.tsv"
     wildcard_constraints:
-        model=one_of(GENEVAL_DRAWING_MODELS),
+        model=one_of(PLAN.drawing_models["geneval"]),
         gseed=r"\d+",
     conda:
         "../../envs/sgt.yaml"
-    threads: setting("resources/eval/threads")
+    threads: threads_for("eval")
     resources:
-        mem_mb=grow("eval", "mem_mb"),
-        runtime=grow("eval", "runtime"),
-        gpu=setting("resources/eval/gpu"),
+        **resources_for("eval"),
     params:
         model_cfg=lambda w: config["models"][w.model],
         benchmark="geneval",
-        settings=draw_settings("geneval"),
+        settings=PLAN.draw_settings("geneval"),
         workdir=lambda w: f"results/work/generation/{w.model}/{w.variant}/seed{w.seed}/geneval/gseed{w.gseed}",
     script:
         "../scripts/generate.py"
@@ -102,11 +96,9 @@ rule gedit_dataset:
         "results/benchmarks/generation/gedit_dataset.tsv"
     conda:
         "../../envs/sgt.yaml"
-    threads: setting("resources/download/threads")
+    threads: threads_for("checkout")
     resources:
-        mem_mb=grow("data", "mem_mb"),
-        runtime=grow("data", "runtime"),
-        gpu=setting("resources/download/gpu"),
+        **resources_for("checkout"),
     params:
         source=setting("eval/cluster_gedit/dataset"),
         revision=setting("eval/cluster_gedit/revision"),
@@ -119,9 +111,9 @@ rule generate_gedit:
     plus a root metadata.jsonl; resumable, published once every item has its images.
     """
     input:
-        unpack(draw_inputs("gedit")),
-        model=drawing_model,
-        checkout="results/upstream/{model}",
+        unpack(PLAN.draw_inputs("gedit")),
+        model=PLAN.drawing_model,
+        checkout=rules.checkout_upstream.output[0],
     output:
         directory("results/generation/{model}/{variant}/seed{seed}/gedit"),
     log:
@@ -129,18 +121,16 @@ rule generate_gedit:
     benchmark:
         "results/benchmarks/generation/{model}/{variant}/seed{seed}/gedit.tsv"
     wildcard_constraints:
-        model=one_of(GEDIT_DRAWING_MODELS),
+        model=one_of(PLAN.drawing_models["gedit"]),
     conda:
         "../../envs/sgt.yaml"
-    threads: setting("resources/eval/threads")
+    threads: threads_for("eval")
     resources:
-        mem_mb=grow("eval", "mem_mb"),
-        runtime=grow("eval", "runtime"),
-        gpu=setting("resources/eval/gpu"),
+        **resources_for("eval"),
     params:
         model_cfg=lambda w: config["models"][w.model],
         benchmark="gedit",
-        settings=draw_settings("gedit"),
+        settings=PLAN.draw_settings("gedit"),
         workdir=lambda w: f"results/work/generation/{w.model}/{w.variant}/seed{w.seed}/gedit",
     script:
         "../scripts/generate.py"
@@ -151,9 +141,9 @@ rule generate_dpg:
     resumable, published once every prompt has its samples.
     """
     input:
-        unpack(draw_inputs("dpg")),
-        model=drawing_model,
-        checkout="results/upstream/{model}",
+        unpack(PLAN.draw_inputs("dpg")),
+        model=PLAN.drawing_model,
+        checkout=rules.checkout_upstream.output[0],
     output:
         directory("results/generation/{model}/{variant}/seed{seed}/dpg"),
     log:
@@ -161,18 +151,16 @@ rule generate_dpg:
     benchmark:
         "results/benchmarks/generation/{model}/{variant}/seed{seed}/dpg.tsv"
     wildcard_constraints:
-        model=one_of(DPG_DRAWING_MODELS),
+        model=one_of(PLAN.drawing_models["dpg"]),
     conda:
         "../../envs/sgt.yaml"
-    threads: setting("resources/eval/threads")
+    threads: threads_for("eval")
     resources:
-        mem_mb=grow("eval", "mem_mb"),
-        runtime=grow("eval", "runtime"),
-        gpu=setting("resources/eval/gpu"),
+        **resources_for("eval"),
     params:
         model_cfg=lambda w: config["models"][w.model],
         benchmark="dpg",
-        settings=draw_settings("dpg"),
+        settings=PLAN.draw_settings("dpg"),
         workdir=lambda w: f"results/work/generation/{w.model}/{w.variant}/seed{w.seed}/dpg",
     script:
         "../scripts/generate.py"

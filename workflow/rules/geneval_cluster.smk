@@ -8,7 +8,7 @@ rule score_geneval:
     """GenEval's evaluate_images.py on each generation seed's folder (results.jsonl, one row per image),
     then the mean over eval.cluster_geneval.seeds."""
     input:
-        unpack(cluster_geneval_folders),
+        unpack(PLAN.cluster_geneval_folders),
     output:
         "results/eval/{model}/{variant}/geneval/seed{seed}.csv",
     log:
@@ -16,14 +16,12 @@ rule score_geneval:
     benchmark:
         "results/benchmarks/eval/geneval/{model}/{variant}/seed{seed}.tsv"
     wildcard_constraints:
-        model=one_of(GENEVAL_DRAWING_MODELS),
+        model=one_of(PLAN.drawing_models["geneval"]),
     conda:
         "../../envs/sgt.yaml"
-    threads: setting("resources/geneval_score/threads")
+    threads: threads_for("geneval_score")
     resources:
-        mem_mb=grow("geneval_score", "mem_mb"),
-        runtime=grow("geneval_score", "runtime"),
-        gpu=setting("resources/geneval_score/gpu"),
+        **resources_for("geneval_score"),
     params:
         cfg=setting("eval/cluster_geneval/scoring"),
         scores=lambda wildcards, output: output[0].removesuffix(".csv"),

@@ -12,11 +12,9 @@ rule checkout_gedit_bench:
         "results/benchmarks/eval/checkout_gedit_bench.tsv"
     conda:
         "../../envs/sgt.yaml"
-    threads: setting("resources/download/threads")
+    threads: threads_for("checkout")
     resources:
-        mem_mb=grow("data", "mem_mb"),
-        runtime=grow("data", "runtime"),
-        gpu=setting("resources/download/gpu"),
+        **resources_for("checkout"),
     params:
         url=setting("eval/gedit/upstream/url"),
         commit=setting("eval/gedit/upstream/commit"),
@@ -28,8 +26,8 @@ rule checkout_gedit_bench:
 rule score_gedit:
     """VIEScore SC/PQ per edit of GEdit-Bench-EN, 0-10; scored items are kept in a work file for reruns."""
     input:
-        images="results/generation/{model}/{variant}/seed{seed}/gedit",
-        checkout="results/upstream/step1x_edit",
+        images=rules.generate_gedit.output[0],
+        checkout=rules.checkout_gedit_bench.output[0],
     output:
         "results/eval/{model}/{variant}/gedit/seed{seed}.csv",
     log:
@@ -37,14 +35,12 @@ rule score_gedit:
     benchmark:
         "results/benchmarks/eval/gedit/{model}/{variant}/seed{seed}.tsv"
     wildcard_constraints:
-        model=one_of(CLUSTER_MODELS),
+        model=one_of(PLAN.vlmeval_models),
     conda:
         "../../envs/sgt.yaml"
-    threads: setting("resources/download/threads")
+    threads: threads_for("download")
     resources:
-        mem_mb=grow("download", "mem_mb"),
-        runtime=grow("download", "runtime"),
-        gpu=setting("resources/download/gpu"),
+        **resources_for("download"),
     params:
         gedit=setting("eval/gedit"),
         vie_prompts=setting("eval/gedit/vie_prompts"),
@@ -57,8 +53,8 @@ rule score_gedit:
 rule score_dpg:
     """DPG-Bench's yes/no questions on every sample of every grid, percent."""
     input:
-        images="results/generation/{model}/{variant}/seed{seed}/dpg",
-        checkout="results/upstream/ella",
+        images=rules.generate_dpg.output[0],
+        checkout=rules.checkout_dpg_bench.output[0],
     output:
         "results/eval/{model}/{variant}/dpg/seed{seed}.csv",
     log:
@@ -66,14 +62,12 @@ rule score_dpg:
     benchmark:
         "results/benchmarks/eval/dpg/{model}/{variant}/seed{seed}.tsv"
     wildcard_constraints:
-        model=one_of(CLUSTER_MODELS),
+        model=one_of(PLAN.vlmeval_models),
     conda:
         "../../envs/sgt.yaml"
-    threads: setting("resources/download/threads")
+    threads: threads_for("download")
     resources:
-        mem_mb=grow("download", "mem_mb"),
-        runtime=grow("download", "runtime"),
-        gpu=setting("resources/download/gpu"),
+        **resources_for("download"),
     params:
         questions=setting("eval/dpg/questions"),
         judge=setting("eval/judge"),

@@ -3,7 +3,7 @@
 
 rule tables:
     input:
-        eval_results(),
+        PLAN.eval_results(),
     output:
         understanding=report(
             "results/tables/understanding.csv",
@@ -29,16 +29,14 @@ rule tables:
         "results/benchmarks/report/tables.tsv"
     conda:
         "../../envs/sgt.yaml"
-    threads: setting("resources/report/threads")
+    threads: threads_for("report")
     resources:
-        mem_mb=grow("report", "mem_mb"),
-        runtime=grow("report", "runtime"),
-        gpu=setting("resources/report/gpu"),
+        **resources_for("report"),
     params:
-        variants=["majority_answer", *VARIANTS],
+        variants=["majority_answer", *PLAN.variants],
         labels=lambda w: {"majority_answer": "Majority answer (no image)"}
         | {v: s.get("label", v) for v, s in config["study"]["variants"].items()},
-        reference=SFT_VARIANT,
+        reference=PLAN.sft_variant,
         run_name=config["run_name"],
     script:
         "../scripts/tables.py"
@@ -46,9 +44,9 @@ rule tables:
 
 rule paper_tables:
     input:
-        results=eval_results(),
-        reference=REFERENCE_TABLES,
-        benchmark_map=BENCHMARK_MAP,
+        results=PLAN.eval_results(),
+        reference=PLAN.reference_tables,
+        benchmark_map=setting("report/benchmark_map"),
     output:
         **{
             f"{t}_{ext}": report(
@@ -58,7 +56,7 @@ rule paper_tables:
                 subcategory=t,
                 labels={"table": t, "format": ext},
             )
-            for t in PAPER_TABLES
+            for t in PLAN.paper_tables
             for ext in ("html", "csv", "md", "tex")
         },
     log:
@@ -67,11 +65,9 @@ rule paper_tables:
         "results/benchmarks/report/paper_tables.tsv"
     conda:
         "../../envs/sgt.yaml"
-    threads: setting("resources/report/threads")
+    threads: threads_for("report")
     resources:
-        mem_mb=grow("report", "mem_mb"),
-        runtime=grow("report", "runtime"),
-        gpu=setting("resources/report/gpu"),
+        **resources_for("report"),
     params:
         study=setting("study"),
         reference_dir=reference_dir,
@@ -82,7 +78,7 @@ rule paper_tables:
 
 rule figure:
     input:
-        figure_inputs,
+        PLAN.figure_inputs,
     output:
         png=report(
             "results/figures/{fig}.png",
@@ -97,18 +93,16 @@ rule figure:
     benchmark:
         "results/benchmarks/report/{fig}.tsv"
     wildcard_constraints:
-        fig=one_of(report_figures()),
+        fig=one_of(PLAN.report_figures),
     conda:
         "../../envs/sgt.yaml"
-    threads: setting("resources/report/threads")
+    threads: threads_for("report")
     resources:
-        mem_mb=grow("report", "mem_mb"),
-        runtime=grow("report", "runtime"),
-        gpu=setting("resources/report/gpu"),
+        **resources_for("report"),
     params:
-        plan=figure_plan,
-        metrics=figure_metrics,
-        results=eval_results(),
+        plan=PLAN.figure_plan,
+        metrics=PLAN.figure_metrics,
+        results=PLAN.eval_results(),
         study=setting("study"),
         reference_dir=setting("report/reference_dir"),
         benchmark_map=setting("report/benchmark_map"),
@@ -119,8 +113,8 @@ rule figure:
 
 rule separation:
     input:
-        results=eval_results(),
-        benchmark_map=BENCHMARK_MAP,
+        results=PLAN.eval_results(),
+        benchmark_map=setting("report/benchmark_map"),
     output:
         csv="results/tables/separation.csv",
         md=report(
@@ -134,11 +128,9 @@ rule separation:
         "results/benchmarks/report/separation.tsv"
     conda:
         "../../envs/sgt.yaml"
-    threads: setting("resources/report/threads")
+    threads: threads_for("report")
     resources:
-        mem_mb=grow("report", "mem_mb"),
-        runtime=grow("report", "runtime"),
-        gpu=setting("resources/report/gpu"),
+        **resources_for("report"),
     params:
         study=setting("study"),
     script:
@@ -147,10 +139,10 @@ rule separation:
 
 rule findings:
     input:
-        results=eval_results(),
-        analysis=findings_analysis(),
-        reference=REFERENCE_TABLES,
-        benchmark_map=BENCHMARK_MAP,
+        results=PLAN.eval_results(),
+        analysis=PLAN.findings_analysis(),
+        reference=PLAN.reference_tables,
+        benchmark_map=setting("report/benchmark_map"),
     output:
         md="results/report/findings.md",
         html=report(
@@ -164,15 +156,13 @@ rule findings:
         "results/benchmarks/report/findings.tsv"
     conda:
         "../../envs/sgt.yaml"
-    threads: setting("resources/report/threads")
+    threads: threads_for("report")
     resources:
-        mem_mb=grow("report", "mem_mb"),
-        runtime=grow("report", "runtime"),
-        gpu=setting("resources/report/gpu"),
+        **resources_for("report"),
     params:
         study=setting("study"),
-        levels=task_levels(),
-        missing_figures=missing_figures(),
+        levels=PLAN.task_levels,
+        missing_figures=PLAN.missing_figures,
         run_name=config["run_name"],
     script:
         "../scripts/findings.py"
@@ -189,11 +179,9 @@ rule config_used:
         "results/logs/report/config_used.log",
     conda:
         "../../envs/sgt.yaml"
-    threads: setting("resources/report/threads")
+    threads: threads_for("report")
     resources:
-        mem_mb=grow("report", "mem_mb"),
-        runtime=grow("report", "runtime"),
-        gpu=setting("resources/report/gpu"),
+        **resources_for("report"),
     params:
         config=config,
     script:
@@ -202,10 +190,10 @@ rule config_used:
 
 rule training_table:
     input:
-        lambda w: study_runs(
+        lambda w: PLAN.study_runs(
             "results/models/{model}/{variant}/seed{seed}",
             models=[w.model],
-            variants=TRAINED_VARIANTS,
+            variants=PLAN.trained_variants,
         ),
     output:
         csv=report(
@@ -219,19 +207,17 @@ rule training_table:
     benchmark:
         "results/benchmarks/report/training_{model}.tsv"
     wildcard_constraints:
-        model=one_of(TINY_MODELS),
+        model=one_of(PLAN.embedded_eval_models),
     conda:
         "../../envs/sgt.yaml"
-    threads: setting("resources/report/threads")
+    threads: threads_for("report")
     resources:
-        mem_mb=grow("report", "mem_mb"),
-        runtime=grow("report", "runtime"),
-        gpu=setting("resources/report/gpu"),
+        **resources_for("report"),
     params:
         labels=lambda w: {
             v: s.get("label", v) for v, s in config["study"]["variants"].items()
         },
-        order=VARIANTS,
+        order=PLAN.variants,
         recipe=lambda w: config["models"][w.model]["finetune"],
     script:
         "../scripts/training_table.py"

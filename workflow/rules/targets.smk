@@ -3,7 +3,7 @@
 
 rule make_targets:
     input:
-        unpack(shard_inputs),
+        unpack(PLAN.shard_inputs),
     output:
         "results/{stage}/{task}/shard-{shard}.parquet",
     log:
@@ -12,19 +12,17 @@ rule make_targets:
         "results/benchmarks/{stage}/{task}/shard-{shard}.tsv"
     conda:
         "../../envs/sgt.yaml"
-    threads: setting("resources/targets/threads")
+    threads: threads_for("targets")
     resources:
-        mem_mb=grow("targets", "mem_mb"),
-        runtime=grow("targets", "runtime"),
-        gpu=setting("resources/targets/gpu"),
+        **resources_for("targets"),
     params:
-        root=DATA_ROOT,
+        root=PLAN.data_root,
         source=config["data"]["source"],
-        data_options=DATA_OPTIONS,
-        split=shard_split,
+        data_options=PLAN.data_options,
+        split=lambda w: PLAN.split_of(w.stage),
         task_cfg=lambda w: config["targets"]["tasks"][w.task],
         seed=config["seed"],
-        subset_group=SHARED_SUBSET,
+        subset_group=PLAN.shared_subset,
         version=setting("targets/version"),
     script:
         "../scripts/make_targets.py"
@@ -32,7 +30,7 @@ rule make_targets:
 
 rule target_manifest:
     input:
-        lambda w: target_shards(w.task),
+        lambda w: PLAN.target_shards(w.task),
     output:
         "results/targets/{task}/manifest.parquet",
     log:
@@ -41,10 +39,8 @@ rule target_manifest:
         "results/benchmarks/targets/{task}/manifest.tsv"
     conda:
         "../../envs/sgt.yaml"
-    threads: setting("resources/targets/threads")
+    threads: threads_for("targets")
     resources:
-        mem_mb=grow("targets", "mem_mb"),
-        runtime=grow("targets", "runtime"),
-        gpu=setting("resources/targets/gpu"),
+        **resources_for("targets"),
     script:
         "../scripts/target_manifest.py"

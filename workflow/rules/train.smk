@@ -4,8 +4,8 @@
 
 rule pretrain:
     input:
-        ready=data_ready(),
-        vqa="results/vqa/train.jsonl",
+        ready=rules.validate_data.output[0],
+        vqa=rules.vqa_train.output[0],
     output:
         directory("results/models/{model}/base"),
     log:
@@ -13,17 +13,15 @@ rule pretrain:
     benchmark:
         "results/benchmarks/train/{model}/base.tsv"
     wildcard_constraints:
-        model=one_of(BASE_MODELS),
+        model=one_of(PLAN.base_models),
     conda:
         "../../envs/sgt.yaml"
-    threads: setting("resources/pretrain/threads")
+    threads: threads_for("pretrain")
     resources:
-        mem_mb=grow("pretrain", "mem_mb"),
-        runtime=grow("pretrain", "runtime"),
-        gpu=setting("resources/pretrain/gpu"),
+        **resources_for("pretrain"),
     params:
-        root=DATA_ROOT,
-        split=TRAIN_SPLIT,
+        root=PLAN.data_root,
+        split=PLAN.train_split,
         model_cfg=lambda w: config["models"][w.model],
         workdir=lambda w: f"results/work/{w.model}/base",
         seed=config["seed"],
@@ -39,14 +37,12 @@ rule checkout_upstream:
     benchmark:
         "results/benchmarks/train/{model}/checkout.tsv"
     wildcard_constraints:
-        model=one_of(UPSTREAM_MODELS),
+        model=one_of(PLAN.upstream_models),
     conda:
         "../../envs/sgt.yaml"
-    threads: setting("resources/download/threads")
+    threads: threads_for("checkout")
     resources:
-        mem_mb=grow("data", "mem_mb"),
-        runtime=grow("data", "runtime"),
-        gpu=setting("resources/download/gpu"),
+        **resources_for("checkout"),
     params:
         url=lambda w: config["models"][w.model]["upstream"]["url"],
         commit=lambda w: config["models"][w.model]["upstream"]["commit"],
@@ -57,7 +53,7 @@ rule checkout_upstream:
 
 rule export_training_data:
     input:
-        unpack(mix_inputs),
+        unpack(PLAN.mix_inputs),
     output:
         directory("results/export/{model}/{variant}/seed{seed}"),
     log:
@@ -65,20 +61,18 @@ rule export_training_data:
     benchmark:
         "results/benchmarks/export/{model}/{variant}/seed{seed}.tsv"
     wildcard_constraints:
-        model=one_of(PREFLIGHT_MODELS),
-        variant=one_of(v for v in VARIANTS if v not in UNTRAINED_VARIANTS),
+        model=one_of(PLAN.preflight_models),
+        variant=one_of(PLAN.tuned_variants),
     conda:
         "../../envs/sgt.yaml"
-    threads: setting("resources/preflight/threads")
+    threads: threads_for("preflight")
     resources:
-        mem_mb=grow("preflight", "mem_mb"),
-        runtime=grow("preflight", "runtime"),
-        gpu=setting("resources/preflight/gpu"),
+        **resources_for("preflight"),
     params:
         model_cfg=lambda w: config["models"][w.model],
-        mix=variant_mix,
+        mix=PLAN.variant_mix,
         pairs=lambda w: config["study"]["variants"][w.variant].get("pairs"),
-        task_shards=task_shard_map,
+        task_shards=PLAN.task_shard_map,
         checkout=lambda w: f"results/upstream/{w.model}",
     script:
         "../scripts/export_training_data.py"
@@ -86,8 +80,8 @@ rule export_training_data:
 
 rule preflight:
     input:
-        export="results/export/{model}/{variant}/seed{seed}",
-        checkout="results/upstream/{model}",
+        export=rules.export_training_data.output[0],
+        checkout=rules.checkout_upstream.output[0],
     output:
         "results/preflight/{model}/{variant}/seed{seed}.json",
     log:
@@ -95,17 +89,15 @@ rule preflight:
     benchmark:
         "results/benchmarks/preflight/{model}/{variant}/seed{seed}.tsv"
     wildcard_constraints:
-        model=one_of(PREFLIGHT_MODELS),
+        model=one_of(PLAN.preflight_models),
     conda:
         "../../envs/sgt.yaml"
-    threads: setting("resources/preflight/threads")
+    threads: threads_for("preflight")
     resources:
-        mem_mb=grow("preflight", "mem_mb"),
-        runtime=grow("preflight", "runtime"),
-        gpu=setting("resources/preflight/gpu"),
+        **resources_for("preflight"),
     params:
         model_cfg=lambda w: config["models"][w.model],
-        mix=variant_mix,
+        mix=PLAN.variant_mix,
         workdir=lambda w: f"results/work/preflight/{run_path(w)}",
     script:
         "../scripts/preflight.py"
@@ -113,7 +105,7 @@ rule preflight:
 
 rule train:
     input:
-        unpack(train_inputs),
+        unpack(PLAN.train_inputs),
     output:
         directory("results/models/{model}/{variant}/seed{seed}"),
     log:
@@ -121,21 +113,21 @@ rule train:
     benchmark:
         "results/benchmarks/train/{model}/{variant}/seed{seed}.tsv"
     wildcard_constraints:
-        variant=one_of(v for v in VARIANTS if v not in UNTRAINED_VARIANTS),
+        variant=one_of(PLAN.tuned_variants),
     conda:
         "../../envs/sgt.yaml"
-    threads: lambda w: train_resources(w).threads
+    threads: lambda w: PLAN.train_job(w).threads
     resources:
-        mem_mb=lambda w, attempt: grown(train_resources(w).mem_mb, attempt),
-        runtime=lambda w, attempt: grown(train_resources(w).runtime_min, attempt),
-        gpu=lambda w: train_resources(w).gpus,
+        mem_mb=lambda w, attempt: grown(PLAN.train_job(w).mem_mb, attempt),
+        runtime=lambda w, attempt: grown(PLAN.train_job(w).runtime_min, attempt),
+        gpu=lambda w: PLAN.train_job(w).gpus,
     params:
         model_cfg=lambda w: config["models"][w.model],
-        mix=variant_mix,
+        mix=PLAN.variant_mix,
         pairs=lambda w: config["study"]["variants"][w.variant].get("pairs"),
         # a preflight backend's train job reads the checked export, not the shards
         task_shards=lambda w: (
-            {} if backend_of(w.model).preflights else task_shard_map(w)
+            {} if PLAN.backend(w.model).preflights else PLAN.task_shard_map(w)
         ),
         workdir=lambda w: f"results/work/{run_path(w)}",
     script:
@@ -150,15 +142,13 @@ rule untrained:
     benchmark:
         "results/benchmarks/train/{model}/{variant}/seed{seed}.tsv"
     wildcard_constraints:
-        model=one_of(BASE_MODELS),
-        variant=one_of(UNTRAINED_VARIANTS),
+        model=one_of(PLAN.base_models),
+        variant=one_of(PLAN.untrained_variants),
     conda:
         "../../envs/sgt.yaml"
-    threads: 1
+    threads: threads_for("untrained")
     resources:
-        mem_mb=grow("eval", "mem_mb"),
-        runtime=grow("eval", "runtime"),
-        gpu=0,
+        **resources_for("untrained"),
     params:
         model_cfg=lambda w: config["models"][w.model],
     script:
