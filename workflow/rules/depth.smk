@@ -1,6 +1,6 @@
 # Depth estimation and the depth-consistency filter (appendix 7.1): a candidate pool per split, both
 # estimators per (estimator, shard) of it, then the filter's kept/discarded table and its histogram.
-# The depth and derain_dehaze targets read the target estimator's maps (see shard_inputs in common.smk).
+# The depth and derain_dehaze targets read the target estimator's maps (sgt.plan's shard_inputs).
 
 
 rule depth_models:

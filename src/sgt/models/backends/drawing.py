@@ -6,7 +6,7 @@ benchmark it runs and adding one is a registration, not another branch. The outp
 read are in :mod:`.layouts`. A drawer parses its config section
 once (``settings``), names the command that draws into a work folder kept across requeues (``launch``) and
 moves that folder to the rule's output once it is complete (``publish``). ``needs`` names extra rule inputs
-(a prompt checkout, a dataset cache) that common.smk maps to paths.
+(a prompt checkout, a dataset cache) that sgt.plan maps to paths.
 """
 
 from __future__ import annotations

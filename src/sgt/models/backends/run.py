@@ -364,7 +364,7 @@ def generate_run(
     missing = sorted(set(draw.needs) - set(job.inputs))
     if missing:
         raise KeyError(
-            f"{backend.name}/{benchmark} needs inputs {missing}: a rule bug (common.smk DRAW_INPUTS)"
+            f"{backend.name}/{benchmark} needs inputs {missing}: a rule bug (sgt.plan.study.DRAW_INPUTS)"
         )
     run_launch(draw.launch(backend, job, cfg), log)
     draw.publish(backend, job, cfg, Path(out))
