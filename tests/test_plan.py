@@ -252,6 +252,9 @@ def test_all_outputs_name_every_task_manifest_and_the_report(plans: dict[str, Pl
     assert "results/report/findings.html" in outputs and "results/tables/training/tiny.md" in outputs
     assert "results/tables/separation.md" in outputs  # an untrained variant: the separation table
     assert "results/figures/tiny/fig7_tsne.png" in outputs
+    assert outputs[-1] == "results/report/budget.html"  # made last, from the others (report.budget)
+    assert "results/report/budget.html" not in plan.budgeted_outputs()
+    assert "results/report/budget.html" not in plans["test"].all_outputs()  # test.yaml: report.budget off
 
 
 # --- resources ---
