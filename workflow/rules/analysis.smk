@@ -89,6 +89,6 @@ rule analysis_figures:
         **resources_for("report"),
     params:
         compare=config["analysis"]["compare"],
-        labels={v: s.get("label", v) for v, s in config["study"]["variants"].items()},
+        labels=PLAN.variant_labels,
     script:
         "../scripts/analysis_figures.py"

@@ -34,7 +34,7 @@ wildcard_constraints:
     seed=r"\d+",
     stage="targets|eval_targets",
     bench=one_of(PLAN.benchmarks),
-    split=f"{PLAN.train_split}|{PLAN.eval_split}",
+    split=one_of([PLAN.train_split, PLAN.eval_split]),
     estimator=one_of(PLAN.estimators),
 
 

@@ -151,9 +151,7 @@ rule subset:
         **resources_for("data"),
     params:
         root=PLAN.data_root,
-        n=lambda w: config["targets"][
-            "n_per_task" if w.split == PLAN.train_split else "eval_n"
-        ],
+        n=lambda w: PLAN.needed(w.split),
         shard_size=setting("targets/shard_size"),
         group=PLAN.shared_subset,
         seed=config["seed"],

@@ -134,7 +134,7 @@ rule vlmeval_model:
     resources:
         **resources_for("eval_export"),
     params:
-        model_cfg=lambda w: config["models"][w.model],
+        model_cfg=PLAN.model_settings,
     script:
         "../scripts/vlmeval_model.py"
 

@@ -46,7 +46,7 @@ rule generation_model:
     resources:
         **resources_for("eval_export"),
     params:
-        model_cfg=lambda w: config["models"][w.model],
+        model_cfg=PLAN.model_settings,
     script:
         "../scripts/generation_model.py"
 
@@ -76,7 +76,7 @@ rule generate_geneval:
     resources:
         **resources_for("eval"),
     params:
-        model_cfg=lambda w: config["models"][w.model],
+        model_cfg=PLAN.model_settings,
         benchmark="geneval",
         settings=PLAN.draw_settings("geneval"),
         workdir=lambda w: f"results/work/generation/{w.model}/{w.variant}/seed{w.seed}/geneval/gseed{w.gseed}",
@@ -128,7 +128,7 @@ rule generate_gedit:
     resources:
         **resources_for("eval"),
     params:
-        model_cfg=lambda w: config["models"][w.model],
+        model_cfg=PLAN.model_settings,
         benchmark="gedit",
         settings=PLAN.draw_settings("gedit"),
         workdir=lambda w: f"results/work/generation/{w.model}/{w.variant}/seed{w.seed}/gedit",
@@ -158,7 +158,7 @@ rule generate_dpg:
     resources:
         **resources_for("eval"),
     params:
-        model_cfg=lambda w: config["models"][w.model],
+        model_cfg=PLAN.model_settings,
         benchmark="dpg",
         settings=PLAN.draw_settings("dpg"),
         workdir=lambda w: f"results/work/generation/{w.model}/{w.variant}/seed{w.seed}/dpg",

@@ -34,8 +34,7 @@ rule tables:
         **resources_for("report"),
     params:
         variants=["majority_answer", *PLAN.variants],
-        labels=lambda w: {"majority_answer": "Majority answer (no image)"}
-        | {v: s.get("label", v) for v, s in config["study"]["variants"].items()},
+        labels={"majority_answer": "Majority answer (no image)"} | PLAN.variant_labels,
         reference=PLAN.sft_variant,
         run_name=config["run_name"],
     script:
@@ -214,9 +213,7 @@ rule training_table:
     resources:
         **resources_for("report"),
     params:
-        labels=lambda w: {
-            v: s.get("label", v) for v, s in config["study"]["variants"].items()
-        },
+        labels=PLAN.variant_labels,
         order=PLAN.variants,
         recipe=lambda w: config["models"][w.model]["finetune"],
     script:

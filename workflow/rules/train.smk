@@ -22,7 +22,7 @@ rule pretrain:
     params:
         root=PLAN.data_root,
         split=PLAN.train_split,
-        model_cfg=lambda w: config["models"][w.model],
+        model_cfg=PLAN.model_settings,
         workdir=lambda w: f"results/work/{w.model}/base",
         seed=config["seed"],
     script:
@@ -69,7 +69,7 @@ rule export_training_data:
     resources:
         **resources_for("preflight"),
     params:
-        model_cfg=lambda w: config["models"][w.model],
+        model_cfg=PLAN.model_settings,
         mix=PLAN.variant_mix,
         pairs=lambda w: config["study"]["variants"][w.variant].get("pairs"),
         task_shards=PLAN.task_shard_map,
@@ -96,7 +96,7 @@ rule preflight:
     resources:
         **resources_for("preflight"),
     params:
-        model_cfg=lambda w: config["models"][w.model],
+        model_cfg=PLAN.model_settings,
         mix=PLAN.variant_mix,
         workdir=lambda w: f"results/work/preflight/{run_path(w)}",
     script:
@@ -122,7 +122,7 @@ rule train:
         runtime=lambda w, attempt: grown(PLAN.train_job(w).runtime_min, attempt),
         gpu=lambda w: PLAN.train_job(w).gpus,
     params:
-        model_cfg=lambda w: config["models"][w.model],
+        model_cfg=PLAN.model_settings,
         mix=PLAN.variant_mix,
         pairs=lambda w: config["study"]["variants"][w.variant].get("pairs"),
         # a preflight backend's train job reads the checked export, not the shards
@@ -150,6 +150,6 @@ rule untrained:
     resources:
         **resources_for("untrained"),
     params:
-        model_cfg=lambda w: config["models"][w.model],
+        model_cfg=PLAN.model_settings,
     script:
         "../scripts/untrained.py"

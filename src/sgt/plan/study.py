@@ -180,6 +180,15 @@ class Plan:
         """Variants a train (or export) job makes: every variant but the untrained ones."""
         return [v for v in self.variants if v not in self.untrained_variants]
 
+    @property
+    def variant_labels(self) -> dict[str, str]:
+        """Each variant's label in tables and figures (study.variants.<v>.label, else its name)."""
+        return {v: s.get("label", v) for v, s in self.config["study"]["variants"].items()}
+
+    def model_settings(self, wildcards: Any) -> dict[str, Any]:
+        """Params function: ``models.<model>`` of the job."""
+        return self.config["models"][wildcards.model]
+
     def backend(self, model: str) -> Any:
         """The registered backend class of ``models.<model>``."""
         return backend_class(self.config["models"][model]["backend"])
