@@ -290,3 +290,35 @@ def test_train_jobs_take_the_backends_resources(plans: dict[str, Plan]) -> None:
     job = tiny.train_job(run("tiny", "sft"))
     assert (job.threads, job.mem_mb, job.gpus) == (1, 3000, 0)  # resources.train of config.yaml
     assert plans["paper"].train_job(run("bagel", "sft")).gpus > 0  # a cluster backend asks for its own
+
+
+# --- data ---
+
+
+def test_coco_archives_are_those_of_both_splits(plans: dict[str, Plan]) -> None:
+    paper = plans["paper"]  # COCO 2017, downloaded: images of both splits plus the two annotation archives
+    assert paper.coco_archives == {
+        "annotations_trainval2017": "annotations",
+        "panoptic_annotations_trainval2017": "panoptic_annotations",
+        "train2017": "train2017",
+        "val2017": "val2017",
+    }
+    extracted = paper.data_root_inputs(None)["extracted"]
+    assert f"{paper.data_root}/.extracted/val2017.zip.json" in extracted and len(extracted) == 4
+    assert paper.coco_source(SimpleNamespace(archive="val2017")).name == "val2017.zip"
+    assert plans["embedded"].coco_archives == {}  # the toy world downloads nothing
+    assert plans["embedded"].data_root_inputs(None) == {"root": plans["embedded"].data_root}
+
+
+def test_sa1b_shards_come_from_the_links_file(tmp_path: Path) -> None:
+    links = tmp_path / "links.txt"
+    rows = [f"sa_00000{i}.tar\thttp://127.0.0.1:9/sa_00000{i}.tar" for i in range(3)]
+    links.write_text("\n".join(["file_name\tcdn_link", *rows]) + "\n")
+    sa1b = {"links_file": str(links), "n_shards": 2, "eval_fraction": 0.2}
+    config = prepared("test", data={"source": "sa1b", "root": "data/sa1b", "sa1b": sa1b})
+    plan = Plan.from_config(config)
+    assert list(plan.sa1b) == ["sa_000000", "sa_000001"]  # data.sa1b.n_shards of the file's three
+    assert plan.data_root_inputs(None)["extracted"] == [
+        "data/sa1b/sa_000000/.extracted/sa_000000.tar.json",
+        "data/sa1b/sa_000001/.extracted/sa_000001.tar.json",
+    ]
