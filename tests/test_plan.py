@@ -127,6 +127,10 @@ def test_variant_roles(plans: dict[str, Plan]) -> None:
     assert tiny.untrained_variants == ["untrained"]
     assert "base" not in tiny.trained_variants and "untrained" not in tiny.trained_variants
     assert "untrained" not in tiny.tuned_variants and "base" in tiny.tuned_variants
+    labels = tiny.variant_labels  # study.variants.<v>.label, else the name
+    assert list(labels) == tiny.variants
+    assert all(labels[v] == spec.get("label", v) for v, spec in tiny.config["study"]["variants"].items())
+    assert tiny.model_settings(run("tiny", "sft")) is tiny.config["models"]["tiny"]
 
 
 def test_a_variant_with_three_seeds_yields_three_train_runs(plans: dict[str, Plan]) -> None:
