@@ -27,9 +27,13 @@ def test_layers_point_down() -> None:
 
 def test_a_backwards_import_breaks_the_contract(tmp_path: Path) -> None:
     shutil.copy(REPO / "pyproject.toml", tmp_path / "pyproject.toml")
-    shutil.copytree(REPO / "src" / "sgt", tmp_path / "src" / "sgt", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(
+        REPO / "src" / "sgt", tmp_path / "src" / "sgt", ignore=shutil.ignore_patterns("__pycache__")
+    )
     coco = tmp_path / "src" / "sgt" / "data" / "coco.py"
-    coco.write_text(coco.read_text() + "\n\ndef _backwards() -> None:\n    import sgt.report.tables  # noqa\n")
+    coco.write_text(
+        coco.read_text() + "\n\ndef _backwards() -> None:\n    import sgt.report.tables  # noqa\n"
+    )
     done = lint_imports(tmp_path)
     assert done.returncode != 0
     assert "sgt.data is not allowed to import sgt.report" in done.stdout

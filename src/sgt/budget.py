@@ -230,8 +230,8 @@ def study_config(configfiles: Sequence[str], root: Path) -> dict[str, Any]:
     as the Snakefile does), the schema's defaults filled in."""
     from snakemake.utils import update_config
 
-    from sgt.config import validate_config
     from sgt.io import read_yaml
+    from sgt.schema import validate_config
 
     config: dict[str, Any] = {}
     for name in configfiles or ["config/config.yaml"]:

@@ -17,7 +17,8 @@ from sgt.models.tiny_umm import TinyUMMConfig
 from sgt.testing.tiny import SMALLEST
 from sgt.train.datasets import EDITS, edit_pairs
 from sgt.train.shipped_base import MANIFEST, RECIPE_VERSION, fingerprint, install, recorded_fingerprint, ship
-from sgt.train.study import PRETRAIN_MIX, pretrain_base
+from sgt.train.stages import PRETRAIN_MIX
+from sgt.train.study import pretrain_base
 
 PRETRAIN = {
     "vit": {"steps": 2, "batch_size": 4},

@@ -168,8 +168,8 @@ def check_conformance(
 
 def vlmeval_settings(configfile: str | os.PathLike[str], schema: str | os.PathLike[str] = SCHEMA) -> dict:
     """``eval.vlmeval`` of a workflow config file, schema defaults filled in as the workflow does."""
-    from sgt.config import validate_config
     from sgt.io import read_yaml
+    from sgt.schema import validate_config
 
     cfg = read_yaml(configfile) or {}
     validate_config(cfg, schema)
