@@ -132,9 +132,9 @@ def test_the_schema_defaults_are_the_codes() -> None:
     from sgt.models.backends import BACKENDS, bagel, omnigen2
     from sgt.models.backends.run import RUNTIME_OPTIONS
     from sgt.models.conv_stem import VIT_STEMS
+    from sgt.models.tiny_inputs import EDITS
     from sgt.models.tiny_umm import TinyUMMConfig
     from sgt.train.corpus import CORPUS_DEFAULTS
-    from sgt.train.datasets import EDITS
     from sgt.train.engines import ENGINES
     from sgt.train.settings import loop_defaults
     from sgt.train.stages import PRETRAIN_EDITS, PRETRAIN_MIX, base_settings

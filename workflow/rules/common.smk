@@ -12,7 +12,7 @@ from sgt.config import (
     variant_models,
     variant_seeds,
 )
-from sgt.data.datasets import source_options
+from sgt.data.registry import source_options
 from sgt.data.llava_mixture import llava_settings
 from sgt.data.sources import sa1b_shard_sources
 
@@ -45,7 +45,7 @@ def setting(path):
 
 
 DATA_ROOT = config["data"]["root"]
-# source-specific keywords of sgt.data.datasets.open_dataset (SA-1B: its eval hold-out)
+# source-specific keywords of sgt.data.registry.open_dataset (SA-1B: its eval hold-out)
 DATA_OPTIONS = source_options(config["data"])
 SA1B = (  # shard stem -> Source; reading the links file here fails before any job if it is bad
     sa1b_shard_sources(config["data"]["sa1b"])

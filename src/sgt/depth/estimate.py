@@ -11,7 +11,8 @@ from typing import Any
 
 from tqdm import tqdm
 
-from sgt.data.coco import CocoDataset, CorruptImageError
+from sgt.data.coco import CocoDataset
+from sgt.data.images import CorruptImageError
 from sgt.data.records import Sample
 from sgt.depth.registry import make_estimator
 from sgt.depth.store import StoreWriter

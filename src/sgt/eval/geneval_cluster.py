@@ -24,13 +24,12 @@ import numpy as np
 from sgt.eval.detectors import Detector, build_detector
 from sgt.eval.geneval import TAGS, GenEvalOptions, GenEvalSummary
 from sgt.eval.geneval_runner import evaluate_geneval_images, iter_geneval_images, summarize_results_file
-from sgt.eval.tidy import TIDY_COLUMNS, write_tidy
+from sgt.scores import score_columns, write_tidy
 
 logger = logging.getLogger(__name__)
 BENCHMARK = "GenEval"  # config/paper_reference/benchmarks.yaml: the paper's GenEval column, relation "same"
 KEY = "eval.cluster_geneval.scoring"
-# the tidy columns of every result (sgt.eval.embedded) plus headline and note, as the VLMEvalKit runs write
-COLUMNS = (*TIDY_COLUMNS, "headline", "note")
+COLUMNS = score_columns("headline", "note")  # as the VLMEvalKit runs write
 OPTION_KEYS = ("threshold", "counting_threshold", "max_objects", "nms_threshold", "position_threshold")
 
 

@@ -24,7 +24,7 @@ from sgt.eval.geneval_runner import (
     summary_rows,
     write_geneval_outputs,
 )
-from sgt.eval.tidy import TIDY_COLUMNS, write_tidy
+from sgt.scores import score_columns, write_tidy
 from sgt.seeding import torch_seed_for
 
 logger = logging.getLogger(__name__)
@@ -78,4 +78,4 @@ def run_geneval(
     rows = summary_rows(summarize_results_file(results), model_name, variant, benchmark=BENCHMARK)
     # headline: ``overall`` is GenEval's number in the paper tables (Table 3's GenEval column)
     rows = [{**r, "seed": seed, "value": round(float(r["value"]), 4)} for r in rows]
-    write_tidy(rows, out_csv, columns=(*TIDY_COLUMNS, "headline"))
+    write_tidy(rows, out_csv, columns=score_columns("headline"))

@@ -31,8 +31,8 @@ from typing import Any
 import torch
 
 from sgt.io import atomic_dir
+from sgt.models.tiny_inputs import PairSet, VQASet
 from sgt.seeding import rng_for, torch_seed_for
-from sgt.train.datasets import PairSet, VQASet
 from sgt.train.engines import Engine, make_engine
 from sgt.train.mix import mix_schedule
 from sgt.train.settings import TrainConfig, lr_at

@@ -22,8 +22,8 @@ import torch
 
 from sgt.data.vqa import load_scenes, read_jsonl
 from sgt.io import atomic_dir, atomic_write_json, read_json
+from sgt.models.tiny_inputs import PairSet, VQASet, caption_pairs, edit_pairs, load_pairs, load_vqa, to_tensor
 from sgt.seeding import torch_seed_for
-from sgt.train.datasets import PairSet, VQASet, caption_pairs, edit_pairs, load_pairs, load_vqa, to_tensor
 from sgt.train.loop import UNDERSTANDING_PATH, train
 from sgt.train.settings import TrainConfig
 from sgt.train.stages import PRETRAIN_EDITS, PRETRAIN_MIX, understanding_settings
@@ -106,7 +106,8 @@ def pretrain_base(
 
     With ``pretrain.corpus.images`` > 0, fresh toy-world scenes (``sgt.train.corpus``) join the training
     split's images for the ViT and the VQA, and for the captions too with ``corpus.t2i``."""
-    from sgt.data.coco import CocoDataset, read_image
+    from sgt.data.coco import CocoDataset
+    from sgt.data.images import read_image
     from sgt.models.tiny_umm import TinyUMM, TinyUMMConfig, load_vit, save_model
     from sgt.train import shipped_base
     from sgt.train.corpus import corpus_settings, corpus_vqa, render_corpus

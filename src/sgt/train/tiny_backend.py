@@ -26,7 +26,7 @@ import pyarrow.parquet as pq
 
 from sgt.data.vqa import read_jsonl
 from sgt.io import atomic_dir, atomic_write_json, read_json
-from sgt.models.backend import VQA_KEY, Evaluator, Launch, Recipe, Resources
+from sgt.models.backend_interface import VQA_KEY, Evaluator, Launch, Recipe, Resources
 from sgt.models.backends._export import split_mix
 
 logger = logging.getLogger(__name__)

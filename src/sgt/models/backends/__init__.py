@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from sgt.models.backend import Backend, Launch
+from sgt.models.backend_interface import Backend, Launch
 from sgt.models.backends.bagel import BagelBackend
 from sgt.models.backends.omnigen2 import OmniGen2Backend
 

@@ -23,7 +23,7 @@ from typing import Any, ClassVar
 
 from sgt.data.gedit_cache import offline_env, parquet_files, read_gedit_index
 from sgt.io import atomic_write_text
-from sgt.models.backend import Launch
+from sgt.models.backend_interface import Launch
 from sgt.models.backends.drawing import Job, register, settings_from, settings_record
 from sgt.models.backends.layouts import publish_gedit
 

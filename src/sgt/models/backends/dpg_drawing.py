@@ -28,7 +28,7 @@ import numpy as np
 from PIL import Image
 
 from sgt.io import atomic_dir, atomic_write_text
-from sgt.models.backend import Launch
+from sgt.models.backend_interface import Launch
 from sgt.models.backends.drawing import Job, drawer, register, settings_record
 from sgt.models.backends.layouts import missing_samples
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Protocol, TypeVar
 
-from sgt.models.backend import Launch
+from sgt.models.backend_interface import Launch
 
 logger = logging.getLogger(__name__)
 

@@ -20,7 +20,7 @@ from typing import Any, ClassVar
 
 from sgt.data.gedit_cache import INDEX, read_gedit_index
 from sgt.io import atomic_write_text
-from sgt.models.backend import Launch
+from sgt.models.backend_interface import Launch
 from sgt.models.backends.drawing import (
     Job,
     register,

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from sgt.io import atomic_write_text
-from sgt.models.backend import Launch
+from sgt.models.backend_interface import Launch
 from sgt.models.backends.drawing import (
     Job,
     register,
