@@ -128,11 +128,12 @@ def check_config(config: Mapping[str, Any]) -> None:
 
 
 def _check_vlmeval(config: Mapping[str, Any]) -> None:
-    """Every VLMEvalKit dataset name is one whose result file we can read (sgt.eval.vlmeval.BENCHMARKS)."""
+    """Every VLMEvalKit dataset name is one whose result file we can read
+    (``sgt.eval.vlmeval.adapter.BENCHMARKS``)."""
     datasets = config["eval"]["vlmeval"].get("datasets", [])
     if not datasets:
         return
-    from sgt.eval.vlmeval import BENCHMARKS, NOT_IN_VLMEVALKIT
+    from sgt.eval.vlmeval.adapter import BENCHMARKS, NOT_IN_VLMEVALKIT
 
     for name in datasets:
         if name in NOT_IN_VLMEVALKIT:

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sgt.eval.vlmeval import (
+from sgt.eval.vlmeval.adapter import (
     BENCHMARKS,
     EXACT_MATCHING,
     JUDGE_FELL_BACK,

@@ -1,4 +1,4 @@
-from sgt.eval.embedded import majority_rows
+from sgt.eval.embedded.evaluate import majority_rows
 from sgt.logs import setup_logging
 from sgt.scores import write_tidy
 

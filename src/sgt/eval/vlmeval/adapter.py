@@ -327,7 +327,7 @@ def tidy_rows(
     if spec.headline not in metrics:
         raise ValueError(
             f"{source}: headline metric {spec.headline!r} of {dataset} not found (have {sorted(metrics)}); "
-            "the VLMEvalKit output format changed, update BENCHMARKS in sgt.eval.vlmeval"
+            "the VLMEvalKit output format changed, update BENCHMARKS in sgt.eval.vlmeval.adapter"
         )
     rows = []
     for key, value in metrics.items():

@@ -1,10 +1,10 @@
 """Embedded evaluation of a tiny-UMM checkpoint on held-out toy-world images.
 
 Understanding: the embedded VLMEvalKit-style TSV benchmarks, answered by greedy decoding and scored by the
-same exact-match rules as the real path (``sgt.eval.vqa_scoring``). Generation: on held-out (condition,
-target) pairs, the flow loss with the true condition against shuffled conditions (does the model read its
-condition at all?) and the pixel accuracy of sampled targets against the all-background baseline.
-All results are tidy rows ``(model, variant, seed, benchmark, metric, value)``.
+same exact-match rules as the real path (``sgt.eval.embedded.vqa_scoring``). Generation: on held-out
+(condition, target) pairs, the flow loss with the true condition against shuffled conditions (does the model
+read its condition at all?) and the pixel accuracy of sampled targets against the all-background baseline. All
+results are tidy rows ``(model, variant, seed, benchmark, metric, value)``.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any
 import torch
 
 from sgt.data.vqa import read_tsv
-from sgt.eval.vqa_scoring import score_predictions
+from sgt.eval.embedded.vqa_scoring import score_predictions
 from sgt.scores import write_tidy
 from sgt.seeding import torch_seed_for
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sgt.eval.judge import JudgeUnavailable
+from sgt.eval.judge.chat import JudgeUnavailable
 from sgt.io import atomic_write_text
 from sgt.scores import score_columns, write_tidy
 

@@ -1,6 +1,6 @@
 """Embedded GenEval job: a tiny-UMM checkpoint draws the toy prompt set; a detector and the rules score it.
 
-Images go through GenEval's own layout (``sgt.eval.geneval_runner``) so the folder could be scored by the
+Images go through GenEval's own layout (``sgt.eval.geneval.runner``) so the folder could be scored by the
 upstream evaluator too; the summary becomes tidy rows ``gen_geneval/<tag>`` and ``gen_geneval/overall``
 (percent), which the generation table picks up as it does every ``gen_*`` benchmark.
 """
@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from sgt.eval.detectors import build_detector
-from sgt.eval.geneval_runner import (
+from sgt.eval.geneval.detectors import build_detector
+from sgt.eval.geneval.runner import (
     GenerateFn,
     evaluate_geneval_images,
     read_geneval_metadata,

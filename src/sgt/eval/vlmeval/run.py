@@ -20,8 +20,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from sgt.eval.lmudata import link_lmudata
-from sgt.eval.vlmeval import (
+from sgt.eval.vlmeval.adapter import (
     VLMEvalRun,
     judge_env,
     judge_from_config,
@@ -30,6 +29,7 @@ from sgt.eval.vlmeval import (
     vlmeval_command,
     write_vlmeval_config,
 )
+from sgt.eval.vlmeval.lmudata import link_lmudata
 from sgt.models.backend_interface import Launch
 from sgt.models.backends import run_launch
 from sgt.scores import Score, score_columns, write_tidy

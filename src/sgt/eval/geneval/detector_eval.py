@@ -16,8 +16,8 @@ import numpy as np
 import numpy.typing as npt
 
 from sgt.data.toyworld import THINGS, ToyWorldSpec, render_image
-from sgt.eval.detectors import DetectionDict, Detector
-from sgt.eval.geneval import THRESHOLD
+from sgt.eval.geneval.detectors import DetectionDict, Detector
+from sgt.eval.geneval.rules import THRESHOLD
 
 
 @dataclass(frozen=True, slots=True)
