@@ -29,7 +29,7 @@ from sgt.scores import score_columns, write_tidy
 logger = logging.getLogger(__name__)
 BENCHMARK = "GenEval"  # config/paper_reference/benchmarks.yaml: the paper's GenEval column, relation "same"
 KEY = "eval.cluster_geneval.scoring"
-COLUMNS = score_columns("headline", "note")  # as the VLMEvalKit runs write
+COLUMNS = tuple(score_columns("headline", "note"))  # as the VLMEvalKit runs write
 OPTION_KEYS = ("threshold", "counting_threshold", "max_objects", "nms_threshold", "position_threshold")
 
 
