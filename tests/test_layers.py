@@ -4,9 +4,12 @@ catch a backwards import, one placed inside a function included."""
 from __future__ import annotations
 
 import os
+import pkgutil
+import re
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -23,6 +26,15 @@ def lint_imports(root: Path) -> subprocess.CompletedProcess[str]:
 def test_layers_point_down() -> None:
     done = lint_imports(REPO)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_every_top_level_module_has_a_layer() -> None:
+    """A module the layers contract does not name would be free to import anything."""
+    contracts = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["importlinter"]["contracts"]
+    layers = next(c["layers"] for c in contracts if c["name"] == "sgt layers point down")
+    named = {name for layer in layers for name in re.findall(r"sgt\.\w+", layer)}
+    present = {f"sgt.{m.name}" for m in pkgutil.iter_modules([str(REPO / "src" / "sgt")])}
+    assert present - named == set()
 
 
 def test_a_backwards_import_breaks_the_contract(tmp_path: Path) -> None:
