@@ -38,7 +38,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from sgt.data.coco import CocoDataset, decode_image
+from sgt.data.coco import CocoDataset
+from sgt.data.images import decode_image
 from sgt.data.records import Sample
 from sgt.data.toyworld import ToyWorldSpec, write_toyworld
 from sgt.seeding import rng_for

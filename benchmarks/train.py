@@ -51,10 +51,11 @@ def _worker(engine: str, kind: str, args: argparse.Namespace) -> dict[str, float
     import torch
     import yaml
 
+    from sgt.models.tiny_inputs import PairSet, VQASet
     from sgt.models.tiny_umm import TinyUMM, TinyUMMConfig
     from sgt.testing.tiny import SMALLEST
-    from sgt.train.datasets import PairSet, VQASet
-    from sgt.train.loop import TrainConfig, train
+    from sgt.train.loop import train
+    from sgt.train.settings import TrainConfig
 
     if args.arch == "demo":
         arch = yaml.safe_load((REPO / "config" / "config.yaml").read_text())["models"]["tiny"]["architecture"]

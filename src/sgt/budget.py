@@ -241,8 +241,8 @@ def study_config(configfiles: Sequence[str], root: Path, repo: Path | None = Non
     config/config.yaml when none is named (as the Snakefile does), the schema's defaults filled in."""
     from snakemake.utils import update_config
 
-    from sgt.config import validate_config
     from sgt.io import read_yaml
+    from sgt.schema import validate_config
 
     repo = repo or root
     config: dict[str, Any] = {}

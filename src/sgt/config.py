@@ -5,43 +5,14 @@ Each error names the config key and the fix, e.g. ``study.variants.sft_segm.mix:
 
 from __future__ import annotations
 
-import copy
 import difflib
-from collections.abc import Iterator, Mapping, MutableMapping
+from collections.abc import Mapping, MutableMapping
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from sgt.io import read_yaml
+from sgt.schema import ConfigError, validate_config  # noqa: F401  (the workflow reads both from here)
 from sgt.targets.registry import resolve_task, task_params
-
-
-def validate_config(config: MutableMapping[str, Any], schema_path: str | Path) -> None:
-    """Check ``config`` against the JSON schema (a YAML file) and fill in its defaults, in place.
-
-    The same check as ``snakemake.utils.validate(config, schema)`` (Draft 2020-12, defaults set on the way
-    down). Snakemake loads the schema through a pure-Python YAML templater, which alone took a twentieth of
-    the paper study's dry run (benchmarks/dry_run.py); libyaml loads it in a millisecond.
-    """
-    from jsonschema import Draft202012Validator, ValidationError, validators
-
-    schema = read_yaml(schema_path)
-    check_properties = Draft202012Validator.VALIDATORS["properties"]
-
-    def properties_with_defaults(
-        validator: Any, properties: Mapping[str, Any], instance: Any, schema: Mapping[str, Any]
-    ) -> Iterator[ValidationError]:
-        if isinstance(instance, MutableMapping):
-            for name, sub in properties.items():
-                if "default" in sub:
-                    instance.setdefault(name, copy.deepcopy(sub["default"]))
-        yield from check_properties(validator, properties, instance, schema)
-
-    validator = validators.extend(Draft202012Validator, {"properties": properties_with_defaults})(schema)
-    error = next(iter(validator.iter_errors(config)), None)
-    if error is not None:
-        where = ".".join(str(p) for p in error.absolute_path) or "the top level"
-        raise ConfigError(f"config {where}: {error.message} (schema: {schema_path})")
 
 
 def _repo_path(path: str, repo: Path) -> str:
@@ -69,10 +40,6 @@ def resolve_repo_paths(config: MutableMapping[str, Any], repo: str | Path) -> No
         pretrain = spec.get("pretrain") if isinstance(spec, MutableMapping) else None
         if isinstance(pretrain, MutableMapping) and pretrain.get("shipped"):
             pretrain["shipped"] = _repo_path(pretrain["shipped"], repo)
-
-
-class ConfigError(ValueError):
-    """A config value that is well-formed but inconsistent with the rest of the config."""
 
 
 def check_config(config: Mapping[str, Any]) -> None:
@@ -161,11 +128,12 @@ def check_config(config: Mapping[str, Any]) -> None:
 
 
 def _check_vlmeval(config: Mapping[str, Any]) -> None:
-    """Every VLMEvalKit dataset name is one whose result file we can read (sgt.eval.vlmeval.BENCHMARKS)."""
+    """Every VLMEvalKit dataset name is one whose result file we can read
+    (``sgt.eval.vlmeval.adapter.BENCHMARKS``)."""
     datasets = config["eval"]["vlmeval"].get("datasets", [])
     if not datasets:
         return
-    from sgt.eval.vlmeval import BENCHMARKS, NOT_IN_VLMEVALKIT
+    from sgt.eval.vlmeval.adapter import BENCHMARKS, NOT_IN_VLMEVALKIT
 
     for name in datasets:
         if name in NOT_IN_VLMEVALKIT:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from sgt.data.coco import LayoutError
-from sgt.data.datasets import SOURCES, open_dataset, source_options, validate_root
+from sgt.data.registry import SOURCES, open_dataset, source_options, validate_root
 from sgt.data.sa1b import SA1BDataset, held_out
 from sgt.data.sources import sa1b_shard_sources
 from sgt.data.toyworld import ToyWorldSpec, write_toyworld

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from pycocotools import mask as mask_utils
 
-from sgt.data.coco import CorruptImageError
+from sgt.data.images import CorruptImageError
 from sgt.data.sa1b import OBJECT, SA1BDataset, load_sample, write_sample
 
 

@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from sgt.data.coco import CorruptImageError
+from sgt.data.images import CorruptImageError
 from sgt.data.subset import (
     SubsetError,
     pool_order,

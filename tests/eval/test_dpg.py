@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from sgt.eval.dpg import (
+from sgt.eval.dpg.scoring import (
     image_grid,
     read_dpg_prompts,
     read_dpg_questions,

@@ -8,7 +8,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 import pytest
 from PIL import Image
 
-from sgt.eval.gedit import (
+from sgt.eval.gedit.viescore import (
     GROUPS,
     VIEPrompts,
     VIEScoreClient,

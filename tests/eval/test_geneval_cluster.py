@@ -17,9 +17,7 @@ import pytest
 import yaml
 from PIL import Image
 
-from sgt.eval.detectors import register_detector
-from sgt.eval.geneval import TAGS, GenEvalOptions
-from sgt.eval.geneval_cluster import (
+from sgt.eval.geneval.cluster import (
     COLUMNS,
     average_seeds,
     resolve_weights,
@@ -27,6 +25,8 @@ from sgt.eval.geneval_cluster import (
     score_folder,
     scoring_detector,
 )
+from sgt.eval.geneval.detectors import register_detector
+from sgt.eval.geneval.rules import TAGS, GenEvalOptions
 
 REPO = Path(__file__).resolve().parents[2]
 UPSTREAM_KEYS = {"filename", "tag", "prompt", "correct", "reason", "metadata", "details"}

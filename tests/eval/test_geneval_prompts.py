@@ -1,8 +1,8 @@
 from __future__ import annotations
 
-from sgt.eval.geneval import TAGS, evaluate
-from sgt.eval.geneval_prompts import CLASSES, TOY_COLORS, toyworld_geneval_prompts, write_geneval_prompts
-from sgt.eval.geneval_runner import read_geneval_metadata
+from sgt.eval.geneval.prompts import CLASSES, TOY_COLORS, toyworld_geneval_prompts, write_geneval_prompts
+from sgt.eval.geneval.rules import TAGS, evaluate
+from sgt.eval.geneval.runner import read_geneval_metadata
 
 
 def test_prompt_set_has_geneval_tags_and_format(tmp_path):

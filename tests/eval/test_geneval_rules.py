@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from sgt.eval import geneval
-from sgt.eval.geneval import evaluate, relative_position, summarize
+from sgt.eval.geneval import rules as geneval
+from sgt.eval.geneval.rules import evaluate, relative_position, summarize
 
 H = W = 512
 

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from sgt.eval.detectors import DETECTORS, Detector, build_detector, register_detector
-from sgt.eval.geneval_runner import (
+from sgt.eval.geneval.detectors import DETECTORS, Detector, build_detector, register_detector
+from sgt.eval.geneval.runner import (
     evaluate_geneval_images,
     iter_geneval_images,
     read_geneval_metadata,

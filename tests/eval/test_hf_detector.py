@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sgt.eval.detectors import build_detector
-from sgt.eval.geneval import COLORS, evaluate
+from sgt.eval.geneval.detectors import build_detector
+from sgt.eval.geneval.rules import COLORS, evaluate
 
 
 def test_detector_end_to_end_schema(tiny_models):

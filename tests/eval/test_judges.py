@@ -14,10 +14,10 @@ import pytest
 from PIL import Image
 from stand_in_judge import closed_port_url, serve
 
-from sgt.eval.dpg_run import score_dpg_folder
-from sgt.eval.gedit_run import read_gedit_folder, score_gedit_folder
-from sgt.eval.judge import Endpoint, endpoint_from_config
-from sgt.eval.judged import COLUMNS, NO_ENDPOINT
+from sgt.eval.dpg.run import score_dpg_folder
+from sgt.eval.gedit.run import read_gedit_folder, score_gedit_folder
+from sgt.eval.judge.chat import Endpoint, endpoint_from_config
+from sgt.eval.judge.items import COLUMNS, NO_ENDPOINT
 
 IDENT = {"model": "bagel", "variant": "sft", "seed": 0}
 GEDIT_ITEMS = [  # key, group, language, instruction

@@ -16,7 +16,7 @@ from textwrap import dedent
 import pytest
 
 from sgt.data.download import ChecksumError, DownloadError, RetryPolicy
-from sgt.eval.lmudata import (
+from sgt.eval.vlmeval.lmudata import (
     DEFAULT_DATASETS,
     LMUDataError,
     fetch_lmudata,
@@ -56,7 +56,8 @@ def _md5(data: bytes) -> str:
 
 
 def write_standin(root: Path, host: str, md5: dict[str, str]) -> Path:
-    """vlmeval/dataset/*.py with the forms the pinned VLMEvalKit uses (see sgt.eval.lmudata's docstring)."""
+    """vlmeval/dataset/*.py with the forms the pinned VLMEvalKit uses (see the docstring of
+    sgt.eval.vlmeval.lmudata)."""
     files = {
         "vlmeval/dataset/image_base.py": """
             import os

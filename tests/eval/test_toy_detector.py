@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 
 from sgt.data.toyworld import COLORS, STUFF_COLORS, THINGS, ToyWorldSpec, _shape_mask
-from sgt.eval.detector_eval import GroundTruth, match_image, score_detector, toyworld_ground_truth
-from sgt.eval.detectors import build_detector
-from sgt.eval.geneval import evaluate
-from sgt.eval.toy_detector import ToyWorldDetector
+from sgt.eval.geneval.detector_eval import GroundTruth, match_image, score_detector, toyworld_ground_truth
+from sgt.eval.geneval.detectors import build_detector
+from sgt.eval.geneval.rules import evaluate
+from sgt.eval.geneval.toy_detector import ToyWorldDetector
 
 
 def scene(shapes, h=120, w=160):

@@ -16,13 +16,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sgt.eval.vlmeval import (
+from sgt.eval.vlmeval.adapter import (
     BENCHMARKS,
     EXACT_MATCHING,
     JUDGE_FELL_BACK,
     NEEDS_JUDGE,
     OFFICIAL_SERVER,
-    TIDY_COLUMNS,
+    PARSED_COLUMNS,
     JudgeConfig,
     find_result_file,
     judge_env,
@@ -197,7 +197,7 @@ def headlines(table: pd.DataFrame) -> dict[str, float]:
 
 def test_headlines_with_judge(work_dir):
     table = parse_vlmeval_results(work_dir, MODEL, "sgt", [*ALL, "MMBench_TEST_EN_V11"], JUDGE)
-    assert tuple(table.columns) == TIDY_COLUMNS
+    assert tuple(table.columns) == PARSED_COLUMNS
     h = headlines(table)
     expected = {
         "CV-Bench-2D": 62.5,

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from sgt.eval.vlmeval import BENCHMARKS, spec_for
-from sgt.eval.vlmeval_conformance import (
+from sgt.eval.vlmeval.adapter import BENCHMARKS, spec_for
+from sgt.eval.vlmeval.conformance import (
     ConformanceError,
     ConformanceReport,
     check_conformance,
@@ -199,7 +199,7 @@ def test_probe_that_cannot_run_raises(paper, tmp_path):
 
 def test_datasets_the_command_skips_but_the_json_keeps_are_warned(tmp_path):
     """With --config, run.py runs every data entry: one vlmeval_command skipped must not be in the JSON."""
-    from sgt.eval.vlmeval import vlmeval_command, write_vlmeval_config
+    from sgt.eval.vlmeval.adapter import vlmeval_command, write_vlmeval_config
 
     datasets = ["POPE", "MathVista_MINI"]
     config = write_vlmeval_config(tmp_path / "v.json", "m", "Bagel", {"model_path": "/c"}, datasets)

@@ -17,8 +17,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from sgt.eval.vlmeval import NEEDS_JUDGE
-from sgt.eval.vlmeval_run import RESULT_COLUMNS, run_vlmeval, vlmeval_python
+from sgt.eval.vlmeval.adapter import NEEDS_JUDGE
+from sgt.eval.vlmeval.run import RESULT_COLUMNS, run_vlmeval, vlmeval_python
 
 STAND_IN_RUN_PY = textwrap.dedent(
     '''

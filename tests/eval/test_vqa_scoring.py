@@ -7,7 +7,7 @@ import math
 import pandas as pd
 import pytest
 
-from sgt.eval.vqa_scoring import (
+from sgt.eval.embedded.vqa_scoring import (
     extract_choice,
     extract_yes_no,
     is_correct,

@@ -6,7 +6,7 @@ import json
 import os
 from pathlib import Path
 
-from sgt.models.backend import Launch, Recipe
+from sgt.models.backend_interface import Launch, Recipe
 from sgt.models.backends.omnigen2 import DATASET_FILE, SAMPLER_FILE
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"

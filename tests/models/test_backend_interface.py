@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from backend_helpers import FIXED_GETITEM, fake_checkout
 
-from sgt.models.backend import BaseBuilder, Launch, Recipe, Resources
+from sgt.models.backend_interface import BaseBuilder, Launch, Recipe, Resources
 from sgt.models.backends import BACKENDS
 from sgt.models.backends.run import backend_for, config_keys, job_resources, recipe_for, train_with_backend
 from sgt.testing.tiny import SMALLEST

@@ -9,7 +9,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from sgt.models.backend import Launch, Recipe
+from sgt.models.backend_interface import Launch, Recipe
 from sgt.models.backends import run
 from sgt.targets.shards import write_first_pairs
 

@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from sgt.eval.dpg import GRID as SCORER_GRID
-from sgt.eval.dpg import image_grid
+from sgt.eval.dpg.scoring import GRID as SCORER_GRID
+from sgt.eval.dpg.scoring import image_grid
 from sgt.models.backends import get_backend
 from sgt.models.backends.dpg_drawing import GRID, METADATA, dpg_prompts
 from sgt.models.backends.drawing import Job, drawer
@@ -93,7 +93,7 @@ def test_grids_in_ellas_layout_with_the_resolution_recorded(tmp_path, setup, ell
     assert np.array_equal(grid[0:8, 8:16], samples[1])  # (column 1, row 0) is the second sample
     record = json.loads((out / "sgt_generation.json").read_text())
     assert record["resolution"] == 8 and record["pic_num"] == 4 and record["seed"] == 15
-    from sgt.eval.dpg_run import grid_settings  # what score_dpg reads
+    from sgt.eval.dpg.run import grid_settings  # what score_dpg reads
 
     assert grid_settings(out) == (8, 4)
     assert not work.exists()  # the samples live on in the grids

@@ -138,7 +138,7 @@ def test_bagel_draws_every_row_in_shards_one_per_gpu(tmp_path, bagel_checkout, e
     assert meta[0] == {"key": "k0", "task_type": "background_change", "instruction_language": "en",
                        "instruction": "edit k0 en"}  # fmt: skip
     assert len(meta) == len(ROWS) and json.loads((out / "sgt_generation.json").read_text())["seed"] == 42
-    from sgt.eval.gedit_run import read_gedit_folder  # what score_gedit reads
+    from sgt.eval.gedit.run import read_gedit_folder  # what score_gedit reads
 
     assert len(read_gedit_folder(out, "en")) == 3 and len(read_gedit_folder(out, "cn")) == 2
 
@@ -247,7 +247,7 @@ def test_omnigen2_edits_the_english_rows_and_resumes(tmp_path, gedit):
         "k2",
     ]
     assert json.loads((out / "sgt_generation.json").read_text())["text_guidance_scale"] == 5.0
-    from sgt.eval.gedit_run import read_gedit_folder  # what score_gedit reads
+    from sgt.eval.gedit.run import read_gedit_folder  # what score_gedit reads
 
     items = read_gedit_folder(out, "en")
     assert [i.key for i in items] == ["k0", "k1", "k2"] and all(i.edited.is_file() for i in items)

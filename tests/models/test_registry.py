@@ -15,6 +15,9 @@ def test_registry_builds_each_backend(tmp_path):
     assert bagel.name == "bagel" and isinstance(bagel.model_path, Path)
     paths = {k: str(tmp_path) for k in ("checkout", "model_path", "vae_path", "text_encoder_path")}
     assert get_backend("omnigen2", **paths).name == "omnigen2"
+    tiny = get_backend("tiny", base=str(tmp_path))  # named by its import path: it lives in sgt.train
+    assert tiny.name == "tiny" and type(tiny).__module__ == "sgt.train.tiny_backend"
+    assert all(BACKENDS[name].name == name for name in BACKENDS)
 
 
 def test_registry_names_bad_config(tmp_path):

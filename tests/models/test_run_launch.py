@@ -6,7 +6,7 @@ import json
 import logging
 import sys
 
-from sgt.models.backend import Launch
+from sgt.models.backend_interface import Launch
 from sgt.models.backends import DISTRIBUTED_ENV, run_launch
 
 PRINT_ENV = "import json, os; print('ENV=' + json.dumps(dict(os.environ)))"

@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 from report_fixtures import LEVELS, REFERENCE
 
-from sgt.eval.geneval import TAGS
-from sgt.eval.geneval_cluster import average_seeds
+from sgt.eval.geneval.cluster import average_seeds
+from sgt.eval.geneval.rules import TAGS
 from sgt.report.build import write_figure
 from sgt.report.paper_tables import build_table, load_results
 from sgt.report.plan import figure_plans, variants_from_config

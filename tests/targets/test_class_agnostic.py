@@ -6,7 +6,7 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from sgt.data.datasets import open_dataset
+from sgt.data.registry import open_dataset
 from sgt.data.sa1b import load_sample, write_sample
 from sgt.data.toyworld import ToyWorldSpec, write_toyworld
 from sgt.seeding import rng_for

@@ -8,10 +8,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from sgt.data.coco import CocoDataset, read_image
+from sgt.data.coco import CocoDataset
+from sgt.data.images import read_image
 from sgt.data.vqa import BENCHMARKS, QA
+from sgt.models.tiny_inputs import VQASet, load_vqa, to_tensor
 from sgt.train.corpus import corpus_settings, corpus_vqa, render_corpus
-from sgt.train.datasets import VQASet, load_vqa, to_tensor
 
 
 def test_corpus_is_seeded_and_new(toyworld_root: Path) -> None:

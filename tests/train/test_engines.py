@@ -7,11 +7,12 @@ from pathlib import Path
 import pytest
 import torch
 
+from sgt.models.tiny_inputs import PairSet, VQASet
 from sgt.models.tiny_umm import TinyUMM, save_model
 from sgt.testing.tiny import smallest_model, toy_sources
-from sgt.train.datasets import PairSet, VQASet
 from sgt.train.engines import ENGINES, check_engine, make_engine
-from sgt.train.loop import TrainConfig, param_groups, train
+from sgt.train.loop import param_groups, train
+from sgt.train.settings import TrainConfig
 
 ENGINE_NAMES = ["torch", pytest.param("deepspeed", marks=pytest.mark.timeout(120))]
 MIX = {"vqa": 1, "semantic": 1}

@@ -8,10 +8,11 @@ from pathlib import Path
 import pytest
 import torch
 
+from sgt.models.tiny_inputs import PairSet, VQASet
 from sgt.models.tiny_umm import TinyUMM, load_model, load_vit, save_model
 from sgt.testing.tiny import SMALLEST, smallest_model, toy_sources
-from sgt.train.datasets import PairSet, VQASet
-from sgt.train.loop import UNDERSTANDING_PATH, TrainConfig, lr_at, param_groups, train
+from sgt.train.loop import UNDERSTANDING_PATH, param_groups, train
+from sgt.train.settings import TrainConfig, lr_at
 
 TINY = SMALLEST
 

@@ -9,7 +9,8 @@ import torch
 
 from sgt.testing.tiny import smallest_model, toy_sources
 from sgt.train.loop import UNDERSTANDING_PATH
-from sgt.train.study import _train_understanding, understanding_settings
+from sgt.train.stages import understanding_settings
+from sgt.train.study import _train_understanding
 
 STAGE = {"steps": 3, "batch_size": 4, "warmup": 1, "checkpoint_every": 2, "questions_per_image": 1}
 

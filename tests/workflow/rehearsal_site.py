@@ -164,8 +164,8 @@ def _tsv(name: str) -> bytes:
 def _vlmevalkit_checkout(dst: Path, tsv_base: str, tsvs: dict[str, bytes]) -> Path:
     """tests/eval/stand_in_vlmevalkit with run.py the rehearsal's stand-in and ``vlmeval/dataset/`` holding
     each dataset's class with its URL on the loopback mirror and md5, in the literal-dict form VLMEvalKit's
-    own dataset modules use (what sgt.eval.lmudata reads without running it)."""
-    from sgt.eval.vlmeval import BENCHMARKS
+    own dataset modules use (what sgt.eval.vlmeval.lmudata reads without running it)."""
+    from sgt.eval.vlmeval.adapter import BENCHMARKS
 
     _copy(TESTS / "eval" / "stand_in_vlmevalkit", dst)
     shutil.copy(STAND_INS / "vlmeval_run.py", dst / "run.py")
@@ -320,7 +320,7 @@ def rehearsal_site(folder: Path) -> Iterator[Site]:
 
     from sgt.data.sources import COCO_2017
     from sgt.data.toyworld import ToyWorldSpec, write_toyworld
-    from sgt.eval.vlmeval import BENCHMARKS
+    from sgt.eval.vlmeval.adapter import BENCHMARKS
 
     folder = Path(folder).absolute()
     mirror = folder / "mirror"

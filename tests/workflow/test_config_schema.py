@@ -129,14 +129,16 @@ def test_each_backend_takes_exactly_its_options_upstream_and_recipe() -> None:
 
 def test_the_schema_defaults_are_the_codes() -> None:
     """Leaving a key out means what the code would do, so the schema's defaults cannot drift from it."""
-    from sgt.models.backends import BACKENDS, TinyBackend, bagel, omnigen2
+    from sgt.models.backends import BACKENDS, bagel, omnigen2
     from sgt.models.backends.run import RUNTIME_OPTIONS
     from sgt.models.conv_stem import VIT_STEMS
+    from sgt.models.tiny_inputs import EDITS
     from sgt.models.tiny_umm import TinyUMMConfig
     from sgt.train.corpus import CORPUS_DEFAULTS
-    from sgt.train.datasets import EDITS
     from sgt.train.engines import ENGINES
-    from sgt.train.study import PRETRAIN_EDITS, PRETRAIN_MIX, base_settings, loop_defaults
+    from sgt.train.settings import loop_defaults
+    from sgt.train.stages import PRETRAIN_EDITS, PRETRAIN_MIX, base_settings
+    from sgt.train.tiny_backend import TinyBackend
     from sgt.train.vit_pretrain import ViTPretrainConfig
 
     tiny = _model_schema("tiny")["properties"]

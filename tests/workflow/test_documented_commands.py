@@ -403,7 +403,7 @@ COMMANDS: dict[str, Doc] = {
     ),
     # docs/backends.md (VLMEvalKit conformance): needs a VLMEvalKit checkout and an interpreter with its deps
     (
-        "python -m sgt.eval.vlmeval_conformance --checkout results/upstream/vlmevalkit --python "
+        "python -m sgt.eval.vlmeval.conformance --checkout results/upstream/vlmevalkit --python "
         "/path/to/vlmeval-env/bin/python --configfile config/paper.yaml"
     ): Doc(
         "elsewhere",

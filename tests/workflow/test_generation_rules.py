@@ -20,8 +20,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "models"))
 from test_gedit_generation import ROWS, _png  # noqa: E402
 from test_workflow import REPO, snakemake  # noqa: E402
 
-from sgt.eval.dpg_run import grid_settings  # noqa: E402
-from sgt.eval.gedit_run import read_gedit_folder  # noqa: E402
+from sgt.eval.dpg.run import grid_settings  # noqa: E402
+from sgt.eval.gedit.run import read_gedit_folder  # noqa: E402
 
 GEN = "results/generation/bagel/sft/seed0"
 TORCHRUN = f"""#!{sys.executable}

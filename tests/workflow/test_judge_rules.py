@@ -16,7 +16,7 @@ from stand_in_judge import serve  # noqa: E402
 from test_judges import dpg_folder, gedit_folder  # noqa: E402
 from test_workflow import REPO, snakemake  # noqa: E402
 
-from sgt.eval.judged import NO_ENDPOINT  # noqa: E402
+from sgt.eval.judge.items import NO_ENDPOINT  # noqa: E402
 
 TARGETS = ("results/eval/bagel/sft/gedit/seed0.csv", "results/eval/bagel/sft/dpg/seed0.csv")
 

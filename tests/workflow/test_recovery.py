@@ -72,7 +72,7 @@ def wait_for_checkpoint(
 
 def training_child(proc: subprocess.Popen[bytes]) -> psutil.Process:
     for child in psutil.Process(proc.pid).children(recursive=True):
-        if "sgt.models.backends.tiny_main" in " ".join(child.cmdline()):
+        if "sgt.train.tiny_main" in " ".join(child.cmdline()):
             return child
     raise AssertionError("no training child process found")
 

@@ -1,5 +1,6 @@
-from sgt.eval.embedded import majority_rows, write_tidy
+from sgt.eval.embedded.evaluate import majority_rows
 from sgt.logs import setup_logging
+from sgt.scores import write_tidy
 
 setup_logging(snakemake.log[0])
 ident = {"model": "none", "variant": "majority_answer", "seed": 0}

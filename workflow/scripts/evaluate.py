@@ -1,4 +1,4 @@
-from sgt.eval.embedded import evaluate_checkpoint
+from sgt.eval.embedded.evaluate import evaluate_checkpoint
 from sgt.logs import setup_logging
 
 setup_logging(snakemake.log[0])

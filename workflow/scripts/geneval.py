@@ -1,4 +1,4 @@
-from sgt.eval.geneval_tiny import run_geneval
+from sgt.eval.geneval.tiny import run_geneval
 from sgt.logs import setup_logging
 
 setup_logging(snakemake.log[0])

@@ -1,4 +1,4 @@
-from sgt.eval.geneval_prompts import toyworld_geneval_prompts, write_geneval_prompts
+from sgt.eval.geneval.prompts import toyworld_geneval_prompts, write_geneval_prompts
 from sgt.logs import setup_logging
 
 setup_logging(snakemake.log[0])

@@ -1,7 +1,7 @@
 import os
 
-from sgt.eval.dpg_run import score_dpg_folder
-from sgt.eval.judge import endpoint_from_config
+from sgt.eval.dpg.run import score_dpg_folder
+from sgt.eval.judge.chat import endpoint_from_config
 from sgt.logs import setup_logging
 
 setup_logging(snakemake.log[0])

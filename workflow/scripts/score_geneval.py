@@ -1,4 +1,4 @@
-from sgt.eval.geneval_cluster import score_run
+from sgt.eval.geneval.cluster import score_run
 from sgt.logs import setup_logging
 
 setup_logging(snakemake.log[0])

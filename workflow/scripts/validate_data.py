@@ -1,5 +1,5 @@
 from sgt.data.archive import ExtractLimits
-from sgt.data.datasets import validate_root
+from sgt.data.registry import validate_root
 from sgt.io import atomic_write_json
 from sgt.logs import setup_logging
 

@@ -1,4 +1,4 @@
-from sgt.eval.vlmeval_run import run_vlmeval
+from sgt.eval.vlmeval.run import run_vlmeval
 from sgt.logs import setup_logging
 
 setup_logging(snakemake.log[0])

@@ -1,6 +1,6 @@
 from sgt.data.download import RetryPolicy
-from sgt.eval.lmudata import fetch_lmudata
-from sgt.eval.vlmeval import BENCHMARKS
+from sgt.eval.vlmeval.adapter import BENCHMARKS
+from sgt.eval.vlmeval.lmudata import fetch_lmudata
 from sgt.logs import setup_logging
 
 setup_logging(snakemake.log[0])

@@ -137,7 +137,8 @@ def _rendered_samples(n: int, *, seed: int, width: int, height: int) -> Iterator
     """Toy-world scenes 0..n-1 of the ``probe`` split, decoded in memory (never written to disk)."""
     from pycocotools import mask as mask_utils
 
-    from sgt.data.coco import _rle_mask, decode_image
+    from sgt.data.coco import _rle_mask
+    from sgt.data.images import decode_image
     from sgt.data.toyworld import SPLIT_ID_OFFSET, ToyWorldSpec, render_image
 
     spec = ToyWorldSpec(n_train=0, n_val=0, seed=seed, width=width, height=height)
@@ -220,7 +221,7 @@ def vit_features(model: Any, images: Sequence[Image], *, batch_size: int = 64) -
     """Flattened raw ViT tokens (N x n_patches*vit_hidden) of images resized to the model's input size."""
     import torch
 
-    from sgt.train.datasets import to_tensor
+    from sgt.models.tiny_inputs import to_tensor
 
     model.eval()
     out = []

@@ -185,9 +185,9 @@ def analyse_checkpoint(
     from sgt.analysis.features import CropSpec, crops_from, probe_crops, vit_features
     from sgt.analysis.prompt_attention import geneval_prompts, prompt_attention, summarise
     from sgt.analysis.visual_attention import visual_attention_rows, visual_shares
-    from sgt.data.coco import read_image
+    from sgt.data.images import read_image
+    from sgt.models.tiny_inputs import to_tensor
     from sgt.models.tiny_umm import load_model
-    from sgt.train.datasets import to_tensor
 
     torch.set_num_threads(max(1, threads))
     # BLAS (PCA, the probe, t-SNE) to the job's cores too: OpenBLAS's default of every core spins against

@@ -13,19 +13,19 @@ from pathlib import Path
 
 import pandas as pd
 
-KEYS = ["model", "variant", "seed"]
-TIDY = [*KEYS, "benchmark", "metric", "value"]
+from sgt.scores import RUN_KEYS, TIDY_COLUMNS
+
 GROUP_NAMES = {"colour": "color"}  # the findings' token names
 
 
 def _probe(frame: pd.DataFrame) -> pd.DataFrame:
-    return frame[KEYS].assign(
+    return frame[RUN_KEYS].assign(
         benchmark="linear_probe", metric="accuracy", value=100.0 * frame["probe_accuracy"]
     )
 
 
 def _visual(frame: pd.DataFrame) -> pd.DataFrame:
-    return frame[KEYS].assign(
+    return frame[RUN_KEYS].assign(
         benchmark="visual_attention",
         metric="layer_" + frame["layer"].astype(int).astype(str),
         value=frame["visual_share"],
@@ -33,9 +33,9 @@ def _visual(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _prompt(frame: pd.DataFrame) -> pd.DataFrame:
-    pooled = frame.groupby([*KEYS, "group"], as_index=False)["share"].mean()
+    pooled = frame.groupby([*RUN_KEYS, "group"], as_index=False)["share"].mean()
     pooled = pooled.dropna(subset=["share"])  # groups with attention mass but no share (bos, noise)
-    return pooled[KEYS].assign(
+    return pooled[RUN_KEYS].assign(
         benchmark="prompt_attention", metric=pooled["group"].replace(GROUP_NAMES), value=pooled["share"]
     )
 
@@ -49,14 +49,14 @@ def analysis_tidy(paths: Sequence[str | Path]) -> pd.DataFrame:
     frames = []
     for path in paths:
         frame = pd.read_csv(path)
-        if set(TIDY) <= set(frame.columns):
-            frames.append(frame[TIDY])
+        if set(TIDY_COLUMNS) <= set(frame.columns):
+            frames.append(frame[TIDY_COLUMNS])
             continue
         kind = next((c for c in CONVERTERS if c in frame.columns), None)
         if kind is None:
             raise ValueError(
-                f"{path}: neither a tidy result (columns {TIDY}) nor an analysis table "
+                f"{path}: neither a tidy result (columns {TIDY_COLUMNS}) nor an analysis table "
                 f"(a column of {sorted(CONVERTERS)}); pass the analysis_figures rule's CSVs"
             )
         frames.append(CONVERTERS[kind](frame))
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=TIDY)
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=TIDY_COLUMNS)

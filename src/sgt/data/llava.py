@@ -20,8 +20,8 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow.parquet as pq
 
-from sgt.data.coco import CorruptImageError, decode_image
 from sgt.data.hub import verified_files
+from sgt.data.images import CorruptImageError, decode_image
 from sgt.data.vqa import QA, conversation_turns, write_jsonl
 from sgt.io import atomic_write_bytes, sha256_bytes
 from sgt.seeding import rng_for

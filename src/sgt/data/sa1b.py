@@ -40,7 +40,7 @@ import numpy as np
 import numpy.typing as npt
 from pycocotools import mask as mask_utils
 
-from sgt.data.coco import CorruptImageError, read_image
+from sgt.data.images import CorruptImageError, read_image
 from sgt.data.records import Category, Image, Instance, Mask, Sample, Segment, SkipCounter
 from sgt.data.rle import check_rle
 from sgt.io import atomic_write_bytes, atomic_write_json

@@ -13,7 +13,7 @@ from typing import Protocol
 
 from tqdm import tqdm
 
-from sgt.data.coco import CorruptImageError
+from sgt.data.images import CorruptImageError
 from sgt.data.records import Sample
 
 logger = logging.getLogger(__name__)

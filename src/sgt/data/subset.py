@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sgt.data.coco import CorruptImageError
+from sgt.data.images import CorruptImageError
 from sgt.io import atomic_write_json, read_json
 from sgt.seeding import rng_for
 
@@ -221,8 +221,8 @@ def select_from_root(
 ) -> Selection:
     """Select every task's images from one split of a data root (any registered source) and write the
     manifest. Images are checked by decoding them alone, not their annotations."""
-    from sgt.data.coco import read_image
-    from sgt.data.datasets import open_dataset
+    from sgt.data.images import read_image
+    from sgt.data.registry import open_dataset
 
     dataset = open_dataset(source, root, split, panoptic=False, **(options or {}))
     selection = select(

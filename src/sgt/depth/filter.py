@@ -58,8 +58,8 @@ class FilterSummary:
 
 
 def judge(
-    store_a: DepthStore,
-    store_b: DepthStore,
+    target: DepthStore,
+    reference: DepthStore,
     image_id: int,
     threshold: float,
     *,
@@ -67,13 +67,13 @@ def judge(
     min_valid_fraction: float = 0.1,
 ) -> tuple[bool, Comparison]:
     """Compare one image's two estimates; kept only when comparable and within ``threshold``."""
-    if image_id not in store_a or image_id not in store_b:
+    if image_id not in target or image_id not in reference:
         return False, Comparison(float("inf"), float("nan"), float("nan"), 0.0, MISSING)
     c = compare_maps(
-        store_a[image_id],
-        store_b[image_id],
-        a_space=store_a.space,
-        b_space=store_b.space,
+        target[image_id],
+        reference[image_id],
+        a_space=target.space,
+        b_space=reference.space,
         max_depth=max_depth,
         min_valid_fraction=min_valid_fraction,
     )
@@ -83,8 +83,8 @@ def judge(
 
 
 def filter_depth(
-    estimates_a: Sequence[str | Path],
-    estimates_b: Sequence[str | Path],
+    target_estimates: Sequence[str | Path],
+    reference_estimates: Sequence[str | Path],
     pool_ids: Sequence[int],
     n_needed: int,
     threshold: float,
@@ -96,8 +96,9 @@ def filter_depth(
 ) -> FilterSummary:
     """Write the kept/discarded table (parquet, ``TABLE_SCHEMA``) for ``n_needed`` images of ``pool_ids``.
 
-    ``estimates_a`` are the target estimator's shards (Depth Anything V2), ``estimates_b`` the reference's
-    (DepthPro). Raises ``PoolExhaustedError`` when the pool cannot supply enough consistent images.
+    ``target_estimates`` are the target estimator's shards (Depth Anything V2), ``reference_estimates`` the
+    reference's (DepthPro). Raises ``PoolExhaustedError`` when the pool cannot supply enough consistent
+    images.
     """
     pool = [int(i) for i in pool_ids]
     if len(set(pool)) != len(pool):
@@ -121,10 +122,10 @@ def filter_depth(
         for key, value in asdict(c).items():
             rows[key].append(value)
 
-    with DepthStore(estimates_a) as store_a, DepthStore(estimates_b) as store_b:
+    with DepthStore(target_estimates) as target, DepthStore(reference_estimates) as reference:
         kw = {"max_depth": max_depth, "min_valid_fraction": min_valid_fraction}
         for image_id in tqdm(pool[:n_needed], desc="depth filter", disable=None):
-            kept, c = judge(store_a, store_b, image_id, threshold, **kw)
+            kept, c = judge(target, reference, image_id, threshold, **kw)
             record(image_id, "initial", kept, c)
             n_kept += kept
         draws = iter(reserve)
@@ -136,7 +137,7 @@ def filter_depth(
                     f"(threshold {threshold}); enlarge the pool (depth.reserve_fraction) "
                     "or raise depth.threshold"
                 )
-            kept, c = judge(store_a, store_b, image_id, threshold, **kw)
+            kept, c = judge(target, reference, image_id, threshold, **kw)
             record(image_id, "replacement", kept, c)
             n_kept += kept
     table = pa.table(rows, schema=TABLE_SCHEMA)
@@ -172,8 +173,8 @@ def kept_ids(path: str | Path) -> list[int]:
 
 def filter_pool(
     pool: str | Path,
-    estimates_a: Sequence[str | Path],
-    estimates_b: Sequence[str | Path],
+    target_estimates: Sequence[str | Path],
+    reference_estimates: Sequence[str | Path],
     threshold: float,
     seed: int,
     out: str | Path,
@@ -186,8 +187,8 @@ def filter_pool(
 
     p = read_pool(pool)
     return filter_depth(
-        estimates_a,
-        estimates_b,
+        target_estimates,
+        reference_estimates,
         p.image_ids,
         p.n_needed,
         threshold,

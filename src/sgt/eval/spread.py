@@ -13,8 +13,9 @@ import numpy as np
 import pandas as pd
 
 from sgt.intervals import t_interval
+from sgt.scores import TIDY_COLUMNS
 
-KEYS = ["model", "variant", "benchmark", "metric"]
+KEYS = [c for c in TIDY_COLUMNS if c not in ("seed", "value")]  # one metric of one variant, over seeds
 
 
 def seed_spread(tidy: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame:

@@ -14,8 +14,8 @@ from typing import Any, ClassVar
 
 from sgt.analysis.cluster import EXTRACTORS
 from sgt.config import variant_models, variant_seeds
-from sgt.data.datasets import source_options
 from sgt.data.llava_mixture import LlavaSettings, llava_settings
+from sgt.data.registry import source_options
 from sgt.data.sources import COCO_2017, COCO_SPLIT_ARCHIVES, Source, coco_sources, sa1b_shard_sources
 from sgt.data.subset import shard_count
 from sgt.depth.settings import estimator_args
@@ -60,7 +60,7 @@ class Plan:
     config: Mapping[str, Any] = field(repr=False)
     data_root: str
     download_dir: str
-    data_options: dict[str, Any]  # source-specific keywords of sgt.data.datasets.open_dataset
+    data_options: dict[str, Any]  # source-specific keywords of sgt.data.registry.open_dataset
     sa1b: dict[str, Source]  # SA-1B shard stem -> Source (when downloaded)
     coco_archives: dict[str, str]  # COCO archive name without .zip -> sgt.data.sources.COCO_2017 key
     llava: LlavaSettings | None  # LLaVA-OneVision subsets and counts (vqa.source llava_onevision)

@@ -163,7 +163,7 @@ def unfilled_columns(
 ) -> dict[str, str]:
     """The paper's columns of one table that no column of this run fills, each with the reason: the note of
     the run's NaN rows (no judge, VLMEvalKit's error), a benchmark VLMEvalKit lacks, or nothing run for it."""
-    from sgt.eval.vlmeval import NOT_IN_VLMEVALKIT
+    from sgt.eval.vlmeval.adapter import NOT_IN_VLMEVALKIT
 
     filled = set(long["paper_column"].dropna()) if not long.empty else set()
     notes = tidy["note"] if "note" in tidy.columns else pd.Series("", index=tidy.index)

@@ -23,8 +23,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from sgt.data.datasets import open_dataset
 from sgt.data.records import Image, SkippedAnnotation
+from sgt.data.registry import open_dataset
 from sgt.data.samples import readable_samples
 from sgt.io import atomic_path, sha256_bytes
 from sgt.seeding import rng_for
@@ -94,7 +94,7 @@ def build_shard(
     recipe gets ``rng_for(seed, task, i)`` and the instruction is drawn from ``rng_for(seed, task, i,
     "instruction")``. Malformed annotations are skipped by the loader and counted in ``ShardStats.skipped``;
     ``ShardStats.skipped_annotations`` names each one's image and annotation id.
-    ``source`` names the registered data source (``sgt.data.datasets``) and ``options`` its extra keywords.
+    ``source`` names the registered data source (``sgt.data.registry``) and ``options`` its extra keywords.
     ``depth_estimates`` (shards of one estimator, ``sgt.depth.store``) replace each sample's depth with its
     estimate: the ``depth`` and ``derain_dehaze`` tasks then read Depth Anything V2, not the data set's depth.
     """

@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING
 from sgt.models.tiny_umm import TinyUMMConfig
 
 if TYPE_CHECKING:
+    from sgt.models.tiny_inputs import PairSet, VQASet
     from sgt.models.tiny_umm import TinyUMM
-    from sgt.train.datasets import PairSet, VQASet
 
 SMALLEST = TinyUMMConfig(
     image_size=16,
@@ -37,7 +37,7 @@ def toy_sources() -> dict[str, VQASet | PairSet]:
     """Six random 16x16 images as VQA and as a mirror 'semantic' task: a two-source mix for loop tests."""
     import torch
 
-    from sgt.train.datasets import PairSet, VQASet
+    from sgt.models.tiny_inputs import PairSet, VQASet
 
     g = torch.Generator().manual_seed(0)
     images = torch.rand(6, 3, 16, 16, generator=g)

@@ -16,10 +16,10 @@ from typing import Any
 
 import torch
 
-from sgt.data.coco import decode_image
+from sgt.data.images import decode_image
 from sgt.data.toyworld import ToyWorldSpec, render_image
 from sgt.data.vqa import BENCHMARKS, scene_questions
-from sgt.train.datasets import VQASet, to_tensor
+from sgt.models.tiny_inputs import VQASet, to_tensor
 
 CORPUS_SPLIT = "pretrain"
 # pretrain.corpus when a key is left out (the config schema repeats them; a test keeps the two equal)

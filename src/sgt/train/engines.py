@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 if TYPE_CHECKING:
     import torch
 
-    from sgt.train.loop import TrainConfig
+    from sgt.train.settings import TrainConfig
 
 logger = logging.getLogger(__name__)
 

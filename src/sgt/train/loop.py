@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import signal
 import time
 from collections.abc import Mapping, Sequence
@@ -32,56 +31,17 @@ from typing import Any
 import torch
 
 from sgt.io import atomic_dir
+from sgt.models.tiny_inputs import PairSet, VQASet
 from sgt.seeding import rng_for, torch_seed_for
-from sgt.train.datasets import PairSet, VQASet
 from sgt.train.engines import Engine, make_engine
 from sgt.train.mix import mix_schedule
+from sgt.train.settings import TrainConfig, lr_at
 
 logger = logging.getLogger(__name__)
 
 
 class Preempted(RuntimeError):
     """Raised after a SIGTERM/SIGINT once the checkpoint is saved: rerun the job to resume."""
-
-
-@dataclass(frozen=True, slots=True)
-class TrainConfig:
-    steps: int
-    batch_size: int = 16
-    lr: float = 1e-3
-    warmup: int = 20
-    betas: tuple[float, float] = (0.9, 0.95)
-    weight_decay: float = 0.01
-    grad_clip: float = 1.0
-    min_lr_ratio: float = 0.1
-    checkpoint_every: int = 50
-    t_shift: float = 0.5
-    vit_lr_scale: float = 1.0
-    understanding_lr_scale: float = 1.0
-    seed: int = 0
-    threads: int = 2
-    engine: str = "torch"
-
-    @classmethod
-    def from_dict(cls, d: Mapping[str, Any], **overrides: Any) -> TrainConfig:
-        """A config section plus the job's own values (seed, threads). An unknown key is an error, never
-        dropped: a misspelt ``learning_rate`` would otherwise train at the default rate."""
-        known = set(cls.__dataclass_fields__)
-        values = {**d, **overrides}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ValueError(f"training settings: unknown key(s) {unknown}; known: {sorted(known)}")
-        if "betas" in values:
-            values["betas"] = tuple(values["betas"])
-        return cls(**values)
-
-
-def lr_at(step: int, cfg: TrainConfig) -> float:
-    if step < cfg.warmup:
-        return cfg.lr * (step + 1) / cfg.warmup
-    progress = (step - cfg.warmup) / max(1, cfg.steps - cfg.warmup)
-    cosine = 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
-    return cfg.lr * (cfg.min_lr_ratio + (1 - cfg.min_lr_ratio) * cosine)
 
 
 @dataclass

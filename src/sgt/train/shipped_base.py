@@ -60,10 +60,10 @@ def fingerprint(
 ) -> dict[str, Any]:
     """What a base model is a function of (weights agree bitwise at the same torch version and threads).
 
-    The settings are written out in full, defaults included (``sgt.train.study.base_settings``): a key
+    The settings are written out in full, defaults included (``sgt.train.stages.base_settings``): a key
     left out and the same key at its default build the same base and fingerprint alike.
     """
-    from sgt.train.study import base_settings
+    from sgt.train.stages import base_settings
 
     arch, settings = base_settings(architecture, pretrain)
     settings.pop("shipped", None)

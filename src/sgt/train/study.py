@@ -22,9 +22,11 @@ import torch
 
 from sgt.data.vqa import load_scenes, read_jsonl
 from sgt.io import atomic_dir, atomic_write_json, read_json
+from sgt.models.tiny_inputs import PairSet, VQASet, caption_pairs, edit_pairs, load_pairs, load_vqa, to_tensor
 from sgt.seeding import torch_seed_for
-from sgt.train.datasets import PairSet, VQASet, caption_pairs, edit_pairs, load_pairs, load_vqa, to_tensor
-from sgt.train.loop import UNDERSTANDING_PATH, TrainConfig, train
+from sgt.train.loop import UNDERSTANDING_PATH, train
+from sgt.train.settings import TrainConfig
+from sgt.train.stages import PRETRAIN_EDITS, PRETRAIN_MIX, understanding_settings
 
 logger = logging.getLogger(__name__)
 
@@ -66,65 +68,6 @@ def _keep_if_made_of(folder: Path, made_of: Mapping[str, Any]) -> None:
     atomic_write_json(stamp, wanted)
 
 
-# What a stage's settings mean when left out (the config schema repeats them; tests keep the two equal).
-PRETRAIN_MIX = {"vqa": 2, "t2i": 1, "edit": 1}  # pretrain.mix
-PRETRAIN_EDITS = ("mirror", "gray", "invert")  # pretrain.edits
-UNDERSTANDING_DEFAULTS = {"steps": 0, "questions_per_image": 4}  # beside the loop's own
-PER_JOB = ("seed", "threads")  # TrainConfig fields every job sets itself, never config keys
-UNDERSTANDING_FIXED = ("engine", "vit_lr_scale", "understanding_lr_scale")  # the stage fixes these
-
-
-def loop_defaults() -> dict[str, Any]:
-    """The training loop's defaults for the settings a config may give (``steps`` has none)."""
-    fields = dataclasses.fields(TrainConfig)
-    defaults = {f.name: f.default for f in fields if f.default is not dataclasses.MISSING}
-    return {k: list(v) if isinstance(v, tuple) else v for k, v in defaults.items() if k not in PER_JOB}
-
-
-def understanding_settings(cfg: Mapping[str, Any] | None) -> dict[str, Any]:
-    """``pretrain.understanding`` with its defaults: ``steps`` (0: no such stage), ``questions_per_image``
-    (corpus questions per scene and benchmark) and the loop's settings (``batch_size``, ``lr``, ...)."""
-    cfg = dict(cfg or {})
-    loop_keys = set(TrainConfig.__dataclass_fields__) - set(PER_JOB) - set(UNDERSTANDING_FIXED)
-    known = loop_keys | {"questions_per_image"}
-    unknown = sorted(set(cfg) - known)
-    if unknown:
-        raise ValueError(f"pretrain.understanding: unknown key(s) {unknown}; known: {sorted(known)}")
-    return {**UNDERSTANDING_DEFAULTS, **cfg}
-
-
-def base_settings(
-    architecture: Mapping[str, Any], pretrain: Mapping[str, Any]
-) -> tuple[dict[str, Any], dict[str, Any]]:
-    """``models.<m>.architecture`` and ``.pretrain`` with every default the code applies written out.
-
-    A key left out and the same key at its default build the same base, so they must fingerprint alike: the
-    schema fills defaults into the config, while a shipped base's record holds only the keys its config
-    named (``sgt.train.shipped_base``). ``shipped`` is kept as given.
-    """
-    from sgt.models.tiny_umm import TinyUMMConfig
-    from sgt.train.corpus import CORPUS_DEFAULTS
-    from sgt.train.vit_pretrain import ViTPretrainConfig
-
-    loop = loop_defaults()
-    understanding = {k: v for k, v in loop.items() if k not in UNDERSTANDING_FIXED}
-    arch = {**dataclasses.asdict(TinyUMMConfig()), **architecture}
-    stages = {
-        "vit": dataclasses.asdict(ViTPretrainConfig()),
-        "understanding": {**understanding, **UNDERSTANDING_DEFAULTS},
-        "umm": loop,
-        "corpus": CORPUS_DEFAULTS,
-    }
-    filled = dict(pretrain)
-    for stage, defaults in stages.items():
-        filled[stage] = {**defaults, **(pretrain.get(stage) or {})}
-    filled["mix"] = dict(pretrain.get("mix", PRETRAIN_MIX))
-    filled["edits"] = list(pretrain.get("edits", PRETRAIN_EDITS))
-    filled["sft_questions"] = bool(pretrain.get("sft_questions", True))
-    filled["corpus"]["benchmarks"] = sorted(filled["corpus"]["benchmarks"])
-    return arch, filled
-
-
 @contextmanager
 def _training_only(model: torch.nn.Module, prefixes: Sequence[str]) -> Iterator[None]:
     """Freeze every parameter whose name does not start with one of ``prefixes``, for the block's length."""
@@ -163,7 +106,8 @@ def pretrain_base(
 
     With ``pretrain.corpus.images`` > 0, fresh toy-world scenes (``sgt.train.corpus``) join the training
     split's images for the ViT and the VQA, and for the captions too with ``corpus.t2i``."""
-    from sgt.data.coco import CocoDataset, read_image
+    from sgt.data.coco import CocoDataset
+    from sgt.data.images import read_image
     from sgt.models.tiny_umm import TinyUMM, TinyUMMConfig, load_vit, save_model
     from sgt.train import shipped_base
     from sgt.train.corpus import corpus_settings, corpus_vqa, render_corpus

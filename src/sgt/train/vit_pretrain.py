@@ -18,7 +18,7 @@ from torch import nn
 
 from sgt.data.toyworld import COLORS, THINGS
 from sgt.seeding import rng_for, torch_seed_for
-from sgt.train.loop import TrainConfig, lr_at
+from sgt.train.settings import TrainConfig, lr_at
 
 logger = logging.getLogger(__name__)
 MAX_COUNT = 6

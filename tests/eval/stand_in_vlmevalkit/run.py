@@ -1,4 +1,4 @@
-"""Stand-in of VLMEvalKit's run.py: the parts ``sgt.eval.vlmeval_conformance`` calls (see README.md).
+"""Stand-in of VLMEvalKit's run.py: the parts ``sgt.eval.vlmeval.conformance`` calls (see README.md).
 
 ``parse_args`` defines the flags our adapter uses, with upstream's names, types and choices, plus the few the
 harness reads (``--data-config``, ``--use-vllm``, ``--api-mode``); any other flag is an argparse error, as

@@ -63,7 +63,7 @@ def analyse_cluster_checkpoint(
     from sgt.analysis.prompt_attention import KEY_GROUPS, WORD_GROUPS, geneval_prompts, summarise, word_group
     from sgt.analysis.run import COLUMNS, sample_questions, separability_from_features, write_csv
     from sgt.analysis.visual_attention import visual_attention_rows
-    from sgt.data.coco import read_image
+    from sgt.data.images import read_image
     from sgt.models.preflight.common import run_probe
 
     extractor = extractor_for(backend)

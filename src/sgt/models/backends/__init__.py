@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from sgt.models.backend import Backend, Launch
+from sgt.models.backend_interface import Backend, Launch
 from sgt.models.backends.bagel import BagelBackend
 from sgt.models.backends.omnigen2 import OmniGen2Backend
-from sgt.models.backends.tiny import TinyBackend
 
 # the benchmark drawers register themselves (drawing.DRAWERS) on import
 from sgt.models.backends import (  # noqa: E402,F401  isort: skip
@@ -27,11 +27,35 @@ logger = logging.getLogger(__name__)
 launch_logger = logging.getLogger("sgt.launch")  # the launched command's own output
 launch_logger.setLevel(logging.INFO)
 
-BACKENDS: dict[str, Callable[..., Backend]] = {
-    BagelBackend.name: BagelBackend,
-    OmniGen2Backend.name: OmniGen2Backend,
-    TinyBackend.name: TinyBackend,
-}
+
+class _Registry(Mapping[str, Callable[..., Backend]]):
+    """Backend classes by name; an entry given as ``"module:Class"`` is imported on first use. The tiny
+    UMM's backend trains with our own loop, so it lives in ``sgt.train``, a layer this one never imports."""
+
+    def __init__(self, entries: Mapping[str, Callable[..., Backend] | str]) -> None:
+        self._entries = dict(entries)
+
+    def __getitem__(self, name: str) -> Callable[..., Backend]:
+        entry = self._entries[name]
+        if isinstance(entry, str):
+            module, _, attr = entry.partition(":")
+            entry = self._entries[name] = getattr(importlib.import_module(module), attr)
+        return entry
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._entries)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+BACKENDS: Mapping[str, Callable[..., Backend]] = _Registry(
+    {
+        BagelBackend.name: BagelBackend,
+        OmniGen2Backend.name: OmniGen2Backend,
+        "tiny": "sgt.train.tiny_backend:TinyBackend",
+    }
+)
 PATH_OPTIONS = frozenset({"checkout", "base", "model_path", "vae_path", "text_encoder_path"})
 
 
@@ -118,7 +142,6 @@ __all__ = [
     "DISTRIBUTED_ENV",
     "BagelBackend",
     "OmniGen2Backend",
-    "TinyBackend",
     "backend_class",
     "get_backend",
     "launch_env",

@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from sgt.io import atomic_write_bytes, sha256_bytes
-from sgt.models.backend import VQA_KEY
+from sgt.models.backend_interface import VQA_KEY
 from sgt.seeding import rng_for
 
 logger = logging.getLogger(__name__)

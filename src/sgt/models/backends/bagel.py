@@ -57,7 +57,7 @@ import yaml
 
 from sgt.data.vqa import llava_conversation, read_jsonl
 from sgt.io import atomic_dir, atomic_write_json, atomic_write_text, read_json
-from sgt.models.backend import ClusterBackend, Launch, Recipe, Resources
+from sgt.models.backend_interface import ClusterBackend, Launch, Recipe, Resources
 from sgt.models.backends._export import ImageStore, read_task_pairs, repeat_to, schedule, split_mix
 
 if TYPE_CHECKING:

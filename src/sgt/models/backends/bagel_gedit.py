@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from sgt.data.gedit_cache import offline_env, parquet_files, read_gedit_index
-from sgt.models.backend import Launch
+from sgt.models.backend_interface import Launch
 from sgt.models.backends.drawing import Job, register, settings_from, settings_record, write_entry
 from sgt.models.backends.layouts import publish_gedit
 

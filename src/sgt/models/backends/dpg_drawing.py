@@ -2,8 +2,8 @@
 
 DPG-Bench (ELLA's ``dpg_bench/``, rule checkout_dpg_bench) is 1,065 prompts, ``prompts/<item_id>.txt``, scored
 by ``compute_dpg_bench.py`` on ``<item_id>.png``: a 2x2 grid of 4 samples that it crops in the order
-(column, row) (0,0), (1,0), (0,1), (1,1) (``sgt.eval.dpg.GRID``; repeated here because models sit below
-eval, and tests keep the two equal). The drawer writes the prompts as a GenEval-style metadata file (one
+(column, row) (0,0), (1,0), (0,1), (1,1) (``sgt.eval.dpg.scoring.GRID``; repeated here because models sit
+below eval, and tests keep the two equal). The drawer writes the prompts as a GenEval-style metadata file (one
 ``{"prompt", "item_id"}`` line per item, in item order; gen_images_mp.py reads only "prompt"), runs the
 backend's GenEval launch on it (``launch_on``: same script, same resume), then tiles each prompt's samples
 into the grid and records one sample's side as ``resolution`` in ``sgt_generation.json`` with ``pic_num``.
@@ -28,7 +28,7 @@ import numpy as np
 from PIL import Image
 
 from sgt.io import atomic_dir, atomic_write_text
-from sgt.models.backend import Launch
+from sgt.models.backend_interface import Launch
 from sgt.models.backends.drawing import Job, drawer, register, settings_record
 from sgt.models.backends.layouts import missing_samples
 

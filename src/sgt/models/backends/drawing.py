@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, ClassVar, Protocol, TypeVar
 
 from sgt.io import atomic_write_text
-from sgt.models.backend import Launch
+from sgt.models.backend_interface import Launch
 
 logger = logging.getLogger(__name__)
 

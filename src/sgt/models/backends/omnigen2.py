@@ -54,7 +54,7 @@ import yaml
 
 from sgt.data.vqa import llava_conversation, read_jsonl, split_turns
 from sgt.io import atomic_dir, atomic_write_text
-from sgt.models.backend import VQA_KEY, ClusterBackend, Launch, Recipe, Resources
+from sgt.models.backend_interface import VQA_KEY, ClusterBackend, Launch, Recipe, Resources
 from sgt.models.backends._export import (
     ImageStore,
     cycle_to,

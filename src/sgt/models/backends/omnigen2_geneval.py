@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
-from sgt.models.backend import Launch
+from sgt.models.backend_interface import Launch
 from sgt.models.backends.drawing import (
     Job,
     register,

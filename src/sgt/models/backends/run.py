@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from sgt.io import atomic_write_text
-from sgt.models.backend import BaseBuilder, Recipe, Resources
+from sgt.models.backend_interface import BaseBuilder, Recipe, Resources
 from sgt.models.backends import backend_class, get_backend, run_launch
 
 logger = logging.getLogger(__name__)

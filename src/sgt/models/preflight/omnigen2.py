@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from sgt.models.backend import VQA_KEY, Recipe
+from sgt.models.backend_interface import VQA_KEY, Recipe
 from sgt.models.preflight.common import Finding, PreflightResult, run_probe, within
 
 if TYPE_CHECKING:

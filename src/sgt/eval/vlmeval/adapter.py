@@ -35,13 +35,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from sgt.io import atomic_write_json
+from sgt.scores import score_columns
 
 if TYPE_CHECKING:
     import pandas as pd
 
 logger = logging.getLogger(__name__)
 
-TIDY_COLUMNS = ("model", "variant", "benchmark", "metric", "value", "headline", "note", "source")
+# one run's parsed table: the result record without the seed (the job adds it when it writes the run's CSV)
+PARSED_COLUMNS = tuple(c for c in score_columns("headline", "note", "source") if c != "seed")
 NEEDS_JUDGE = "needs judge endpoint"
 EXACT_MATCHING = "exact matching (no judge)"
 OFFICIAL_SERVER = "test split: VLMEvalKit scores it only on the MMBench official server"
@@ -325,7 +327,7 @@ def tidy_rows(
     if spec.headline not in metrics:
         raise ValueError(
             f"{source}: headline metric {spec.headline!r} of {dataset} not found (have {sorted(metrics)}); "
-            "the VLMEvalKit output format changed, update BENCHMARKS in sgt.eval.vlmeval"
+            "the VLMEvalKit output format changed, update BENCHMARKS in sgt.eval.vlmeval.adapter"
         )
     rows = []
     for key, value in metrics.items():
@@ -335,7 +337,7 @@ def tidy_rows(
         rows.append(
             dict(
                 zip(
-                    TIDY_COLUMNS,
+                    PARSED_COLUMNS,
                     (model, variant, dataset, key, value * scale, is_head, row_note, source),
                     strict=True,
                 )
@@ -347,7 +349,7 @@ def tidy_rows(
 def _empty_row(model: str, variant: str, dataset: str, note: str, source: str = "") -> dict[str, Any]:
     return dict(
         zip(
-            TIDY_COLUMNS,
+            PARSED_COLUMNS,
             (model, variant, dataset, spec_for(dataset).headline, math.nan, True, note, source),
             strict=True,
         )
@@ -412,7 +414,7 @@ def parse_vlmeval_results(
     *,
     log_text: str = "",
 ) -> pd.DataFrame:
-    """Tidy table (TIDY_COLUMNS) of every number VLMEvalKit wrote for ``model``; rates in percent.
+    """Tidy table (PARSED_COLUMNS) of every number VLMEvalKit wrote for ``model``; rates in percent.
 
     A dataset without a summary file keeps one NaN headline row whose note says why (judge-only without a
     judge, MMBench test split, or the error run.py recorded in status.json), so one failed dataset never
@@ -439,6 +441,6 @@ def parse_vlmeval_results(
         elif spec.judge != "none" and dataset in fell_back:
             note = JUDGE_FELL_BACK
         rows.extend(tidy_rows(model, variant, dataset, read_metrics(path), note, path.name))
-    table = pd.DataFrame(rows, columns=list(TIDY_COLUMNS))
+    table = pd.DataFrame(rows, columns=list(PARSED_COLUMNS))
     logger.info("parsed %d VLMEvalKit metrics for %s/%s", len(table), model, variant)
     return table

@@ -8,7 +8,7 @@ category_detailed, tuple, question_natural_language) and a question scores 1 whe
 over samples of the mean over questions; DPG-Bench is the mean item score (percent). Category scores use the
 last sample's answers before zeroing, grouped by the tuple's head (L2) and its part before "-" (L1). The
 reader skips the CSV's first data row, as upstream's ``if i == 0: continue`` does. The VQA model (mPLUG
-upstream) is an OpenAI-compatible endpoint here (``eval.judge``); ``sgt.eval.dpg_run`` scores a folder.
+upstream) is an OpenAI-compatible endpoint here (``eval.judge``); ``sgt.eval.dpg.run`` scores a folder.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ import numpy.typing as npt
 from PIL import Image
 from tqdm import tqdm
 
-from sgt.eval.judge import Endpoint, MalformedReply, endpoint_from_config
+from sgt.eval.judge.chat import Endpoint, MalformedReply, endpoint_from_config
 from sgt.io import atomic_path
 
 logger = logging.getLogger(__name__)

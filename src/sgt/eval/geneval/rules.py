@@ -5,7 +5,7 @@ Upstream (``evaluation/evaluate_images.py``) runs Mask2Former, keeps per class t
 count, CLIP-classified colour of the top-``count`` objects, relative position to an earlier clause's objects)
 and ``exclude`` clauses (OR: fail when ``count`` or more are present). ``summary_scores.py`` averages
 correctness per tag and the overall score is the mean of the tag means. Here the detector is pluggable
-(``sgt.eval.detectors``) and already attaches each detection's colour, so this module is pure rules.
+(``sgt.eval.geneval.detectors``) and already attaches each detection's colour, so this module is pure rules.
 """
 
 from __future__ import annotations

@@ -23,7 +23,8 @@ What VLMEvalKit does, at commit e8e78f05f3080fe28154f2130321f17951c3be94 (paths 
   module-level dicts into ``ImageMCQDataset``'s with ``.update()`` in the class body, some classes fill them
   in ``for`` loops or comprehensions (``spatialvizbench.py:29-31``, ``mmrarebench.py:303``).
 - Which class: ``dataset/__init__.py:399-404`` ``build_dataset`` takes the first class listing the name;
-  with ``--config`` (what ``sgt.eval.vlmeval`` writes) run.py uses the class named there (``run.py:165-193``).
+  with ``--config`` (what ``sgt.eval.vlmeval.adapter`` writes) run.py uses the class named there
+  (``run.py:165-193``).
 - Files over 1 GiB: ``image_base.py:247-252`` writes ``<name>_local.tsv`` next to the TSV and decodes its
   images into ``<LMUData>/images/<name>/`` (``tools.py:371-382``, ``smp/file.py:47-78``) on first use,
   offline but into ``$LMUData``. Every dataset's images are also decoded at inference time into
@@ -324,8 +325,8 @@ def read_datasets(
 ) -> dict[str, DatasetFile]:
     """URL and md5 of each dataset, read from ``<checkout>/vlmeval/dataset/**.py`` without running it.
 
-    ``classes`` names the class run.py is told to use for a dataset (as ``sgt.eval.vlmeval`` writes it);
-    without it the class must be unambiguous. All problems are collected into one LMUDataError.
+    ``classes`` names the class run.py is told to use for a dataset (as ``sgt.eval.vlmeval.adapter`` writes
+    it); without it the class must be unambiguous. All problems are collected into one LMUDataError.
     """
     root = Path(checkout)
     if not (root / "vlmeval" / "dataset" / "image_base.py").is_file():
@@ -372,7 +373,7 @@ def _locate(co: _Checkout, name: str, want_cls: str | None) -> DatasetFile:
         where = ", ".join(f"{o.name} ({d.entries[name][1]})" for o, d in owners.values())
         raise LMUDataError(
             f"{name}: listed with different URLs or md5s by {where}; say which class run.py uses "
-            "(classes={dataset: class}, as sgt.eval.vlmeval's BENCHMARKS names it)"
+            "(classes={dataset: class}, as sgt.eval.vlmeval.adapter's BENCHMARKS names it)"
         )
     owner, urls = next(iter(owners.values()))
     cls = next(c for c, d, _ in hits if d is urls) if want_cls else owner
@@ -428,7 +429,7 @@ def _md5_of(cls: _Class, name: str) -> tuple[str | None, str | None]:
 def _unreadable(name: str, what: str, why: _Unread) -> str:
     return (
         f"{name}: its {what} entry cannot be read statically: {why.reason} ({why.at}). Read it there and "
-        "fetch the file by hand, or extend sgt.eval.lmudata to read this form"
+        "fetch the file by hand, or extend sgt.eval.vlmeval.lmudata to read this form"
     )
 
 
@@ -450,7 +451,7 @@ def _not_found(
         return (
             f"{name}: appears at {', '.join(mentions[:3])}, but the DATASET_URL there cannot be read "
             f"statically: {why}. Read its URL and md5 there and fetch <LMUData>/{name}.tsv by hand, or "
-            "extend sgt.eval.lmudata to read this form"
+            "extend sgt.eval.vlmeval.lmudata to read this form"
         )
     own_list = [
         f"{c.name} ({c.methods['supported_datasets']})"

@@ -18,8 +18,8 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image
 
-from sgt.eval.detectors import DetectionDict, register_detector
-from sgt.eval.geneval import COLORS, THRESHOLD
+from sgt.eval.geneval.detectors import DetectionDict, register_detector
+from sgt.eval.geneval.rules import COLORS, THRESHOLD
 
 logger = logging.getLogger(__name__)
 TEMPLATES = ("a photo of a {c} {cls}", "a photo of a {c}-colored {cls}", "a photo of a {c} object")

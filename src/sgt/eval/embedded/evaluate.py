@@ -1,10 +1,10 @@
 """Embedded evaluation of a tiny-UMM checkpoint on held-out toy-world images.
 
 Understanding: the embedded VLMEvalKit-style TSV benchmarks, answered by greedy decoding and scored by the
-same exact-match rules as the real path (``sgt.eval.vqa_scoring``). Generation: on held-out (condition,
-target) pairs, the flow loss with the true condition against shuffled conditions (does the model read its
-condition at all?) and the pixel accuracy of sampled targets against the all-background baseline.
-All results are tidy rows ``(model, variant, seed, benchmark, metric, value)``.
+same exact-match rules as the real path (``sgt.eval.embedded.vqa_scoring``). Generation: on held-out
+(condition, target) pairs, the flow loss with the true condition against shuffled conditions (does the model
+read its condition at all?) and the pixel accuracy of sampled targets against the all-background baseline. All
+results are tidy rows ``(model, variant, seed, benchmark, metric, value)``.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from typing import Any
 import torch
 
 from sgt.data.vqa import read_tsv
-from sgt.eval.tidy import write_tidy
-from sgt.eval.vqa_scoring import score_predictions
+from sgt.eval.embedded.vqa_scoring import score_predictions
+from sgt.scores import write_tidy
 from sgt.seeding import torch_seed_for
 
 logger = logging.getLogger(__name__)
@@ -27,8 +27,8 @@ logger = logging.getLogger(__name__)
 def understanding_rows(
     model: Any, benchmarks: Mapping[str, str | Path], ident: Mapping[str, Any], *, batch_size: int = 32
 ) -> list[dict[str, Any]]:
-    from sgt.data.coco import read_image
-    from sgt.train.datasets import to_tensor
+    from sgt.data.images import read_image
+    from sgt.models.tiny_inputs import to_tensor
 
     model.eval()
     rows = []
@@ -119,8 +119,8 @@ def evaluate_checkpoint(
     eval_cfg: Mapping[str, Any],
     threads: int,
 ) -> None:
+    from sgt.models.tiny_inputs import load_pairs
     from sgt.models.tiny_umm import load_model
-    from sgt.train.datasets import load_pairs
 
     torch.set_num_threads(max(1, threads))
     torch.manual_seed(torch_seed_for(seed, "eval"))
@@ -151,8 +151,8 @@ def edit_probe_rows(
     seed: int,
 ) -> list[dict[str, Any]]:
     """Generation checks on the base model's generic edits, over the held-out images the benchmarks use."""
-    from sgt.data.coco import read_image
-    from sgt.train.datasets import edit_pairs, to_tensor
+    from sgt.data.images import read_image
+    from sgt.models.tiny_inputs import edit_pairs, to_tensor
 
     edits = list(eval_cfg.get("edit_probes", []))
     if not edits:

@@ -18,13 +18,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sgt.eval.judge import JudgeUnavailable
-from sgt.eval.tidy import TIDY_COLUMNS, write_tidy
+from sgt.eval.judge.chat import JudgeUnavailable
 from sgt.io import atomic_write_text
+from sgt.scores import score_columns, write_tidy
 
 logger = logging.getLogger(__name__)
 
-COLUMNS = [*TIDY_COLUMNS, "headline", "note", "source"]
+COLUMNS = score_columns("headline", "note", "source")
 NO_ENDPOINT = "not scored: no judge endpoint (eval.judge)"
 
 

@@ -15,9 +15,10 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from sgt.data.images import decode_image
 from sgt.data.toyworld import THINGS, ToyWorldSpec, render_image
-from sgt.eval.detectors import DetectionDict, Detector
-from sgt.eval.geneval import THRESHOLD
+from sgt.eval.geneval.detectors import DetectionDict, Detector
+from sgt.eval.geneval.rules import THRESHOLD
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,7 +46,7 @@ def toyworld_ground_truth(
     out = []
     for index in indices:
         r = render_image(spec, split, index)
-        image = cv2.imdecode(np.frombuffer(r.jpeg, np.uint8), cv2.IMREAD_COLOR)[..., ::-1]
+        image = decode_image(r.jpeg, f"toy-world {split} image {index}")
         sx = sy = 1.0
         if size is not None:
             sx, sy = size[0] / image.shape[1], size[1] / image.shape[0]

@@ -1,7 +1,7 @@
 """Run VLMEvalKit's own run.py steps on our argv and ``--config`` JSON, inside VLMEvalKit's interpreter.
 
-This file is executed as a script by ``sgt.eval.vlmeval_conformance`` with the interpreter that has
-VLMEvalKit's requirements, the checkout as working directory: ``python _vlmeval_probe.py REQUEST REPORT``.
+This file is executed as a script by ``sgt.eval.vlmeval.conformance`` with the interpreter that has
+VLMEvalKit's requirements, the checkout as working directory: ``python _probe.py REQUEST REPORT``.
 It therefore imports only the standard library (plus pandas, which VLMEvalKit itself needs, for the stubbed
 data table) and never ``sgt``.
 

@@ -1,6 +1,6 @@
 """Embedded GenEval job: a tiny-UMM checkpoint draws the toy prompt set; a detector and the rules score it.
 
-Images go through GenEval's own layout (``sgt.eval.geneval_runner``) so the folder could be scored by the
+Images go through GenEval's own layout (``sgt.eval.geneval.runner``) so the folder could be scored by the
 upstream evaluator too; the summary becomes tidy rows ``gen_geneval/<tag>`` and ``gen_geneval/overall``
 (percent), which the generation table picks up as it does every ``gen_*`` benchmark.
 """
@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from sgt.eval.detectors import build_detector
-from sgt.eval.geneval_runner import (
+from sgt.eval.geneval.detectors import build_detector
+from sgt.eval.geneval.runner import (
     GenerateFn,
     evaluate_geneval_images,
     read_geneval_metadata,
@@ -24,7 +24,7 @@ from sgt.eval.geneval_runner import (
     summary_rows,
     write_geneval_outputs,
 )
-from sgt.eval.tidy import TIDY_COLUMNS, write_tidy
+from sgt.scores import score_columns, write_tidy
 from sgt.seeding import torch_seed_for
 
 logger = logging.getLogger(__name__)
@@ -78,4 +78,4 @@ def run_geneval(
     rows = summary_rows(summarize_results_file(results), model_name, variant, benchmark=BENCHMARK)
     # headline: ``overall`` is GenEval's number in the paper tables (Table 3's GenEval column)
     rows = [{**r, "seed": seed, "value": round(float(r["value"]), 4)} for r in rows]
-    write_tidy(rows, out_csv, columns=(*TIDY_COLUMNS, "headline"))
+    write_tidy(rows, out_csv, columns=score_columns("headline"))

@@ -18,7 +18,9 @@ class DetectionDict(TypedDict):
     label: str
     score: float
     box: list[float]  # [x1, y1, x2, y2] in pixels
-    color: str | None  # one of sgt.eval.geneval.COLORS, or None when the detector does not classify colour
+    color: (
+        str | None
+    )  # one of sgt.eval.geneval.rules.COLORS, or None when the detector does not classify colour
 
 
 @runtime_checkable
@@ -32,7 +34,10 @@ DetectorFactory = Callable[..., Detector]
 DETECTORS: dict[str, DetectorFactory] = {}
 # Built-in detectors register when their module is imported; importing on demand keeps torch/transformers
 # out of processes that never detect.
-BUILTIN_MODULES = {"toyworld": "sgt.eval.toy_detector", "mask2former_clip": "sgt.eval.hf_detector"}
+BUILTIN_MODULES = {
+    "toyworld": "sgt.eval.geneval.toy_detector",
+    "mask2former_clip": "sgt.eval.geneval.hf_detector",
+}
 
 
 def register_detector(name: str) -> Callable[[DetectorFactory], DetectorFactory]:

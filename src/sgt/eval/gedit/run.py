@@ -21,9 +21,9 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from sgt.eval.gedit import GROUPS, VIEScoreClient, load_viescore_prompts
-from sgt.eval.judge import Endpoint
-from sgt.eval.judged import NO_ENDPOINT, ItemCache, ask_items, file_stamp, tidy_rows, verdict, write_rows
+from sgt.eval.gedit.viescore import GROUPS, VIEScoreClient, load_viescore_prompts
+from sgt.eval.judge.chat import Endpoint
+from sgt.eval.judge.items import NO_ENDPOINT, ItemCache, ask_items, file_stamp, tidy_rows, verdict, write_rows
 
 logger = logging.getLogger(__name__)
 

@@ -20,9 +20,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from sgt.eval.lmudata import link_lmudata
-from sgt.eval.tidy import TIDY_COLUMNS, write_tidy
-from sgt.eval.vlmeval import (
+from sgt.eval.vlmeval.adapter import (
     VLMEvalRun,
     judge_env,
     judge_from_config,
@@ -31,11 +29,13 @@ from sgt.eval.vlmeval import (
     vlmeval_command,
     write_vlmeval_config,
 )
-from sgt.models.backend import Launch
+from sgt.eval.vlmeval.lmudata import link_lmudata
+from sgt.models.backend_interface import Launch
 from sgt.models.backends import run_launch
+from sgt.scores import Score, score_columns, write_tidy
 
 logger = logging.getLogger(__name__)
-RESULT_COLUMNS = [*TIDY_COLUMNS, "headline", "note"]
+RESULT_COLUMNS = score_columns("headline", "note")
 
 
 def vlmeval_python(setting: str | None) -> str:
@@ -116,17 +116,17 @@ def run_vlmeval(
     rows = []
     for r in table.to_dict("records"):
         rows.append(
-            {
-                "model": model,
-                "variant": variant,
-                "seed": seed,
-                "benchmark": r["benchmark"],
-                "metric": "accuracy" if r["headline"] else r["metric"],
-                "value": r["value"],
-                "headline": bool(r["headline"]),
-                "note": r["note"] if isinstance(r["note"], str) else "",
-            }
+            Score(
+                model=model,
+                variant=variant,
+                seed=seed,
+                benchmark=r["benchmark"],
+                metric="accuracy" if r["headline"] else r["metric"],
+                value=r["value"],
+                headline=bool(r["headline"]),
+                note=r["note"] if isinstance(r["note"], str) else "",
+            )
         )
-    missing = [r["benchmark"] for r in rows if r["headline"] and math.isnan(r["value"])]
+    missing = [r.benchmark for r in rows if r.headline and math.isnan(r.value)]
     logger.info("%s: %d of %d datasets scored; none for %s", run_name, len(scored), len(datasets), missing)
     write_tidy(rows, out, columns=RESULT_COLUMNS)

@@ -1,4 +1,4 @@
-"""``python -m sgt.models.backends.tiny_main CONFIG WORKDIR``: the tiny backend's launch command.
+"""``python -m sgt.train.tiny_main CONFIG WORKDIR``: the tiny backend's launch command.
 
 A separate process, like the cluster backends' launchers, so the training rule runs every model the same way;
 its log goes to stderr, which the launcher appends to the rule's log.
@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 
 from sgt.logs import setup_logging
-from sgt.models.backends.tiny import finetune_from_config
+from sgt.train.tiny_backend import finetune_from_config
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from sgt.data.toyworld import COLORS, THINGS
-from sgt.eval.geneval import RELATIONS
+from sgt.eval.geneval.rules import RELATIONS
 from sgt.io import atomic_write_text
 from sgt.seeding import rng_for
 

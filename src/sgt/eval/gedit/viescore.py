@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from sgt.eval.judge import Endpoint, MalformedReply
+from sgt.eval.judge.chat import Endpoint, MalformedReply
 
 logger = logging.getLogger(__name__)
 

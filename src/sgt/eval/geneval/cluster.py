@@ -2,9 +2,9 @@
 
 The images come from the models' own checkouts (rule ``generate_geneval``) in GenEval's layout; scoring is
 ``evaluate_geneval_images`` with the detector GenEval uses (Mask2Former + CLIP ViT-L/14 through
-``transformers``, ``sgt.eval.hf_detector``) and the thresholds of ``evaluate_images.py``, both from config
-``eval.cluster_geneval.scoring``. The paper's GenEval numbers (Tables 3 and 7, Fig. 3b) are means over 12
-generation seeds, so the tidy CSV holds those means; each seed's own score is kept as non-headline rows.
+``transformers``, ``sgt.eval.geneval.hf_detector``) and the thresholds of ``evaluate_images.py``, both from
+config ``eval.cluster_geneval.scoring``. The paper's GenEval numbers (Tables 3 and 7, Fig. 3b) are means over
+12 generation seeds, so the tidy CSV holds those means; each seed's own score is kept as non-headline rows.
 One job scores all seeds of a run so that the detector loads once (12 loads per run otherwise); each seed's
 ``results.jsonl`` is kept beside the CSV, and a requeued job reuses the ones that still match their folder.
 """
@@ -21,16 +21,15 @@ from typing import Any
 
 import numpy as np
 
-from sgt.eval.detectors import Detector, build_detector
-from sgt.eval.geneval import TAGS, GenEvalOptions, GenEvalSummary
-from sgt.eval.geneval_runner import evaluate_geneval_images, iter_geneval_images, summarize_results_file
-from sgt.eval.tidy import TIDY_COLUMNS, write_tidy
+from sgt.eval.geneval.detectors import Detector, build_detector
+from sgt.eval.geneval.rules import TAGS, GenEvalOptions, GenEvalSummary
+from sgt.eval.geneval.runner import evaluate_geneval_images, iter_geneval_images, summarize_results_file
+from sgt.scores import score_columns, write_tidy
 
 logger = logging.getLogger(__name__)
 BENCHMARK = "GenEval"  # config/paper_reference/benchmarks.yaml: the paper's GenEval column, relation "same"
 KEY = "eval.cluster_geneval.scoring"
-# the tidy columns of every result (sgt.eval.embedded) plus headline and note, as the VLMEvalKit runs write
-COLUMNS = (*TIDY_COLUMNS, "headline", "note")
+COLUMNS = tuple(score_columns("headline", "note"))  # as the VLMEvalKit runs write
 OPTION_KEYS = ("threshold", "counting_threshold", "max_objects", "nms_threshold", "position_threshold")
 
 

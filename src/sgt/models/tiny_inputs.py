@@ -1,5 +1,6 @@
-"""Training data held in memory as tensors at model resolution: the embedded study is small, and decoding
-PNGs every step would cost more than the model's forward pass on two cores."""
+"""The tiny model's inputs: images, pairs and questions held in memory as tensors at model resolution.
+Training and the embedded evaluation both read them. The embedded study is small, and decoding PNGs every
+step would cost more than the model's forward pass on two cores."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import numpy.typing as npt
 import pyarrow.parquet as pq
 import torch
 
-from sgt.data.coco import decode_image, read_image
+from sgt.data.images import decode_image, read_image
 from sgt.data.vqa import QA, split_turns
 
 logger = logging.getLogger(__name__)

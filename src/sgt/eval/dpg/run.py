@@ -3,8 +3,8 @@ score_dpg).
 
 The folder is ELLA's layout: ``<item_id>.png``, a 2x2 grid of ``pic_num`` samples of ``resolution`` pixels
 (both read from the generation job's ``sgt_generation.json``); the questions are ELLA's ``dpg_bench.csv``.
-Scoring is ``sgt.eval.dpg``'s (compute_dpg_bench.py); an item with a reply that is neither yes nor no is
-unscored rather than counted as "no". Values are percent.
+Scoring is ``sgt.eval.dpg.scoring``'s (compute_dpg_bench.py); an item with a reply that is neither yes nor
+no is unscored rather than counted as "no". Values are percent.
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ from typing import Any
 
 from PIL import Image
 
-from sgt.eval.dpg import ChatVQA, DPGItem, aggregate_dpg, dpg_images, read_dpg_questions, score_item
-from sgt.eval.judge import Endpoint, MalformedReply
-from sgt.eval.judged import NO_ENDPOINT, ItemCache, ask_items, file_stamp, tidy_rows, verdict, write_rows
+from sgt.eval.dpg.scoring import ChatVQA, DPGItem, aggregate_dpg, dpg_images, read_dpg_questions, score_item
+from sgt.eval.judge.chat import Endpoint, MalformedReply
+from sgt.eval.judge.items import NO_ENDPOINT, ItemCache, ask_items, file_stamp, tidy_rows, verdict, write_rows
 
 logger = logging.getLogger(__name__)
 

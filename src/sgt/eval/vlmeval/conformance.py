@@ -1,18 +1,18 @@
 """Does VLMEvalKit's own run.py accept what our adapter hands it? Run run.py's code on it and see.
 
-Our adapter (``sgt.eval.vlmeval``: ``vlmeval_command`` builds run.py's argv, ``write_vlmeval_config`` its
-``--config`` JSON) was written from reading VLMEvalKit. Reading drifts; this check executes VLMEvalKit's own
-``parse_args``, ``load``, ``build_model_from_config`` and ``build_dataset_from_config`` on our argv and JSON,
-in a subprocess with VLMEvalKit's interpreter and the checkout as working directory, and reports per model and
-dataset the class run.py resolves, where it is defined (``file:line``) and whether the dataset name is one the
-class supports. Weights and data are never loaded: the probe (``_vlmeval_probe.py``) replaces the model
-class's ``__init__`` by a recorder bound to the real signature and the dataset class's ``load_data`` by a one
--row table, and lists every replacement in the report.
+Our adapter (``sgt.eval.vlmeval.adapter``: ``vlmeval_command`` builds run.py's argv, ``write_vlmeval_config``
+its ``--config`` JSON) was written from reading VLMEvalKit. Reading drifts; this check executes VLMEvalKit's
+own ``parse_args``, ``load``, ``build_model_from_config`` and ``build_dataset_from_config`` on our argv and
+JSON, in a subprocess with VLMEvalKit's interpreter and the checkout as working directory, and reports per
+model and dataset the class run.py resolves, where it is defined (``file:line``) and whether the dataset name
+is one the class supports. Weights and data are never loaded: the probe (``_probe.py``) replaces the model
+class's ``__init__`` by a recorder bound to the real signature and the dataset class's ``load_data`` by a
+one-row table, and lists every replacement in the report.
 
 It lives in the package, not under tests/, because it is a check to run against any checkout, e.g. the
 workflow's ``results/upstream/vlmevalkit`` before a cluster run::
 
-    python -m sgt.eval.vlmeval_conformance --checkout results/upstream/vlmevalkit \\
+    python -m sgt.eval.vlmeval.conformance --checkout results/upstream/vlmevalkit \\
         --python /path/to/vlmeval-env/bin/python --configfile config/paper.yaml
 
 CI runs the same code on a stand-in package with VLMEvalKit's module layout (tests/eval/stand_in_vlmevalkit).
@@ -31,10 +31,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sgt.eval.vlmeval import VLMEvalRun
+from sgt.eval.vlmeval.adapter import VLMEvalRun
 
-PROBE = Path(__file__).with_name("_vlmeval_probe.py")
-REPO = Path(__file__).resolve().parents[3]
+PROBE = Path(__file__).with_name("_probe.py")
+REPO = Path(__file__).resolve().parents[4]
 SCHEMA = REPO / "workflow" / "schemas" / "config.schema.yaml"
 
 # Missing in a CPU interpreter: PyPI's torchvision wheels are CUDA builds that fail to import next to a CPU
@@ -45,17 +45,17 @@ DEFAULT_STAND_INS: tuple[str, ...] = ("torchvision",)
 FIXES: Mapping[str, str] = {
     "import": "install VLMEvalKit's requirements.txt into that interpreter, or name the missing module in "
     "stand_ins (--stand-in) if it is only needed at import time",
-    "argv": "make sgt.eval.vlmeval.vlmeval_command emit only flags run.py's parse_args defines",
-    "config": "fix sgt.eval.vlmeval.write_vlmeval_config",
+    "argv": "make sgt.eval.vlmeval.adapter.vlmeval_command emit only flags run.py's parse_args defines",
+    "config": "fix sgt.eval.vlmeval.adapter.write_vlmeval_config",
     "model_class": "set eval.vlmeval.model_classes.<model> to a class of vlmeval.vlm (or vlmeval.api) at the "
     "pinned commit",
     "model_kwargs": "pass only named parameters of the class's __init__ (the model kwargs of "
-    "sgt.eval.vlmeval_run)",
+    "sgt.eval.vlmeval.run)",
     "model_build": "see the message; run.py's build_model_from_config failed before any weights load",
-    "dataset_class": "set dataset_class in sgt.eval.vlmeval.BENCHMARKS to the class vlmeval.dataset."
+    "dataset_class": "set dataset_class in sgt.eval.vlmeval.adapter.BENCHMARKS to the class vlmeval.dataset."
     "build_dataset picks for that name",
     "dataset_name": "use a name the class lists in supported_datasets() (eval.vlmeval.datasets)",
-    "dataset_params": "fix the data entry written by sgt.eval.vlmeval.write_vlmeval_config",
+    "dataset_params": "fix the data entry written by sgt.eval.vlmeval.adapter.write_vlmeval_config",
     "dataset_build": "see the message; run.py's build_dataset_from_config failed with data loading stubbed",
 }
 
@@ -66,7 +66,7 @@ class ConformanceError(RuntimeError):
 
 @dataclass(frozen=True, slots=True)
 class ConformanceReport:
-    """The probe's JSON report (see ``_vlmeval_probe``) and its problems as sentences."""
+    """The probe's JSON report (see ``sgt.eval.vlmeval._probe``) and its problems as sentences."""
 
     data: dict[str, Any]
 
@@ -168,8 +168,8 @@ def check_conformance(
 
 def vlmeval_settings(configfile: str | os.PathLike[str], schema: str | os.PathLike[str] = SCHEMA) -> dict:
     """``eval.vlmeval`` of a workflow config file, schema defaults filled in as the workflow does."""
-    from sgt.config import validate_config
     from sgt.io import read_yaml
+    from sgt.schema import validate_config
 
     cfg = read_yaml(configfile) or {}
     validate_config(cfg, schema)
@@ -185,9 +185,9 @@ def invocation_for(
     variant: str = "base",
     seed: int = 0,
 ) -> VLMEvalRun:
-    """The argv and ``--config`` JSON (under ``workdir``) ``sgt.eval.vlmeval_run.run_vlmeval`` would hand
+    """The argv and ``--config`` JSON (under ``workdir``) ``sgt.eval.vlmeval.run.run_vlmeval`` would hand
     run.py for ``model``: its own builder (``vlmeval_invocation``), minus the launch."""
-    from sgt.eval.vlmeval_run import vlmeval_invocation
+    from sgt.eval.vlmeval.run import vlmeval_invocation
 
     classes = vlmeval_cfg.get("model_classes", {})
     if model not in classes:

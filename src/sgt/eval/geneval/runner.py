@@ -19,8 +19,15 @@ import numpy.typing as npt
 from PIL import Image
 from tqdm import tqdm
 
-from sgt.eval.detectors import Detector
-from sgt.eval.geneval import DEFAULT_OPTIONS, TAGS, GenEvalOptions, GenEvalSummary, result_record, summarize
+from sgt.eval.geneval.detectors import Detector
+from sgt.eval.geneval.rules import (
+    DEFAULT_OPTIONS,
+    TAGS,
+    GenEvalOptions,
+    GenEvalSummary,
+    result_record,
+    summarize,
+)
 from sgt.io import atomic_dir, atomic_path
 
 logger = logging.getLogger(__name__)

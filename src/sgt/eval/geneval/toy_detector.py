@@ -19,7 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from sgt.data.toyworld import COLORS, STUFF_COLORS, THINGS
-from sgt.eval.detectors import DetectionDict, register_detector
+from sgt.eval.geneval.detectors import DetectionDict, register_detector
 
 # (fill ratio, log aspect w/h, share of pixels below the box centre, fill of the box's four corner patches)
 # of each shape as rendered: the ideal values (pi/4, 1, 1, 1/2, 1/2 fill; 8:3 and 2:3 aspects; 3/4 below

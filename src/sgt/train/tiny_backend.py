@@ -2,10 +2,12 @@
 
 It reads our own formats, so ``export`` copies nothing: it checks the shards and VQA JSONL and writes
 ``data.json`` naming them (with each task's level, taken from the shard rows). ``write_config`` writes the
-fine-tune settings of the recipe, ``launch`` is ``python -m sgt.models.backends.tiny_main`` (which calls
+fine-tune settings of the recipe, ``launch`` is ``python -m sgt.train.tiny_main`` (which calls
 :func:`sgt.train.study.finetune`, resuming from ``workdir/ckpt``), and ``handoff`` copies the finished model
 folder to the rule's output, where the embedded evaluation loads it. Unlike the cluster models the tiny
 model has no upstream weights, so ``build_base`` builds its base once (:func:`sgt.train.study.pretrain_base`).
+It trains with our own loop, so it sits in the train layer; the backend registry (``sgt.models.backends``),
+a layer below, names it by its import path.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ import pyarrow.parquet as pq
 
 from sgt.data.vqa import read_jsonl
 from sgt.io import atomic_dir, atomic_write_json, read_json
-from sgt.models.backend import VQA_KEY, Evaluator, Launch, Recipe, Resources
+from sgt.models.backend_interface import VQA_KEY, Evaluator, Launch, Recipe, Resources
 from sgt.models.backends._export import split_mix
 
 logger = logging.getLogger(__name__)
@@ -67,7 +69,7 @@ class TinyBackend:
     @classmethod
     def recipe_defaults(cls) -> dict[str, Any]:
         """The training loop's own defaults for the keys a recipe must have (steps has none)."""
-        from sgt.train.loop import TrainConfig
+        from sgt.train.settings import TrainConfig
 
         defaults = {f.name: f.default for f in dataclasses.fields(TrainConfig)}
         return {k: defaults[k] for k in ("lr", "warmup", "batch_size")}
@@ -136,7 +138,7 @@ class TinyBackend:
         Path(workdir).mkdir(parents=True, exist_ok=True)
 
     def launch(self, config: Path, recipe: Recipe, workdir: Path) -> Launch:
-        argv = (sys.executable, "-m", "sgt.models.backends.tiny_main", str(config), str(workdir))
+        argv = (sys.executable, "-m", "sgt.train.tiny_main", str(config), str(workdir))
         return Launch(argv, {}, Resources(threads=self.threads))
 
     def checkpoint(self, workdir: Path) -> Path | None:
