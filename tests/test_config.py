@@ -125,7 +125,14 @@ def test_a_variant_runs_with_its_own_seeds_else_the_study_seeds() -> None:
     assert cfg["study"]["seeds"] == [0]
     for variant in ("sft", "sft_semantic"):
         assert variant_seeds(cfg, variant) == [0, 1, 2], variant
-    for variant in ("base", "untrained", "sft_edge", "sft_reconstruction", "sft_semantic_1to1", "sft_semantic_120"):
+    for variant in (
+        "base",
+        "untrained",
+        "sft_edge",
+        "sft_reconstruction",
+        "sft_semantic_1to1",
+        "sft_semantic_120",
+    ):
         assert variant_seeds(cfg, variant) == [0], variant
     cfg["study"]["seeds"] = [3, 4]  # the default follows study.seeds; an own list does not
     assert variant_seeds(cfg, "sft_edge") == [3, 4] and variant_seeds(cfg, "sft") == [0, 1, 2]
