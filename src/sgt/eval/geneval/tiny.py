@@ -61,7 +61,7 @@ def run_geneval(
     """Generate ``len(cfg['seeds'])`` images per prompt, score them, write results.jsonl and tidy rows."""
     import torch
 
-    from sgt.eval import toy_detector  # noqa: F401  (registers the "toyworld" detector)
+    from sgt.eval.geneval import toy_detector  # noqa: F401  (registers the "toyworld" detector)
     from sgt.models.tiny_umm import load_model
 
     torch.set_num_threads(max(1, threads))
