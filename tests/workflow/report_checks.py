@@ -144,3 +144,13 @@ def assert_report_shows_the_run(clone: Path) -> None:
         text = spa.open_entry(browser, used)
         shown = yaml.safe_load(html.unescape(text.split(">", 1)[1].rsplit("</pre>", 1)[0]))
         assert shown == config, "the config shown in the report differs from results/report/config.yaml"
+        # the run's budget beside it (report.budget, issue #25): estimated and measured hours per rule
+        budget = entries.get("results/report/budget.html")
+        assert (budget is not None) == config["report"]["budget"], sorted(entries)
+        if budget is not None:
+            assert budget.category == "Config", budget
+            header, rows = rendered_table(spa.open_entry(browser, budget))
+            assert {"cpu_hours", "measured_cpu_hours"} <= set(header), header
+            train = next(row for row in rows if row[0] == "train")
+            assert float(train[header.index("cpu_hours")]) > 0, train
+            assert float(train[header.index("measured_cpu_hours")]) > 0, train
