@@ -33,10 +33,17 @@ def clone_repo(dest: Path) -> Path:
     return dest
 
 
+MAKE_VARIABLES = {"MAKELEVEL", "MAKEFLAGS", "MFLAGS", "MAKEOVERRIDES"}
+
+
 def shell(script: str, clone: Path, timeout: int = 900) -> subprocess.CompletedProcess[str]:
-    """``script`` in bash at the clone's root, the virtualenv first on PATH, the clone's sources imported."""
+    """``script`` in bash at the clone's root, the virtualenv first on PATH, the clone's sources imported.
+
+    Without make's variables: under `make test` a `make demo` here would be a sub-make, which prints
+    "make[1]: Leaving directory ..." after the output a user sees from their own `make demo`.
+    """
     env = {
-        **os.environ,
+        **{k: v for k, v in os.environ.items() if k not in MAKE_VARIABLES},
         "PATH": f"{VENV / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}",
         "PYTHONPATH": str(clone / "src"),
         "PYTHONHASHSEED": "0",
