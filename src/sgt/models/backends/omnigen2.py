@@ -393,9 +393,17 @@ class OmniGen2Backend(ClusterBackend):
         name = yaml.safe_load(Path(config).read_text(encoding="utf-8"))["name"]
         return Path(self.checkout) / "experiments" / name
 
-    def prepare(self, config: Path, workdir: Path) -> None:
+    def check_checkout_for(self, config: Path) -> None:
+        """Refuse a checkout that cannot train ``config`` (:func:`check_checkout`, SFT path if it has SFT)."""
         conf = yaml.safe_load(Path(config).read_text(encoding="utf-8"))
         check_checkout(self.checkout, needs_sft=_has_sft(conf))
+
+    def write_entry(self, workdir: Path) -> Path:
+        """The entry script ``launch`` runs, written into ``workdir`` (:mod:`.omnigen2_entry`)."""
+        return write_entry(workdir)
+
+    def prepare(self, config: Path, workdir: Path) -> None:
+        self.check_checkout_for(config)
         workdir = Path(workdir).absolute()
         workdir.mkdir(parents=True, exist_ok=True)
         link = self.experiment_dir(config)

@@ -34,13 +34,13 @@ def run(
     steps: int = 2,
     python: str | None = None,
 ) -> PreflightResult:
-    """The checkout's loaders on the export ``config`` names, judged; see :mod:`.omnigen2_probe`."""
-    from sgt.models.backends.omnigen2 import _has_sft, check_checkout
-    from sgt.models.backends.omnigen2_entry import write_entry
+    """The checkout's loaders on the export ``config`` names, judged; see :mod:`.omnigen2_probe`.
+
+    The backend's own checks and entry script come through ``backend`` (backends call their preflight, so
+    the preflight does not import the backends)."""
     from sgt.models.preflight import qwen_stand_in
 
-    conf = yaml.safe_load(Path(config).read_text(encoding="utf-8"))
-    check_checkout(backend.checkout, needs_sft=_has_sft(conf))
+    backend.check_checkout_for(config)
     workdir = Path(workdir).absolute()
     workdir.mkdir(parents=True, exist_ok=True)
     stand_ins: list[str] = []
@@ -58,7 +58,7 @@ def run(
         "--steps",
         str(steps),
         "--entry",
-        str(write_entry(workdir)),
+        str(backend.write_entry(workdir)),
         "--tokenizer",
         str(tokenizer),
         "--scratch",
