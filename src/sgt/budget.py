@@ -170,6 +170,35 @@ def _number(value: float | None, digits: int = 1) -> str:
     return "" if value is None else f"{value:,.{digits}f}"
 
 
+SUMMED = ("jobs", "done", "gpu_hours", "job_hours", "cpu_hours")
+MEASURED = ("measured_job_hours", "measured_cpu_hours")
+
+
+def totals(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """The budget's total row: job counts and hours summed; measured hours None where no job has run."""
+    total: dict[str, Any] = {k: sum(r[k] for r in rows) for k in SUMMED}
+    for k in MEASURED:
+        ran = [r[k] for r in rows if r[k] is not None]
+        total[k] = sum(ran) if ran else None
+    return total
+
+
+def notes(largest: tuple[PlannedJob, Estimate], limit_h: float | None) -> list[str]:
+    """The paragraphs under the table: the largest job (against the limit, if any) and what columns mean."""
+    job, est = largest
+    where = ", ".join(f"{k}={v}" for k, v in sorted(job.wildcards.items()))
+    note = f"Largest job: {job.rule} ({where}), {est.hours:.1f} h ({est.source})"
+    if limit_h is not None:
+        fits = "fits" if est.hours <= limit_h else "EXCEEDS"
+        note += f": {fits} the partition's {limit_h:g} h limit"
+    legend = (
+        "hours/job: the training pace (budget.pace, from the paper) scaled to the recipe's steps and GPUs, "
+        "or the requested time limit (an upper bound); done: planned jobs whose outputs are up to date; "
+        "CPU-hours: threads x hours; measured: hours of the jobs that ran (their Snakemake benchmark files)."
+    )
+    return [f"{note}.", legend]
+
+
 def to_markdown(
     rows: Sequence[Mapping[str, Any]], largest: tuple[PlannedJob, Estimate], limit_h: float | None
 ) -> str:
@@ -186,28 +215,13 @@ def to_markdown(
             f"{_number(r['job_hours'])} | {_number(r['cpu_hours'])} | "
             f"{_number(r['measured_job_hours'], 3)} | {_number(r['measured_cpu_hours'], 3)} |"
         )
-    total = {k: sum(r[k] for r in rows) for k in ("jobs", "done", "gpu_hours", "job_hours", "cpu_hours")}
-    measured = {
-        k: sum(r[k] for r in rows if r[k] is not None) if any(r[k] is not None for r in rows) else None
-        for k in ("measured_job_hours", "measured_cpu_hours")
-    }
+    t = totals(rows)
     lines.append(
-        f"| **total** | | {total['jobs']} | {total['done']} | | | | **{_number(total['gpu_hours'])}** | "
-        f"{_number(total['job_hours'])} | {_number(total['cpu_hours'])} | "
-        f"{_number(measured['measured_job_hours'], 3)} | {_number(measured['measured_cpu_hours'], 3)} |"
+        f"| **total** | | {t['jobs']} | {t['done']} | | | | **{_number(t['gpu_hours'])}** | "
+        f"{_number(t['job_hours'])} | {_number(t['cpu_hours'])} | "
+        f"{_number(t['measured_job_hours'], 3)} | {_number(t['measured_cpu_hours'], 3)} |"
     )
-    job, est = largest
-    where = ", ".join(f"{k}={v}" for k, v in sorted(job.wildcards.items()))
-    note = f"Largest job: {job.rule} ({where}), {est.hours:.1f} h ({est.source})"
-    if limit_h is not None:
-        fits = "fits" if est.hours <= limit_h else "EXCEEDS"
-        note += f": {fits} the partition's {limit_h:g} h limit"
-    legend = (
-        "hours/job: the training pace (budget.pace, from the paper) scaled to the recipe's steps and GPUs, "
-        "or the requested time limit (an upper bound); done: planned jobs whose outputs are up to date; "
-        "CPU-hours: threads x hours; measured: hours of the jobs that ran (their Snakemake benchmark files)."
-    )
-    return "\n".join(lines) + f"\n\n{note}.\n\n{legend}\n"
+    return "\n".join(lines) + "\n\n" + "\n\n".join(notes(largest, limit_h)) + "\n"
 
 
 def dry_run(
@@ -239,16 +253,12 @@ def dry_run(
 def study_config(configfiles: Sequence[str], root: Path, repo: Path | None = None) -> dict[str, Any]:
     """The config the workflow sees: the named files (relative to ``root``) merged in order, the repository's
     config/config.yaml when none is named (as the Snakefile does), the schema's defaults filled in."""
-    from snakemake.utils import update_config
-
-    from sgt.io import read_yaml
+    from sgt.plan.config import SCHEMA, load_config
     from sgt.schema import validate_config
 
     repo = repo or root
-    config: dict[str, Any] = {}
-    for path in [root / name for name in configfiles] or [repo / "config" / "config.yaml"]:
-        update_config(config, read_yaml(path))
-    validate_config(config, repo / "workflow" / "schemas" / "config.schema.yaml")
+    config = load_config(*([root / name for name in configfiles] or [repo / "config" / "config.yaml"]))
+    validate_config(config, repo / SCHEMA)
     return config
 
 
@@ -267,13 +277,10 @@ class Budget:
 
         import pandas as pd
 
-        frame = pd.DataFrame(self.rows, columns=COLUMNS)
-        for column in ("measured_job_hours", "measured_cpu_hours"):  # None (not run) -> NaN -> empty cell
+        frame = pd.DataFrame([*self.rows, {"rule": "total", **totals(self.rows)}], columns=COLUMNS)
+        for column in MEASURED:  # None (not run) -> NaN -> an empty cell
             frame[column] = pd.to_numeric(frame[column], errors="coerce")
-        summed = [c for c in COLUMNS if c in ("jobs", "done") or c.endswith("_hours")]
-        frame.loc[len(frame)] = {"rule": "total", **frame[summed].sum(min_count=1).to_dict()}
-        notes = self.markdown().split("\n\n", 1)[1]
-        paragraphs = "".join(f"<p>{html.escape(p)}</p>" for p in notes.strip().split("\n\n"))
+        paragraphs = "".join(f"<p>{html.escape(p)}</p>" for p in notes(self.largest, self.limit_h))
         table = frame.to_html(index=False, na_rep="", float_format=lambda v: f"{v:,.4g}")
         return f"<html><body><h2>{html.escape(title)}</h2>{table}{paragraphs}</body></html>\n"
 

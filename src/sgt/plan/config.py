@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, MutableMapping
+from collections.abc import MutableMapping
 from pathlib import Path
 from typing import Any
 
@@ -19,20 +19,14 @@ def keys_sorted(node: Any) -> Any:
     return node
 
 
-def merge(base: MutableMapping[str, Any], overlay: Mapping[str, Any]) -> None:
-    """Merge ``overlay`` into ``base`` key by key, as Snakemake merges a later ``--configfile``."""
-    for key, value in overlay.items():
-        if isinstance(value, Mapping) and isinstance(base.get(key), MutableMapping):
-            merge(base[key], value)
-        else:
-            base[key] = value
-
-
 def load_config(*paths: str | Path) -> dict[str, Any]:
-    """The config of ``--configfile paths...``: each file merged over the ones before it (not validated)."""
+    """The config of ``--configfile paths...``: each file merged over the ones before it with Snakemake's own
+    merge (``snakemake.utils.update_config``); not validated."""
+    from snakemake.utils import update_config
+
     config: dict[str, Any] = {}
     for path in paths:
-        merge(config, read_yaml(path) or {})
+        update_config(config, read_yaml(path) or {})
     return config
 
 
