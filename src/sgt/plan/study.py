@@ -495,18 +495,21 @@ class Plan:
         """analysis.cluster.python, else VLMEvalKit's env (CUDA torch, the checkout's transformers)."""
         return self.config["analysis"]["cluster"]["python"] or self.config["eval"]["vlmeval"]["python"]
 
+    @property
+    def compared_models(self) -> list[str]:
+        """The analysed models when analysis.compare names variants; none when it is empty."""
+        return self.analysed_models if self.config["analysis"]["compare"] else []
+
     def analysis_outputs(self) -> list[str]:
         """Figs. 7, 8a and 8b per analysed model; none when analysis.compare is empty."""
-        models = self.analysed_models if self.config["analysis"]["compare"] else []
-        return [f"results/figures/{m}/{f}.png" for m in models for f in ANALYSIS_FIGURES]
+        return [f"results/figures/{m}/{f}.png" for m in self.compared_models for f in ANALYSIS_FIGURES]
 
     def findings_analysis(self) -> list[str] | str:
         """Findings 1-3 read report.analysis_results if set, else this run's analysis tables (Figs. 7, 8)."""
         if self.config["report"]["analysis_results"]:
             return self.config["report"]["analysis_results"]
-        models = self.analysed_models if self.config["analysis"]["compare"] else []
         tables = ["probe", "visual_attention", "prompt_attention"]
-        return [f"results/analysis/{m}/{t}.csv" for m in models for t in tables]
+        return [f"results/analysis/{m}/{t}.csv" for m in self.compared_models for t in tables]
 
     # --- report ---
 
