@@ -32,7 +32,8 @@ test: $(STAMP)  ## lint, format check, unit tests, workflow tests
 	$(BIN)/ruff check src tests benchmarks workflow/scripts
 	$(BIN)/ruff format --check src tests benchmarks workflow/scripts
 	$(BIN)/snakefmt --check Snakefile workflow/rules
-	$(BIN)/python -m pytest -q
+	@# one worker a core; the tests that share make demo's copy run on one worker (tests/conftest.py)
+	$(BIN)/python -m pytest -q -n $(CORES) --dist loadgroup --no-loadscope-reorder
 
 base-checkpoint: $(STAMP)  ## retrain the shipped tiny base from config and seed (about 30 min)
 	@# one thread: the shipped base was built so, and weights agree bitwise only at the same thread count

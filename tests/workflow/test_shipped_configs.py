@@ -79,7 +79,8 @@ def scaled(cfg: dict[str, Any]) -> dict[str, Any]:
 SHIPPED = {"study.yaml": ("config.yaml", "study.yaml")}  # the full embedded study, as README names it
 
 
-@pytest.mark.slow
+@pytest.mark.slow(minutes=6)
+@pytest.mark.timeout(1800)  # about 5.5 min alone on 2 cores; `make test` runs a second worker beside it
 @pytest.mark.parametrize("name", sorted(SHIPPED))
 def test_a_scaled_copy_of_the_shipped_config_runs_end_to_end(tmp_path: Path, name: str) -> None:
     full = load(*SHIPPED[name])
