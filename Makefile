@@ -32,8 +32,8 @@ test: $(STAMP)  ## lint, format check, unit tests, workflow tests
 	$(BIN)/ruff check src tests benchmarks workflow/scripts
 	$(BIN)/ruff format --check src tests benchmarks workflow/scripts
 	$(BIN)/snakefmt --check Snakefile workflow/rules
-	@# one worker a core; the tests that share make demo's copy run on one worker (tests/conftest.py)
-	$(BIN)/python -m pytest -q -n $(CORES) --dist loadgroup --no-loadscope-reorder
+	@# one worker a core; a test file is a unit of work, the files reading make demo's copy one unit (tests/conftest.py)
+	$(BIN)/python -m pytest -q -n $(CORES) --dist loadfile --no-loadscope-reorder
 
 base-checkpoint: $(STAMP)  ## retrain the shipped tiny base from config and seed (about 30 min)
 	@# one thread: the shipped base was built so, and weights agree bitwise only at the same thread count

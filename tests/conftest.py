@@ -1,8 +1,9 @@
 """Shared fixtures: a small toy world written once per test session; headless Chromium for the report.
 
-Under pytest-xdist (`make test` runs one worker per core) the tests that share `make demo`'s copy run on one
-worker, which builds it once, and the long end-to-end runs start first so that the short tests fill the
-other core around them instead of leaving one long run alone at the end.
+`make test` runs one pytest-xdist worker a core with ``--dist loadfile``: each test file is one unit of work,
+except that the files whose tests read `make demo`'s copy (``DEMO_FILES``) are one unit together, so one
+worker builds that copy once. The long end-to-end runs start first, longest first, so that the short tests
+fill the other core around them instead of one long run finishing alone at the end.
 """
 
 from __future__ import annotations
@@ -10,16 +11,46 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 DEMO_FIXTURE = "demo_clone"  # tests/workflow/conftest.py: `make demo` once per session (per worker)
-DEMO_TIMEOUT_S = 2400  # the demo's own limit there; its first test includes building it
+DEMO_FILES = frozenset(
+    {
+        "tests/workflow/test_demo_study.py",
+        "tests/workflow/test_documented_commands.py",
+        "tests/workflow/test_report_in_browser.py",
+    }
+)
+DEMO_TIMEOUT_S = 2400  # the demo's own limit there; the first of these tests includes building it
+
+
+def work_unit(nodeid: str) -> str:
+    """A test's unit of work under ``--dist loadfile``: its file, or the demo's files together."""
+    path = nodeid.split("::", 1)[0]
+    return "make demo" if path in DEMO_FILES else path
+
+
+@pytest.hookimpl(optionalhook=True)  # a pytest-xdist hook: absent without the plugin
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """``--dist loadfile`` with the demo's files as one unit (pytest-xdist's ``loadgroup`` would do this with
+    marks, but its marks do not reach the scheduler under pytest 9: it renames a node attribute pytest 9
+    no longer reads)."""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class DemoOnceScheduling(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return work_unit(nodeid)
+
+    return DemoOnceScheduling(config, log)
 
 
 def _start_order(item: pytest.Item) -> tuple[int, float]:
-    """The demo's tests first (one work unit, the longest), then the other end-to-end runs, longest first
+    """The demo's tests first (one unit, the longest), then the other end-to-end runs, longest first
     (``@pytest.mark.slow(minutes=...)``, alone on 2 cores), then everything else, each in collection order."""
     if DEMO_FIXTURE in getattr(item, "fixturenames", ()):
         return 0, 0.0
@@ -27,14 +58,17 @@ def _start_order(item: pytest.Item) -> tuple[int, float]:
     return (1, -float(slow.kwargs.get("minutes", 1))) if slow else (2, 0.0)
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the xdist_group marks
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
         if DEMO_FIXTURE in getattr(item, "fixturenames", ()):
-            item.add_marker(pytest.mark.xdist_group("demo"))
+            if work_unit(item.nodeid) != "make demo":
+                raise pytest.UsageError(
+                    f"{item.nodeid} reads make demo's copy but its file is not in DEMO_FILES (conftest.py): "
+                    "add its file there, or a second pytest-xdist worker builds the demo again"
+                )
             if item.get_closest_marker("timeout") is None:
                 item.add_marker(pytest.mark.timeout(DEMO_TIMEOUT_S))
-    if config.pluginmanager.hasplugin("xdist") and config.getoption("dist", "no") != "no":
+    if hasattr(config, "workerinput"):  # a pytest-xdist worker: the scheduler hands out units in this order
         items.sort(key=_start_order)  # stable: the collection's order within each class
 
 

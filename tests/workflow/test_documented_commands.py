@@ -24,9 +24,6 @@ from repo_clone import clone_repo, shell
 from report_checks import assert_report_shows_the_run
 
 REPO = Path(__file__).resolve().parents[2]
-# one pytest-xdist worker for the whole module: its commands run one after another in one clone, and some
-# follow `make demo` in the demo's copy (tests/conftest.py puts every user of that copy in this group)
-pytestmark = pytest.mark.xdist_group("demo")
 STARTS = (
     "snakemake",
     ".venv/bin/",

@@ -20,7 +20,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from sgt.io import atomic_dir
+from sgt.io import atomic_dir, read_parquet
 
 logger = logging.getLogger(__name__)
 
@@ -71,11 +71,9 @@ def _parquet(snapshot: Path) -> list[Path]:
 
 def _rows(files: list[Path]) -> list[dict[str, Any]]:
     """The train split's rows in load_dataset's order (files in order, rows in file order)."""
-    import pyarrow.parquet as pq
-
     rows = []
     for path in files:
-        table = pq.read_table(path, columns=[*COLUMNS, "input_image"])
+        table = read_parquet(path, columns=[*COLUMNS, "input_image"])
         rows += table.to_pylist()
     if not rows:
         raise ValueError(f"{files}: no GEdit rows")

@@ -21,7 +21,7 @@ from tqdm import tqdm
 
 from sgt.depth.align import ABOVE_THRESHOLD, MISSING, OK, Comparison, compare_maps
 from sgt.depth.store import DepthStore
-from sgt.io import atomic_path
+from sgt.io import atomic_path, read_parquet
 from sgt.seeding import rng_for
 
 logger = logging.getLogger(__name__)
@@ -162,7 +162,7 @@ def filter_depth(
 def read_filter_table(path: str | Path) -> pa.Table:
     if not Path(path).is_file():
         raise FileNotFoundError(f"{path}: no depth-filter table; run depth_filter first")
-    return pq.read_table(path)
+    return read_parquet(path)
 
 
 def kept_ids(path: str | Path) -> list[int]:

@@ -12,11 +12,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 import numpy.typing as npt
-import pyarrow.parquet as pq
 import torch
 
 from sgt.data.images import decode_image, read_image
 from sgt.data.vqa import QA, split_turns
+from sgt.io import read_parquet
 
 logger = logging.getLogger(__name__)
 
@@ -89,7 +89,7 @@ def load_pairs(name: str, shards: Sequence[str | Path], size: int, *, nearest_ta
     """Read target shards (parquet with PNG bytes); segmentation-like targets resize with nearest."""
     conds, targets, prompts = [], [], []
     for shard in shards:
-        table = pq.read_table(shard, columns=["image_id", "instruction", "condition_png", "target_png"])
+        table = read_parquet(shard, columns=["image_id", "instruction", "condition_png", "target_png"])
         for row in table.to_pylist():
             conds.append(decode_image(row["condition_png"], f"{shard}:{row['image_id']} condition"))
             targets.append(decode_image(row["target_png"], f"{shard}:{row['image_id']} target"))

@@ -15,10 +15,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import pyarrow.parquet as pq
 import yaml
 
-from sgt.io import atomic_write_bytes, atomic_write_json, read_yaml
+from sgt.io import atomic_write_bytes, atomic_write_json, read_parquet, read_yaml
 from sgt.targets import detection, inpaint, mixed, restore  # noqa: F401  (registers these tasks)
 from sgt.targets.shards import build_shard, write_manifest
 
@@ -80,7 +79,7 @@ def run_synth(args: argparse.Namespace) -> int:
         out / "summary.json", {"task": args.task, "written": stats.written, "skipped": stats.skipped}
     )
     if args.export_png:
-        table = pq.read_table(shard, columns=["image_id", "condition_png", "target_png"]).to_pylist()
+        table = read_parquet(shard, columns=["image_id", "condition_png", "target_png"]).to_pylist()
         for row in table:
             atomic_write_bytes(out / "png" / f"{row['image_id']}_cond.png", row["condition_png"])
             atomic_write_bytes(out / "png" / f"{row['image_id']}_target.png", row["target_png"])

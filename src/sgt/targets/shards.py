@@ -26,7 +26,7 @@ import pyarrow.parquet as pq
 from sgt.data.records import Image, SkippedAnnotation
 from sgt.data.registry import open_dataset
 from sgt.data.samples import readable_samples
-from sgt.io import atomic_path, sha256_bytes
+from sgt.io import atomic_path, read_parquet, sha256_bytes
 from sgt.seeding import rng_for
 from sgt.targets.instructions import instructions_for
 from sgt.targets.registry import effective_params, resolve_task, task_params
@@ -153,7 +153,7 @@ def write_manifest(shards: Sequence[str | Path], out: str | Path) -> int:
     It names no shard file, so the same seed gives a byte-identical manifest however the images were sharded;
     find a pair's bytes by its ``image_id`` in the task's shards.
     """
-    tables = [pq.read_table(shard, columns=MANIFEST_COLUMNS) for shard in shards]
+    tables = [read_parquet(shard, columns=MANIFEST_COLUMNS) for shard in shards]
     schema = pa.schema([SHARD_SCHEMA.field(c) for c in MANIFEST_COLUMNS])
     table = pa.concat_tables(tables) if tables else schema.empty_table()
     table = table.sort_by([("image_id", "ascending"), ("proxy_task", "ascending")])
@@ -172,7 +172,7 @@ def write_first_pairs(shards: Sequence[str | Path], n: int, out: str | Path) -> 
     for shard in shards:
         if have >= n:
             break
-        table = pq.read_table(shard)
+        table = read_parquet(shard)
         tables.append(table.slice(0, n - have))
         have += tables[-1].num_rows
     if have < n:
@@ -186,4 +186,4 @@ def write_first_pairs(shards: Sequence[str | Path], n: int, out: str | Path) -> 
 
 
 def read_pairs(shard: str | Path) -> pa.Table:
-    return pq.read_table(shard)
+    return read_parquet(shard)

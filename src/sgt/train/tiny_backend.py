@@ -22,10 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
-import pyarrow.parquet as pq
-
 from sgt.data.vqa import read_jsonl
-from sgt.io import atomic_dir, atomic_write_json, read_json
+from sgt.io import atomic_dir, atomic_write_json, read_json, read_parquet
 from sgt.models.backend_interface import VQA_KEY, Evaluator, Launch, Recipe, Resources
 from sgt.models.backends._export import split_mix
 
@@ -39,7 +37,7 @@ def task_level(task: str, shards: Sequence[Path]) -> str:
     """The level the tiny loader needs (``high``: nearest-resized targets); rows must be ``task``'s."""
     levels: set[str] = set()
     for shard in shards:
-        table = pq.read_table(shard, columns=["proxy_task", "level"])
+        table = read_parquet(shard, columns=["proxy_task", "level"])
         wrong = set(table.column("proxy_task").to_pylist()) - {task}
         if wrong:
             raise ValueError(f"{shard}: rows of task(s) {sorted(wrong)} given as task {task!r}")

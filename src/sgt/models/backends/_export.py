@@ -15,9 +15,8 @@ from fractions import Fraction
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
-from sgt.io import atomic_write_bytes, sha256_bytes
+from sgt.io import atomic_write_bytes, read_parquet, sha256_bytes
 from sgt.models.backend_interface import VQA_KEY
 from sgt.seeding import rng_for
 
@@ -45,7 +44,7 @@ def read_task_pairs(shards: Mapping[str, Sequence[Path]]) -> dict[str, list[Pair
     for task in sorted(shards):
         rows: list[Pair] = []
         for shard in shards[task]:
-            table: pa.Table = pq.read_table(shard)
+            table: pa.Table = read_parquet(shard)
             for row in table.to_pylist():
                 # proxy_task: the task the shard was made for; a mixed task's rows name their member in task
                 made_for = row.get("proxy_task") or row["task"]

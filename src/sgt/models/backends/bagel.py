@@ -56,7 +56,7 @@ import pyarrow.parquet as pq
 import yaml
 
 from sgt.data.vqa import llava_conversation, read_jsonl
-from sgt.io import atomic_dir, atomic_write_json, atomic_write_text, read_json
+from sgt.io import atomic_dir, atomic_write_json, atomic_write_text, read_json, read_parquet
 from sgt.models.backend_interface import ClusterBackend, Launch, Recipe, Resources
 from sgt.models.backends._export import ImageStore, read_task_pairs, repeat_to, schedule, split_mix
 
@@ -525,7 +525,7 @@ def _export_texts(dataset_info: str) -> list[str]:
     texts: list[str] = []
     for entry in info.get(EDIT_GROUP, {}).values():
         for path in Path(entry["data_dir"]).glob("*.parquet"):
-            for row in pq.read_table(path, columns=["instruction_list"]).column(0).to_pylist():
+            for row in read_parquet(path, columns=["instruction_list"]).column(0).to_pylist():
                 texts += [p for phrasings in row for p in phrasings]
     for entry in info.get(VQA_GROUP, {}).values():
         for line in Path(entry["jsonl_path"]).read_text(encoding="utf-8").splitlines():
