@@ -21,6 +21,7 @@ DEMO_FILES = frozenset(
     {
         "tests/workflow/test_demo_study.py",
         "tests/workflow/test_documented_commands.py",
+        "tests/workflow/test_recovery.py",
         "tests/workflow/test_report_in_browser.py",
     }
 )
@@ -58,11 +59,14 @@ def _start_order(item: pytest.Item) -> tuple[int, float]:
     return (1, -float(slow.kwargs.get("minutes", 1))) if slow else (2, 0.0)
 
 
+MISPLACED_DEMO_USER = pytest.StashKey[str]()
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
         if DEMO_FIXTURE in getattr(item, "fixturenames", ()):
             if work_unit(item.nodeid) != "make demo":
-                raise pytest.UsageError(
+                item.stash[MISPLACED_DEMO_USER] = (
                     f"{item.nodeid} reads make demo's copy but its file is not in DEMO_FILES (conftest.py): "
                     "add its file there, or a second pytest-xdist worker builds the demo again"
                 )
@@ -70,6 +74,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                 item.add_marker(pytest.mark.timeout(DEMO_TIMEOUT_S))
     if hasattr(config, "workerinput"):  # a pytest-xdist worker: the scheduler hands out units in this order
         items.sort(key=_start_order)  # stable: the collection's order within each class
+
+
+@pytest.hookimpl(tryfirst=True)  # before its fixtures: the demo is not built for a test that fails here
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    if MISPLACED_DEMO_USER in item.stash:
+        pytest.fail(item.stash[MISPLACED_DEMO_USER], pytrace=False)
 
 
 @pytest.fixture(autouse=True)
