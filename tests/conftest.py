@@ -25,13 +25,18 @@ DEMO_FILES = frozenset(
         "tests/workflow/test_report_in_browser.py",
     }
 )
+DEMO_UNIT = "make demo"  # the work unit of DEMO_FILES under --dist loadfile
 DEMO_TIMEOUT_S = 2400  # the demo's own limit there; the first of these tests includes building it
 
 
 def work_unit(nodeid: str) -> str:
     """A test's unit of work under ``--dist loadfile``: its file, or the demo's files together."""
     path = nodeid.split("::", 1)[0]
-    return "make demo" if path in DEMO_FILES else path
+    return DEMO_UNIT if path in DEMO_FILES else path
+
+
+def _reads_demo(item: pytest.Item) -> bool:
+    return DEMO_FIXTURE in getattr(item, "fixturenames", ())
 
 
 @pytest.hookimpl(optionalhook=True)  # a pytest-xdist hook: absent without the plugin
@@ -53,7 +58,7 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
 def _start_order(item: pytest.Item) -> tuple[int, float]:
     """The demo's tests first (one unit, the longest), then the other end-to-end runs, longest first
     (``@pytest.mark.slow(minutes=...)``, alone on 2 cores), then everything else, each in collection order."""
-    if DEMO_FIXTURE in getattr(item, "fixturenames", ()):
+    if _reads_demo(item):
         return 0, 0.0
     slow = item.get_closest_marker("slow")
     return (1, -float(slow.kwargs.get("minutes", 1))) if slow else (2, 0.0)
@@ -64,8 +69,8 @@ MISPLACED_DEMO_USER = pytest.StashKey[str]()
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
-        if DEMO_FIXTURE in getattr(item, "fixturenames", ()):
-            if work_unit(item.nodeid) != "make demo":
+        if _reads_demo(item):
+            if work_unit(item.nodeid) != DEMO_UNIT:
                 item.stash[MISPLACED_DEMO_USER] = (
                     f"{item.nodeid} reads make demo's copy but its file is not in DEMO_FILES (conftest.py): "
                     "add its file there, or a second pytest-xdist worker builds the demo again"
