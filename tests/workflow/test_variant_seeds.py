@@ -51,6 +51,13 @@ def seeds_of(jobs: list[tuple[str, str, str, int]], rule: str) -> dict[str, list
     return {v: sorted(s) for v, s in out.items()}
 
 
+def drawn_by_evaluate(output: str) -> set[tuple[str, int]]:
+    """(variant, seed) of each ``evaluate`` job that lists the tiny model's GenEval scores as an output."""
+    jobs = re.findall(r"^rule evaluate:\n(?:(?!^rule ).*\n)*?\s+output: (.*)$", output, flags=re.M)
+    found = (re.search(r"results/eval/tiny/(\w+)/geneval/seed(\d+)\.csv", text) for text in jobs)
+    return {(m.group(1), int(m.group(2))) for m in found if m}
+
+
 def total(output: str) -> int:
     return int(re.search(r"^total\s+(\d+)$", output, flags=re.M).group(1))
 
@@ -68,7 +75,9 @@ def test_the_demo_plans_three_seeds_for_sft_and_sft_semantic_one_for_the_rest(tm
         "sft_semantic_120": one,
     }
     evaluated = {"base": one, "untrained": one, **seeds_of(jobs, "train")}
-    assert seeds_of(jobs, "evaluate") == seeds_of(jobs, "geneval") == evaluated
+    assert seeds_of(jobs, "evaluate") == evaluated
+    # each evaluation job also draws and scores GenEval (eval.geneval.enabled): its outputs, one job per run
+    assert drawn_by_evaluate(out) == {(v, s) for v, seeds in evaluated.items() for s in seeds}
     # Base is one checkpoint (the shipped model): its three seeds are evaluations of it, no fine-tune
     assert "base" not in seeds_of(jobs, "train") and "results/models/tiny/base/seed" not in out
     assert seeds_of(jobs, "analyse") == {"base": one, "sft_semantic": three}  # analysis.compare
@@ -77,8 +86,21 @@ def test_the_demo_plans_three_seeds_for_sft_and_sft_semantic_one_for_the_rest(tm
     for variant in ("sft", "sft_semantic"):
         assert all(f"results/models/tiny/{variant}/seed{s}" in fig6 for s in three), fig6
     # the one-seed demo had 80 jobs: 4 more fine-tunes, 4 more evaluations and GenEval runs, 2 more analyses,
-    # the training-budget table, and the run's budget page (report.budget)
-    assert total(out) == 96
+    # the training-budget table, and the run's budget page (report.budget); then GenEval moved into the
+    # evaluation jobs, 12 fewer
+    assert total(out) == 84
+
+
+def test_without_geneval_the_evaluation_jobs_write_only_their_scores(tmp_path: Path) -> None:
+    """eval.geneval.enabled false: no GenEval outputs, prompts or rows; the same evaluation jobs."""
+    overlay = tmp_path / "no_geneval.yaml"
+    overlay.write_text(yaml.safe_dump({"eval": {"geneval": {"enabled": False}}}))
+    out = dry_run(tmp_path, REPO / "config" / "config.yaml", overlay)
+    assert drawn_by_evaluate(out) == set(), out[-3000:]
+    assert "geneval_prompts" not in out and "/geneval/" not in out, out[-3000:]
+    evaluations = seeds_of(planned(out), "evaluate")
+    assert sum(map(len, evaluations.values())) == 12, evaluations
+    assert total(out) == 84 - 1  # the demo's plan less the prompts job
 
 
 def test_the_paper_plan_follows_a_variant_s_seeds_in_every_cluster_rule(tmp_path: Path) -> None:

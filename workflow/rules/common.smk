@@ -4,6 +4,7 @@ import os
 from pathlib import Path
 
 from sgt.plan import Plan, grown, one_of, prepare_config, run_path
+from sgt.plan.study import GENEVAL_METADATA
 
 REPO = Path(workflow.main_snakefile).parent
 

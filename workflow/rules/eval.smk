@@ -44,11 +44,28 @@ rule majority_baseline:
         "../scripts/baseline.py"
 
 
+# The tiny model's GenEval runs in its evaluation job (one process pays the torch and transformers imports
+# and loads the checkpoint), so its files are outputs of `evaluate` only when eval.geneval.enabled.
+EMBEDDED_GENEVAL = (
+    {
+        "geneval_csv": "results/eval/{model}/{variant}/geneval/seed{seed}.csv",
+        "geneval_results": "results/eval/{model}/{variant}/geneval/seed{seed}/results.jsonl",
+        "geneval_images": directory(
+            "results/eval/{model}/{variant}/geneval/seed{seed}/images"
+        ),
+    }
+    if config["eval"]["geneval"]["enabled"]
+    else {}
+)
+
+
 rule evaluate:
+    """The embedded benchmarks, the generation metrics and (eval.geneval.enabled) GenEval of one tiny run."""
     input:
         unpack(PLAN.eval_inputs),
     output:
-        "results/eval/{model}/{variant}/seed{seed}.csv",
+        **EMBEDDED_GENEVAL,
+        csv="results/eval/{model}/{variant}/seed{seed}.csv",
     log:
         "results/logs/eval/{model}/{variant}/seed{seed}.log",
     benchmark:
@@ -64,6 +81,7 @@ rule evaluate:
         benchmarks=lambda w, input: PLAN.bench_map(input.benchmarks),
         gen_shards=lambda w, input: PLAN.gen_shard_map(input),
         eval_cfg=setting("eval"),
+        scene_aspect=PLAN.scene_aspect,
     script:
         "../scripts/evaluate.py"
 
@@ -167,7 +185,7 @@ rule vlmeval:
 
 rule geneval_prompts:
     output:
-        "results/eval/geneval/evaluation_metadata.jsonl",
+        GENEVAL_METADATA,
     log:
         "results/logs/eval/geneval_prompts.log",
     benchmark:
@@ -182,32 +200,6 @@ rule geneval_prompts:
         seed=config["seed"],
     script:
         "../scripts/geneval_prompts.py"
-
-
-rule geneval:
-    input:
-        model=PLAN.model_dir,
-        metadata=rules.geneval_prompts.output[0],
-    output:
-        csv="results/eval/{model}/{variant}/geneval/seed{seed}.csv",
-        results="results/eval/{model}/{variant}/geneval/seed{seed}/results.jsonl",
-        images=directory("results/eval/{model}/{variant}/geneval/seed{seed}/images"),
-    log:
-        "results/logs/eval/geneval/{model}/{variant}/seed{seed}.log",
-    benchmark:
-        "results/benchmarks/eval/geneval/{model}/{variant}/seed{seed}.tsv"
-    wildcard_constraints:
-        model=one_of(PLAN.embedded_eval_models),
-    conda:
-        "../../envs/sgt.yaml"
-    threads: threads_for("eval")
-    resources:
-        **resources_for("eval"),
-    params:
-        cfg=setting("eval/geneval"),
-        scene_aspect=PLAN.scene_aspect,
-    script:
-        "../scripts/geneval.py"
 
 
 rule checkout_dpg_bench:

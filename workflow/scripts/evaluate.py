@@ -2,15 +2,31 @@ from sgt.eval.embedded.evaluate import evaluate_checkpoint
 from sgt.logs import setup_logging
 
 setup_logging(snakemake.log[0])
-p, w = snakemake.params, snakemake.wildcards
+i, o, p, w = snakemake.input, snakemake.output, snakemake.params, snakemake.wildcards
 evaluate_checkpoint(
-    snakemake.input.model,
+    i.model,
     p.benchmarks,
     p.gen_shards,
-    snakemake.output[0],
+    o.csv,
     model_name=w.model,
     variant=w.variant,
     seed=int(w.seed),
     eval_cfg=p.eval_cfg,
     threads=snakemake.threads,
 )
+if "geneval_csv" in o.keys():  # eval.geneval.enabled: GenEval in the same process (rule evaluate)
+    from sgt.eval.geneval.tiny import run_geneval
+
+    run_geneval(
+        i.model,
+        i.geneval_metadata,
+        o.geneval_images,
+        o.geneval_results,
+        o.geneval_csv,
+        model_name=w.model,
+        variant=w.variant,
+        seed=int(w.seed),
+        cfg=p.eval_cfg["geneval"],
+        scene_aspect=p.scene_aspect,
+        threads=snakemake.threads,
+    )

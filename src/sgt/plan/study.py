@@ -29,6 +29,7 @@ from sgt.targets import resolve_task
 SHARED_SUBSET = "shared"  # the subset group of every task without an image filter
 DATA_READY = "results/data/validated.json"
 VQA_TRAIN = "results/vqa/train.jsonl"
+GENEVAL_METADATA = "results/eval/geneval/evaluation_metadata.jsonl"  # the toy prompts (rule geneval_prompts)
 # what a drawer's ``needs`` names, as rule inputs (generation.smk)
 DRAW_INPUTS = {
     "geneval": "results/upstream/geneval",
@@ -386,6 +387,8 @@ class Plan:
         inputs: dict[str, Any] = {"model": self.model_dir(wildcards), "benchmarks": self.benchmark_files()}
         for task in self.config["eval"]["generation_tasks"]:
             inputs[f"gen_{task}"] = self.target_shards(task, "eval_targets")
+        if self.config["eval"]["geneval"]["enabled"]:  # the same job draws and scores GenEval's prompts
+            inputs["geneval_metadata"] = GENEVAL_METADATA
         return inputs
 
     def gen_shard_map(self, inputs: Mapping[str, Any]) -> dict[str, list[str]]:
