@@ -3,17 +3,8 @@ from sgt.logs import setup_logging
 
 setup_logging(snakemake.log[0])
 i, o, p, w = snakemake.input, snakemake.output, snakemake.params, snakemake.wildcards
-evaluate_checkpoint(
-    i.model,
-    p.benchmarks,
-    p.gen_shards,
-    o.csv,
-    model_name=w.model,
-    variant=w.variant,
-    seed=int(w.seed),
-    eval_cfg=p.eval_cfg,
-    threads=snakemake.threads,
-)
+run = dict(model_name=w.model, variant=w.variant, seed=int(w.seed), threads=snakemake.threads)
+evaluate_checkpoint(i.model, p.benchmarks, p.gen_shards, o.csv, eval_cfg=p.eval_cfg, **run)
 if "geneval_csv" in o.keys():  # eval.geneval.enabled: GenEval in the same process (rule evaluate)
     from sgt.eval.geneval.tiny import run_geneval
 
@@ -23,10 +14,7 @@ if "geneval_csv" in o.keys():  # eval.geneval.enabled: GenEval in the same proce
         o.geneval_images,
         o.geneval_results,
         o.geneval_csv,
-        model_name=w.model,
-        variant=w.variant,
-        seed=int(w.seed),
         cfg=p.eval_cfg["geneval"],
         scene_aspect=p.scene_aspect,
-        threads=snakemake.threads,
+        **run,
     )
