@@ -44,8 +44,8 @@ rule majority_baseline:
         "../scripts/baseline.py"
 
 
-# The tiny model's GenEval runs in its evaluation job (one process pays the torch and transformers imports
-# and loads the checkpoint), so its files are outputs of `evaluate` only when eval.geneval.enabled.
+# The tiny model's GenEval runs in its evaluation job (one process pays the torch and transformers imports;
+# each step loads the small checkpoint itself), so its files are outputs of `evaluate` only when eval.geneval.enabled.
 EMBEDDED_GENEVAL = (
     {
         "geneval_csv": "results/eval/{model}/{variant}/geneval/seed{seed}.csv",
